@@ -1,0 +1,204 @@
+//! The databases a derived store runs on, one cargo feature each.
+//!
+//! A backend fixes the connection type, the pool, the column types of the
+//! three fixed columns and the dialect of the DDL. Everything else about a
+//! store is the same on every backend.
+
+use std::future::Future;
+use std::ops::DerefMut;
+use std::time::Duration;
+
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use time::OffsetDateTime;
+
+use crate::ddl::Migration;
+use crate::key_path::SessionData;
+use crate::Error;
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "mysql")]
+pub use mysql::Mysql;
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
+#[cfg(feature = "sqlite")]
+pub use sqlite::Sqlite;
+
+/// A database a derived store can run on. Implemented by [`Sqlite`],
+/// [`Postgres`] and [`Mysql`]; it is sealed.
+pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
+    /// The backend's name in messages.
+    const NAME: &'static str;
+    /// The diesel-async connection.
+    type Connection: Send + 'static;
+    /// The connection pool.
+    type Pool: Clone + Send + Sync + 'static;
+    /// A connection checked out of [`Backend::Pool`].
+    type PooledConnection: DerefMut<Target = Self::Connection> + Send;
+    /// The Rust value bound to the `expiry_date` column.
+    type Expiry: std::fmt::Debug + Send + Sync + 'static;
+
+    /// The column type of `id`, which holds a 32-byte digest.
+    const ID_SQL: &'static str;
+    /// The column type of `data`, which holds the session map as JSON.
+    const DATA_SQL: &'static str;
+    /// The column type of `expiry_date`.
+    const EXPIRY_SQL: &'static str;
+    /// Whether indexes are declared inside `CREATE TABLE` (MySQL has no
+    /// `CREATE INDEX IF NOT EXISTS`).
+    const INLINE_INDEXES: bool;
+    /// What follows the closing parenthesis of `CREATE TABLE`.
+    const TABLE_OPTIONS: &'static str;
+
+    /// Quotes a table or column name.
+    fn quote_identifier(name: &str) -> String;
+
+    /// The `expiry_date` value of an expiry.
+    fn expiry_to_column(expiry: OffsetDateTime) -> Self::Expiry;
+
+    /// The expiry that an `expiry_date` value stands for.
+    fn expiry_from_column(value: Self::Expiry) -> Result<OffsetDateTime, Error>;
+
+    /// Refuses, before anything is sent, a session this backend cannot store.
+    fn check_data(data: &SessionData) -> Result<(), Error> {
+        let _ = data;
+        Ok(())
+    }
+
+    /// Builds a pool whose every connection is set up for session use.
+    fn build_pool(url: &str, options: &PoolOptions) -> Result<Self::Pool, Error>;
+
+    /// Checks a connection out of the pool, or fails after the pool's timeout.
+    fn connection(pool: &Self::Pool) -> impl Future<Output = Result<Self::PooledConnection, Error>> + Send;
+
+    /// Runs the creating DDL, safely against other servers doing the same.
+    fn migrate(
+        connection: &mut Self::Connection,
+        migration: &Migration,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// The size and timeouts of a store's connection pool.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_runtime::PoolOptions;
+///
+/// let options = PoolOptions { max_size: 4, ..PoolOptions::default() };
+/// assert_eq!(options.timeout, Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// The most connections open at once.
+    pub max_size: usize,
+    /// How long an operation waits for a connection, and for a new one to
+    /// be established, before it fails with [`Error::Backend`].
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The deadpool pool of a diesel-async connection type, with the setup,
+/// the recycling and the timeouts every backend shares.
+///
+/// Recycling does not ping: a ping is one more round trip per operation, and
+/// a connection that broke is dropped by deadpool after its first failure.
+fn deadpool_pool<C>(
+    url: &str,
+    options: &PoolOptions,
+    custom_setup: diesel_async::pooled_connection::SetupCallback<C>,
+) -> Result<diesel_async::pooled_connection::deadpool::Pool<C>, Error>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    let mut config = ManagerConfig::default();
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
+    config.custom_setup = custom_setup;
+    let manager = AsyncDieselConnectionManager::<C>::new_with_config(url, config);
+    diesel_async::pooled_connection::deadpool::Pool::builder(manager)
+        .max_size(options.max_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout))
+        .build()
+        .map_err(|error| Error::backend("cannot build the connection pool", error))
+}
+
+async fn checkout<C>(
+    pool: &diesel_async::pooled_connection::deadpool::Pool<C>,
+) -> Result<diesel_async::pooled_connection::deadpool::Object<C>, Error>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    pool.get()
+        .await
+        .map_err(|error| Error::backend("cannot get a database connection", error))
+}
+
+/// `Backend::connection` and `Backend::build_pool` for a deadpool-pooled
+/// diesel-async connection type; every backend uses the same pool.
+macro_rules! deadpool_backend {
+    ($connection:ty, $setup:expr) => {
+        type Connection = $connection;
+        type Pool = diesel_async::pooled_connection::deadpool::Pool<$connection>;
+        type PooledConnection = diesel_async::pooled_connection::deadpool::Object<$connection>;
+
+        fn build_pool(url: &str, options: &$crate::backend::PoolOptions) -> Result<Self::Pool, $crate::Error> {
+            $crate::backend::deadpool_pool(url, options, Box::new($setup))
+        }
+
+        fn connection(
+            pool: &Self::Pool,
+        ) -> impl std::future::Future<Output = Result<Self::PooledConnection, $crate::Error>> + Send {
+            $crate::backend::checkout(pool)
+        }
+    };
+}
+use deadpool_backend;
+
+/// What a pool's connection setup returns; the type diesel-async expects.
+type SetupFuture<'a, C> = std::pin::Pin<Box<dyn Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;
+
+/// Quotes an identifier by doubling the quote character inside it.
+fn quote_with(quote: char, name: &str) -> String {
+    let doubled: String = [quote, quote].iter().collect();
+    format!("{quote}{}{quote}", name.replace(quote, &doubled))
+}
+
+/// Runs `statements` between `begin` and `COMMIT`, rolling back on failure
+/// so that the pooled connection is not left inside a transaction.
+async fn run_in_transaction<C>(connection: &mut C, begin: &str, statements: &[String]) -> Result<(), Error>
+where
+    C: diesel_async::SimpleAsyncConnection + Send,
+{
+    connection.batch_execute(begin).await?;
+    for statement in statements {
+        if let Err(error) = connection.batch_execute(statement).await {
+            // The statement's error is the one worth reporting.
+            let _ = connection.batch_execute("ROLLBACK").await;
+            return Err(Error::backend("migration failed", error));
+        }
+    }
+    connection.batch_execute("COMMIT").await?;
+    Ok(())
+}

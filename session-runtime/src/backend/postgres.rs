@@ -1,0 +1,96 @@
+use diesel::sql_types::{BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time, Timestamp, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{deadpool_backend, quote_with, sealed, Backend};
+use crate::ddl::{column_types, Migration};
+use crate::key_path::SessionData;
+use crate::Error;
+
+/// PostgreSQL (feature `postgres`), through diesel-async's
+/// `AsyncPgConnection`, a pure-Rust driver.
+///
+/// `data` is `JSONB` and `expiry_date` is `TIMESTAMPTZ`. JSONB cannot hold
+/// the character U+0000, so a session containing it, in a key or in a
+/// string, is refused with [`Error::Encode`] before anything is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Postgres;
+
+impl sealed::Sealed for Postgres {}
+
+/// Serialises concurrent migrations of every session table: `CREATE TABLE
+/// IF NOT EXISTS` races on the catalog when two servers start at once.
+const MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7_436_932_058_137_104_719)";
+
+fn establish(url: &str) -> super::SetupFuture<'_, AsyncPgConnection> {
+    Box::pin(AsyncPgConnection::establish(url))
+}
+
+impl Backend for Postgres {
+    const NAME: &'static str = "PostgreSQL";
+    type Expiry = OffsetDateTime;
+
+    const ID_SQL: &'static str = "BYTEA";
+    const DATA_SQL: &'static str = "JSONB";
+    const EXPIRY_SQL: &'static str = "TIMESTAMPTZ";
+    const INLINE_INDEXES: bool = false;
+    const TABLE_OPTIONS: &'static str = "";
+
+    deadpool_backend!(AsyncPgConnection, establish);
+
+    fn quote_identifier(name: &str) -> String {
+        quote_with('"', name)
+    }
+
+    fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
+        expiry
+    }
+
+    fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+        Ok(expiry)
+    }
+
+    fn check_data(data: &SessionData) -> Result<(), Error> {
+        for (key, value) in data {
+            if key.contains('\0') || contains_nul(value) {
+                return Err(Error::Encode(format!(
+                    "session key {key:?} holds the character U+0000, which PostgreSQL JSONB cannot store"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn migrate(connection: &mut AsyncPgConnection, migration: &Migration) -> Result<(), Error> {
+        super::run_in_transaction(connection, MIGRATION_LOCK, migration.up_statements()).await
+    }
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(members) => members
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+column_types!(Postgres {
+    SmallInt => "SMALLINT";
+    Integer => "INTEGER";
+    BigInt => "BIGINT";
+    Float => "REAL";
+    Double => "DOUBLE PRECISION";
+    Bool => "BOOLEAN";
+    Text => "TEXT";
+    Binary => "BYTEA";
+    Json => "JSON";
+    Jsonb => "JSONB";
+    Timestamptz => "TIMESTAMPTZ";
+    Timestamp => "TIMESTAMP";
+    Date => "DATE";
+    Time => "TIME";
+});

@@ -1,0 +1,176 @@
+//! Where in the session map a typed field's value lives.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// The session map of tower-sessions.
+pub type SessionData = HashMap<String, Value>;
+
+/// The location of a typed field's value: a top-level key of the session
+/// map, and, for values nested inside that key's object, the member names
+/// leading to it.
+///
+/// axum-login keeps `{"user_id": .., "auth_hash": ..}` under the key
+/// `axum-login.data`; the field that stores its user id in a real column has
+/// the path `axum-login.data` then `user_id`.
+///
+/// ```
+/// use session_runtime::KeyPath;
+///
+/// let path = KeyPath { field: "user_id", key: "axum-login.data", members: &["user_id"] };
+/// assert_eq!(path.to_string(), "axum-login.data/user_id");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPath {
+    /// The struct field that holds the value, for error messages.
+    pub field: &'static str,
+    /// The top-level key in the session map.
+    pub key: &'static str,
+    /// Object members below `key`, outermost first.
+    pub members: &'static [&'static str],
+}
+
+impl std::fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key)?;
+        self.members
+            .iter()
+            .try_for_each(|member| write!(f, "/{member}"))
+    }
+}
+
+impl KeyPath {
+    /// Removes the value at this path and decodes it into the field's type.
+    ///
+    /// An absent value, or a JSON `null`, gives `Ok(None)`: a NULL column
+    /// means the key is absent. A value of the wrong shape gives
+    /// [`Error::Encode`] and leaves `data` as it was.
+    pub fn take<T: DeserializeOwned>(&self, data: &mut SessionData) -> Result<Option<T>, Error> {
+        let Some(value) = self.remove(data) else {
+            return Ok(None);
+        };
+        if value.is_null() {
+            return Ok(None);
+        }
+        match T::deserialize(&value) {
+            Ok(decoded) => Ok(Some(decoded)),
+            Err(cause) => {
+                let message = format!(
+                    "field `{}` (session key `{self}`) cannot hold {value}: {cause}",
+                    self.field
+                );
+                self.restore(data, value);
+                Err(Error::Encode(message))
+            }
+        }
+    }
+
+    /// Puts a column's value back at this path, creating the objects on the
+    /// way when the session map no longer has them.
+    pub fn put<T: Serialize>(&self, data: &mut SessionData, value: &T) -> Result<(), Error> {
+        let value = serde_json::to_value(value).map_err(|cause| {
+            Error::Decode(format!("column `{}` cannot be encoded as JSON: {cause}", self.field))
+        })?;
+        let Some((last, parents)) = self.members.split_last() else {
+            data.insert(self.key.to_owned(), value);
+            return Ok(());
+        };
+        let mut object = data
+            .entry(self.key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        for member in parents {
+            object = as_object(object, self)?
+                .entry(*member)
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        as_object(object, self)?.insert((*last).to_owned(), value);
+        Ok(())
+    }
+
+    fn remove(&self, data: &mut SessionData) -> Option<Value> {
+        let Some((last, parents)) = self.members.split_last() else {
+            return data.remove(self.key);
+        };
+        let mut object = data.get_mut(self.key)?;
+        for member in parents {
+            object = object.as_object_mut()?.get_mut(*member)?;
+        }
+        object.as_object_mut()?.remove(*last)
+    }
+
+    /// Undoes [`KeyPath::remove`]; the objects on the path still exist.
+    fn restore(&self, data: &mut SessionData, value: Value) {
+        let Some((last, parents)) = self.members.split_last() else {
+            data.insert(self.key.to_owned(), value);
+            return;
+        };
+        let mut object = data.get_mut(self.key);
+        for member in parents {
+            object = object.and_then(|o| o.as_object_mut()?.get_mut(*member));
+        }
+        if let Some(Value::Object(object)) = object {
+            object.insert((*last).to_owned(), value);
+        }
+    }
+}
+
+fn as_object<'a>(value: &'a mut Value, path: &KeyPath) -> Result<&'a mut Map<String, Value>, Error> {
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(Error::Decode(format!(
+            "column `{}` belongs inside session key `{path}`, but the stored session has {other} on that path",
+            path.field
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NESTED: KeyPath = KeyPath { field: "user_id", key: "axum-login.data", members: &["user_id"] };
+
+    fn data(value: Value) -> SessionData {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn nested_value_is_taken_and_put_back_exactly() {
+        let original = data(json!({"axum-login.data": {"user_id": 7, "auth_hash": [1, 2]}, "other": 1}));
+        let mut rest = original.clone();
+        let taken: Option<i64> = NESTED.take(&mut rest).unwrap();
+        assert_eq!(taken, Some(7));
+        assert_eq!(rest, data(json!({"axum-login.data": {"auth_hash": [1, 2]}, "other": 1})));
+        NESTED.put(&mut rest, &7_i64).unwrap();
+        assert_eq!(rest, original);
+    }
+
+    #[test]
+    fn mistyped_value_is_an_encode_error_and_leaves_the_map_as_it_was() {
+        let original = data(json!({"axum-login.data": {"user_id": "seven"}}));
+        let mut rest = original.clone();
+        let error = NESTED.take::<i64>(&mut rest).unwrap_err();
+        assert!(matches!(error, Error::Encode(ref m) if m.contains("axum-login.data/user_id")), "{error}");
+        assert_eq!(rest, original);
+    }
+
+    #[test]
+    fn absent_parent_is_created_on_put() {
+        let mut rest = SessionData::new();
+        NESTED.put(&mut rest, &1_i64).unwrap();
+        assert_eq!(rest, data(json!({"axum-login.data": {"user_id": 1}})));
+    }
+
+    #[test]
+    fn non_object_parent_is_a_decode_error() {
+        let mut rest = data(json!({"axum-login.data": "text"}));
+        assert!(matches!(NESTED.put(&mut rest, &1_i64), Err(Error::Decode(_))));
+    }
+}

@@ -1,0 +1,105 @@
+//! Diesel-backed session stores for [tower-sessions], derived from a struct.
+//!
+//! `#[derive(SessionStore)]` on a struct generates a Diesel table whose
+//! typed columns are the struct's fields, with real foreign keys to the
+//! app's own tables, and a store on it:
+//!
+//! ```
+//! use session_runtime::SessionStore;
+//!
+//! diesel::table! { users (id) { id -> BigInt, login -> Text } }
+//!
+//! #[derive(SessionStore, Debug, Clone, PartialEq)]
+//! #[session(table = http_sessions, backend = sqlite)]
+//! pub struct AppSession {
+//!     /// FK to users(id), ON DELETE CASCADE, indexed, `joinable!`.
+//!     #[session(references = users)]
+//!     pub user_id: Option<i64>,
+//!     /// A nullable text column.
+//!     pub optional: Option<String>,
+//! }
+//!
+//! // The table is a Diesel table like any other.
+//! let query = http_sessions::table.inner_join(users::table);
+//! // The store is `DieselStore<AppSession>`.
+//! let up_sql = AppSessionStore::migration().up();
+//! assert!(up_sql.contains("REFERENCES \"users\" (\"id\") ON DELETE CASCADE"));
+//! ```
+//!
+//! See the README for the attribute reference, the schema of each backend
+//! and the guarantees.
+//!
+//! [tower-sessions]: https://docs.rs/tower-sessions
+
+#![warn(missing_docs)]
+
+pub mod backend;
+mod ddl;
+mod digest;
+mod error;
+mod key_path;
+mod session_table;
+mod store;
+mod tower_sessions_impl;
+
+pub use backend::PoolOptions;
+pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
+pub use digest::{ParseDigestError, SessionDigest};
+pub use error::Error;
+pub use key_path::{KeyPath, SessionData};
+pub use session_derive::SessionStore;
+pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
+pub use store::DieselStore;
+
+/// What generated code reaches; not a public interface.
+#[doc(hidden)]
+pub mod __private {
+    pub use diesel;
+    pub use diesel_async;
+    pub use serde_json;
+
+    /// Asserts that a foreign key column and the key it references have the
+    /// same SQL type.
+    #[diagnostic::on_unimplemented(
+        message = "the foreign key has SQL type `{Self}`, but the key it references is `{Referenced}`",
+        label = "the field's type does not match the referenced key",
+        note = "give the field the Rust type of the referenced key, e.g. `Option<i64>` for a `BigInt` key"
+    )]
+    pub trait SameSqlType<Referenced> {}
+    impl<T> SameSqlType<T> for T {}
+    pub const fn assert_same_sql_type<Column: SameSqlType<Referenced>, Referenced>() {}
+
+    /// The SQL types a backend gives the fixed columns and the field types
+    /// whose column type differs between backends.
+    #[cfg(feature = "sqlite")]
+    pub mod sqlite {
+        pub use crate::backend::Sqlite as Backend;
+        pub type Id = diesel::sql_types::Binary;
+        pub type Data = diesel::sql_types::Json;
+        pub type Expiry = diesel::sql_types::BigInt;
+        pub type DateTime = diesel::sql_types::TimestamptzSqlite;
+        pub type Json = diesel::sql_types::Json;
+    }
+
+    /// See `sqlite`.
+    #[cfg(feature = "postgres")]
+    pub mod postgres {
+        pub use crate::backend::Postgres as Backend;
+        pub type Id = diesel::sql_types::Binary;
+        pub type Data = diesel::sql_types::Jsonb;
+        pub type Expiry = diesel::sql_types::Timestamptz;
+        pub type DateTime = diesel::sql_types::Timestamptz;
+        pub type Json = diesel::sql_types::Jsonb;
+    }
+
+    /// See `sqlite`.
+    #[cfg(feature = "mysql")]
+    pub mod mysql {
+        pub use crate::backend::Mysql as Backend;
+        pub type Id = diesel::sql_types::Binary;
+        pub type Data = diesel::sql_types::Json;
+        pub type Expiry = diesel::sql_types::Datetime;
+        pub type DateTime = diesel::sql_types::Datetime;
+        pub type Json = diesel::sql_types::Json;
+    }
+}

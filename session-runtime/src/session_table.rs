@@ -1,0 +1,94 @@
+//! The contract between `#[derive(SessionStore)]` and the runtime.
+
+use std::future::Future;
+
+use diesel::result::QueryResult;
+use serde_json::Value;
+
+use crate::backend::Backend;
+use crate::ddl::TableDef;
+use crate::key_path::SessionData;
+use crate::Error;
+
+/// The connection type of a session struct's backend.
+pub type ConnectionOf<S> = <<S as SessionTable>::Backend as Backend>::Connection;
+/// The `expiry_date` value type of a session struct's backend.
+pub type ExpiryOf<S> = <<S as SessionTable>::Backend as Backend>::Expiry;
+
+/// A session as one row of its table.
+#[derive(Debug)]
+pub struct SessionRow<S: SessionTable> {
+    /// SHA-256 of the session id.
+    pub id: [u8; 32],
+    /// The session map without the values the typed columns hold.
+    pub data: Value,
+    /// When the session expires.
+    pub expiry: ExpiryOf<S>,
+    /// The typed columns.
+    pub fields: S,
+}
+
+/// A live row read back: everything but the id.
+#[derive(Debug)]
+pub struct LoadedRow<S: SessionTable> {
+    /// The session map without the values the typed columns hold.
+    pub data: Value,
+    /// When the session expires.
+    pub expiry: ExpiryOf<S>,
+    /// The typed columns.
+    pub fields: S,
+}
+
+/// A session struct with its own Diesel table: what `#[derive(SessionStore)]`
+/// implements, and all that [`DieselStore`](crate::DieselStore) needs.
+///
+/// Each method is one SQL statement on the struct's concrete table, so no
+/// generic Diesel bound ever reaches user code. Implement it through the
+/// derive; the methods are not a stable interface.
+pub trait SessionTable: Sized + Send + Sync + 'static {
+    /// The database the table lives on.
+    type Backend: Backend;
+
+    /// The table and its typed columns, for the DDL.
+    const TABLE: TableDef;
+
+    /// Takes every typed field's value out of the session map.
+    ///
+    /// A value that does not decode into its field's type is
+    /// [`Error::Encode`].
+    fn take_fields(data: &mut SessionData) -> Result<Self, Error>;
+
+    /// Puts every typed field's value back into the session map.
+    fn put_fields(self, data: &mut SessionData) -> Result<(), Error>;
+
+    /// `INSERT` of a new row; a duplicate id fails with a unique violation.
+    fn insert<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        row: &'a SessionRow<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// `UPDATE` of the row with the same id; 0 when there is none.
+    fn update<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        row: &'a SessionRow<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// `SELECT` of the row with this id, if it expires after `now`.
+    fn select<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        id: &'a [u8; 32],
+        now: &'a ExpiryOf<Self>,
+    ) -> impl Future<Output = QueryResult<Option<LoadedRow<Self>>>> + Send + 'a;
+
+    /// `DELETE` of the row with this id.
+    fn delete<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        id: &'a [u8; 32],
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// `DELETE` of every row that expired at or before `now`.
+    fn delete_expired<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        now: &'a ExpiryOf<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+}
