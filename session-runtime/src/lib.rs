@@ -5,6 +5,7 @@
 //! app's own tables, and a store on it:
 //!
 //! ```
+//! use diesel::prelude::*;
 //! use session_runtime::SessionStore;
 //!
 //! diesel::table! { users (id) { id -> BigInt, login -> Text } }

@@ -86,6 +86,15 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
         id: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
+    /// `SELECT COUNT(*)` of the rows that expire after `now`.
+    fn count_live<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        now: &'a ExpiryOf<Self>,
+    ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
+
+    /// `DELETE` of every row.
+    fn delete_all<'a>(connection: &'a mut ConnectionOf<Self>) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
     /// `DELETE` of every row that expired at or before `now`.
     fn delete_expired<'a>(
         connection: &'a mut ConnectionOf<Self>,

@@ -131,6 +131,20 @@ impl<S: SessionTable> DieselStore<S> {
         Ok(S::delete_expired(&mut connection, &now).await?)
     }
 
+    /// Counts the live sessions.
+    pub async fn count(&self) -> Result<u64, Error> {
+        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let mut connection = self.connection().await?;
+        let count = S::count_live(&mut connection, &now).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Deletes every session, live or expired: everyone is logged out.
+    pub async fn clear(&self) -> Result<usize, Error> {
+        let mut connection = self.connection().await?;
+        Ok(S::delete_all(&mut connection).await?)
+    }
+
     pub(crate) async fn connection(&self) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
         S::Backend::connection(&self.pool).await
     }

@@ -1,0 +1,60 @@
+//! `take_fields` and `put_fields`: typed values between the session map
+//! and the struct.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::internals::ast::{unraw, Container, Field};
+
+pub fn expand(container: &Container) -> TokenStream {
+    let krate = &container.krate;
+    let takes = container.fields.iter().map(|field| {
+        let ident = field.ident;
+        let path = key_path(krate, field);
+        let value_ty = field.value_ty;
+        let take = quote_spanned!(field.ty.span()=> #path.take::<#value_ty>(data)?);
+        let value = if field.nullable {
+            take
+        } else {
+            let default = match &field.default {
+                Some(function) => quote!(#function),
+                None => quote!(::core::default::Default::default),
+            };
+            quote!(#take.unwrap_or_else(#default))
+        };
+        quote!(#ident: #value,)
+    });
+    let puts = container.fields.iter().map(|field| {
+        let ident = field.ident;
+        let path = key_path(krate, field);
+        if field.nullable {
+            quote! {
+                if let ::core::option::Option::Some(value) = &self.#ident {
+                    #path.put(data, value)?;
+                }
+            }
+        } else {
+            quote!(#path.put(data, &self.#ident)?;)
+        }
+    });
+    quote! {
+        fn take_fields(data: &mut #krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
+            ::core::result::Result::Ok(Self { #(#takes)* })
+        }
+
+        fn put_fields(self, data: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
+            #(#puts)*
+            ::core::result::Result::Ok(())
+        }
+    }
+}
+
+fn key_path(krate: &syn::Path, field: &Field) -> TokenStream {
+    let name = unraw(field.ident);
+    let key = &field.key;
+    let members = &field.members;
+    quote! {
+        #krate::KeyPath { field: #name, key: #key, members: &[#(#members),*] }
+    }
+}

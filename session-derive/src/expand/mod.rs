@@ -1,0 +1,59 @@
+//! Code generation: one file per generated part.
+
+mod fallback;
+mod fields;
+mod foreign_keys;
+mod queries;
+mod table;
+mod table_def;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::internals::ast::Container;
+use crate::internals::{check, Ctxt};
+
+pub fn derive(input: &syn::DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let container = Container::from_ast(&cx, input);
+    check::check(&cx, &container);
+    match (cx.check(), &container.backend) {
+        (Ok(()), Some((backend, backend_ident))) => {
+            expand(&container, backend.module(backend_ident.span()))
+        }
+        (Err(errors), _) => fallback::expand(&container, errors),
+        (Ok(()), None) => unreachable!("check reports a missing backend"),
+    }
+}
+
+fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
+    let Container {
+        ident,
+        vis,
+        store,
+        krate,
+        ..
+    } = container;
+    let table = table::expand(container, &backend);
+    let table_def = table_def::expand(container, &backend);
+    let fields = fields::expand(container);
+    let queries = queries::expand(container);
+    let foreign_keys = foreign_keys::expand(container);
+    let store_doc = format!("The session store on the `{}` table of [`{ident}`].", container.table);
+    quote! {
+        #table
+
+        #[doc = #store_doc]
+        #vis type #store = #krate::DieselStore<#ident>;
+
+        const _: () = {
+            impl #krate::SessionTable for #ident {
+                type Backend = #krate::__private::#backend::Backend;
+                #table_def
+                #fields
+                #queries
+            }
+            #foreign_keys
+        };
+    }
+}
