@@ -149,7 +149,10 @@ impl Migration {
 
     /// The creating DDL as one script, for an `up.sql`.
     pub fn up(&self) -> String {
-        self.up.iter().map(|statement| format!("{statement};\n")).collect()
+        self.up
+            .iter()
+            .map(|statement| format!("{statement};\n"))
+            .collect()
     }
 
     /// The dropping DDL, for a `down.sql`.

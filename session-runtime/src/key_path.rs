@@ -74,7 +74,10 @@ impl KeyPath {
     /// way when the session map no longer has them.
     pub fn put<T: Serialize>(&self, data: &mut SessionData, value: &T) -> Result<(), Error> {
         let value = serde_json::to_value(value).map_err(|cause| {
-            Error::Decode(format!("column `{}` cannot be encoded as JSON: {cause}", self.field))
+            Error::Decode(format!(
+                "column `{}` cannot be encoded as JSON: {cause}",
+                self.field
+            ))
         })?;
         let Some((last, parents)) = self.members.split_last() else {
             data.insert(self.key.to_owned(), value);
@@ -119,7 +122,10 @@ impl KeyPath {
     }
 }
 
-fn as_object<'a>(value: &'a mut Value, path: &KeyPath) -> Result<&'a mut Map<String, Value>, Error> {
+fn as_object<'a>(
+    value: &'a mut Value,
+    path: &KeyPath,
+) -> Result<&'a mut Map<String, Value>, Error> {
     match value {
         Value::Object(object) => Ok(object),
         other => Err(Error::Decode(format!(
@@ -135,7 +141,11 @@ mod tests {
 
     use super::*;
 
-    const NESTED: KeyPath = KeyPath { field: "user_id", key: "axum-login.data", members: &["user_id"] };
+    const NESTED: KeyPath = KeyPath {
+        field: "user_id",
+        key: "axum-login.data",
+        members: &["user_id"],
+    };
 
     fn data(value: Value) -> SessionData {
         serde_json::from_value(value).unwrap()
@@ -143,11 +153,15 @@ mod tests {
 
     #[test]
     fn nested_value_is_taken_and_put_back_exactly() {
-        let original = data(json!({"axum-login.data": {"user_id": 7, "auth_hash": [1, 2]}, "other": 1}));
+        let original =
+            data(json!({"axum-login.data": {"user_id": 7, "auth_hash": [1, 2]}, "other": 1}));
         let mut rest = original.clone();
         let taken: Option<i64> = NESTED.take(&mut rest).unwrap();
         assert_eq!(taken, Some(7));
-        assert_eq!(rest, data(json!({"axum-login.data": {"auth_hash": [1, 2]}, "other": 1})));
+        assert_eq!(
+            rest,
+            data(json!({"axum-login.data": {"auth_hash": [1, 2]}, "other": 1}))
+        );
         NESTED.put(&mut rest, &7_i64).unwrap();
         assert_eq!(rest, original);
     }
@@ -157,7 +171,10 @@ mod tests {
         let original = data(json!({"axum-login.data": {"user_id": "seven"}}));
         let mut rest = original.clone();
         let error = NESTED.take::<i64>(&mut rest).unwrap_err();
-        assert!(matches!(error, Error::Encode(ref m) if m.contains("axum-login.data/user_id")), "{error}");
+        assert!(
+            matches!(error, Error::Encode(ref m) if m.contains("axum-login.data/user_id")),
+            "{error}"
+        );
         assert_eq!(rest, original);
     }
 
@@ -171,6 +188,9 @@ mod tests {
     #[test]
     fn non_object_parent_is_a_decode_error() {
         let mut rest = data(json!({"axum-login.data": "text"}));
-        assert!(matches!(NESTED.put(&mut rest, &1_i64), Err(Error::Decode(_))));
+        assert!(matches!(
+            NESTED.put(&mut rest, &1_i64),
+            Err(Error::Decode(_))
+        ));
     }
 }

@@ -93,7 +93,9 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// `DELETE` of every row.
-    fn delete_all<'a>(connection: &'a mut ConnectionOf<Self>) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+    fn delete_all<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// `DELETE` of every row that expired at or before `now`.
     fn delete_expired<'a>(

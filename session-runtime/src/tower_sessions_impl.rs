@@ -17,15 +17,25 @@ macro_rules! impl_tower_sessions {
 
         #[async_trait::async_trait]
         impl<S: $crate::SessionTable> $core::SessionStore for $crate::DieselStore<S> {
-            async fn create(&self, record: &mut $core::session::Record) -> $core::session_store::Result<()> {
+            async fn create(
+                &self,
+                record: &mut $core::session::Record,
+            ) -> $core::session_store::Result<()> {
                 let mut id = record.id.0;
-                let created = self.create_session(&mut id, &record.data, record.expiry_date).await;
+                let created = self
+                    .create_session(&mut id, &record.data, record.expiry_date)
+                    .await;
                 record.id = $core::session::Id(id);
                 Ok(created?)
             }
 
-            async fn save(&self, record: &$core::session::Record) -> $core::session_store::Result<()> {
-                Ok(self.save_session(record.id.0, &record.data, record.expiry_date).await?)
+            async fn save(
+                &self,
+                record: &$core::session::Record,
+            ) -> $core::session_store::Result<()> {
+                Ok(self
+                    .save_session(record.id.0, &record.data, record.expiry_date)
+                    .await?)
             }
 
             async fn load(

@@ -23,7 +23,9 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         return errors;
     }
     let backend = backend.module(backend_ident.span());
-    let unreachable = quote!(::core::unreachable!("#[derive(SessionStore)] failed to compile"));
+    let unreachable = quote!(::core::unreachable!(
+        "#[derive(SessionStore)] failed to compile"
+    ));
     quote! {
         #errors
 

@@ -39,7 +39,10 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
     let fields = fields::expand(container);
     let queries = queries::expand(container);
     let foreign_keys = foreign_keys::expand(container);
-    let store_doc = format!("The session store on the `{}` table of [`{ident}`].", container.table);
+    let store_doc = format!(
+        "The session store on the `{}` table of [`{ident}`].",
+        container.table
+    );
     quote! {
         #table
 

@@ -17,7 +17,10 @@ pub fn expand(container: &Container) -> TokenStream {
     let fields: Vec<_> = container.fields.iter().map(|field| field.ident).collect();
     let columns: Vec<_> = container.fields.iter().map(|field| &field.column).collect();
     let types: Vec<_> = container.fields.iter().map(|field| field.ty).collect();
-    let bindings: Vec<_> = fields.iter().map(|field| format_ident!("__{}", field)).collect();
+    let bindings: Vec<_> = fields
+        .iter()
+        .map(|field| format_ident!("__{}", field))
+        .collect();
     let result = quote!(#diesel::result::QueryResult);
     let connection = quote!(#krate::ConnectionOf<Self>);
     let values = quote! {(

@@ -41,7 +41,9 @@ fn column_def(krate: &syn::Path, backend: &syn::Ident, field: &Field) -> TokenSt
             let table = &reference.table;
             let table_name = unraw(&table.segments.last().expect("a path has segments").ident);
             let column = match &reference.column {
-                Some(column) => quote!(<#table::#column as #krate::__private::diesel::query_source::Column>::NAME),
+                Some(column) => {
+                    quote!(<#table::#column as #krate::__private::diesel::query_source::Column>::NAME)
+                }
                 None => quote! {
                     <<#table::table as #krate::__private::diesel::query_source::Table>::PrimaryKey
                         as #krate::__private::diesel::query_source::Column>::NAME

@@ -20,10 +20,16 @@ const CONTAINER_KEYS: &[(&str, &str)] = &[
 
 const FIELD_KEYS: &[(&str, &str)] = &[
     ("key", "key = \"user_id\""),
-    ("pointer", "key = \"axum-login.data\", pointer = \"/user_id\""),
+    (
+        "pointer",
+        "key = \"axum-login.data\", pointer = \"/user_id\"",
+    ),
     ("column", "column = user_id"),
     ("references", "references = users"),
-    ("referenced_column", "references = users, referenced_column = id"),
+    (
+        "referenced_column",
+        "references = users, referenced_column = id",
+    ),
     ("on_delete", "on_delete = cascade"),
     ("index", "index"),
     ("sql_type", "sql_type = diesel::sql_types::Text"),
@@ -54,7 +60,10 @@ impl<T> Attr<T> {
     fn set(&mut self, cx: &Ctxt, tokens: impl ToTokens, value: T) {
         let tokens = tokens.into_token_stream();
         if self.value.is_some() {
-            cx.error_spanned_by(tokens, format!("duplicate session attribute `{}`", self.name));
+            cx.error_spanned_by(
+                tokens,
+                format!("duplicate session attribute `{}`", self.name),
+            );
         } else {
             self.value = Some((tokens, value));
         }
@@ -286,7 +295,11 @@ fn for_each_key(
             continue;
         }
         let parsed = attr.parse_nested_meta(|meta| {
-            let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             if keys.iter().any(|(name, _)| *name == key) {
                 return f(key, &meta);
             }
@@ -348,9 +361,17 @@ fn path_value(
     key: &str,
 ) -> syn::Result<Option<syn::Path>> {
     Ok(match expr_value(cx, meta, keys, key)? {
-        Some(syn::Expr::Path(syn::ExprPath { qself: None, path, .. })) => Some(path),
+        Some(syn::Expr::Path(syn::ExprPath {
+            qself: None, path, ..
+        })) => Some(path),
         Some(other) => {
-            wrong_kind(cx, &other, keys, key, "a path, not a string or other expression");
+            wrong_kind(
+                cx,
+                &other,
+                keys,
+                key,
+                "a path, not a string or other expression",
+            );
             None
         }
         None => None,
@@ -364,11 +385,17 @@ fn ident_value(
     key: &str,
 ) -> syn::Result<Option<syn::Ident>> {
     Ok(match expr_value(cx, meta, keys, key)? {
-        Some(syn::Expr::Path(syn::ExprPath { qself: None, path, .. })) if path.get_ident().is_some() => {
-            path.get_ident().cloned()
-        }
+        Some(syn::Expr::Path(syn::ExprPath {
+            qself: None, path, ..
+        })) if path.get_ident().is_some() => path.get_ident().cloned(),
         Some(other) => {
-            wrong_kind(cx, &other, keys, key, "an identifier, not a string or a path");
+            wrong_kind(
+                cx,
+                &other,
+                keys,
+                key,
+                "an identifier, not a string or a path",
+            );
             None
         }
         None => None,
@@ -382,7 +409,10 @@ fn str_value(
     key: &str,
 ) -> syn::Result<Option<syn::LitStr>> {
     Ok(match expr_value(cx, meta, keys, key)? {
-        Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => Some(lit),
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        })) => Some(lit),
         Some(other) => {
             wrong_kind(cx, &other, keys, key, "a string literal");
             None

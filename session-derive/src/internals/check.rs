@@ -72,7 +72,7 @@ pub fn check(cx: &Ctxt, container: &Container) {
     check_unique(cx, container);
     if container.fields.len() > MAX_FIELDS {
         cx.error_spanned_by(
-            &container.fields[MAX_FIELDS].ident,
+            container.fields[MAX_FIELDS].ident,
             format!("a session struct has at most {MAX_FIELDS} fields, one column each"),
         );
     }
@@ -113,7 +113,10 @@ fn check_unique(cx: &Ctxt, container: &Container) {
         if let Some(previous) = columns.insert(unraw(&field.column), field.ident) {
             cx.error_spanned_by(
                 &field.column,
-                format!("column `{}` is already the column of field `{previous}`", field.column),
+                format!(
+                    "column `{}` is already the column of field `{previous}`",
+                    field.column
+                ),
             );
         }
     }

@@ -32,11 +32,7 @@ impl Ctxt {
 
     /// Consumes the context, combining what it collected into one error.
     pub fn check(self) -> syn::Result<()> {
-        let mut errors = self
-            .errors
-            .take()
-            .expect("Ctxt checked twice")
-            .into_iter();
+        let mut errors = self.errors.take().expect("Ctxt checked twice").into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
         };

@@ -38,7 +38,9 @@ impl Builtin {
             "String" => Builtin::Text,
             "OffsetDateTime" => Builtin::DateTime,
             "Value" => Builtin::Json,
-            "Vec" if generic_argument(segment).is_some_and(|inner| is_ident(inner, "u8")) => Builtin::Binary,
+            "Vec" if generic_argument(segment).is_some_and(|inner| is_ident(inner, "u8")) => {
+                Builtin::Binary
+            }
             _ => return None,
         };
         let has_arguments = !matches!(segment.arguments, syn::PathArguments::None);
@@ -46,7 +48,12 @@ impl Builtin {
     }
 
     /// The SQL type, as a path for the `table!` of `backend`.
-    pub fn sql_type(self, krate: &syn::Path, backend: BackendKind, span: proc_macro2::Span) -> TokenStream {
+    pub fn sql_type(
+        self,
+        krate: &syn::Path,
+        backend: BackendKind,
+        span: proc_macro2::Span,
+    ) -> TokenStream {
         let types = quote!(#krate::__private::diesel::sql_types);
         let module = backend.module(span);
         match self {
@@ -67,7 +74,9 @@ impl Builtin {
 /// `T` of `Option<T>`, if `ty` is an `Option`.
 pub fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
     let segment = last_segment(ty)?;
-    (segment.ident == "Option").then(|| generic_argument(segment)).flatten()
+    (segment.ident == "Option")
+        .then(|| generic_argument(segment))
+        .flatten()
 }
 
 fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {

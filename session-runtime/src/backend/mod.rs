@@ -74,7 +74,9 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     fn build_pool(url: &str, options: &PoolOptions) -> Result<Self::Pool, Error>;
 
     /// Checks a connection out of the pool, or fails after the pool's timeout.
-    fn connection(pool: &Self::Pool) -> impl Future<Output = Result<Self::PooledConnection, Error>> + Send;
+    fn connection(
+        pool: &Self::Pool,
+    ) -> impl Future<Output = Result<Self::PooledConnection, Error>> + Send;
 
     /// Runs the creating DDL, safely against other servers doing the same.
     fn migrate(
@@ -163,13 +165,17 @@ macro_rules! deadpool_backend {
         type Pool = diesel_async::pooled_connection::deadpool::Pool<$connection>;
         type PooledConnection = diesel_async::pooled_connection::deadpool::Object<$connection>;
 
-        fn build_pool(url: &str, options: &$crate::backend::PoolOptions) -> Result<Self::Pool, $crate::Error> {
+        fn build_pool(
+            url: &str,
+            options: &$crate::backend::PoolOptions,
+        ) -> Result<Self::Pool, $crate::Error> {
             $crate::backend::deadpool_pool(url, options, Box::new($setup))
         }
 
         fn connection(
             pool: &Self::Pool,
-        ) -> impl std::future::Future<Output = Result<Self::PooledConnection, $crate::Error>> + Send {
+        ) -> impl std::future::Future<Output = Result<Self::PooledConnection, $crate::Error>> + Send
+        {
             $crate::backend::checkout(pool)
         }
     };
@@ -177,7 +183,8 @@ macro_rules! deadpool_backend {
 use deadpool_backend;
 
 /// What a pool's connection setup returns; the type diesel-async expects.
-type SetupFuture<'a, C> = std::pin::Pin<Box<dyn Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;
+type SetupFuture<'a, C> =
+    std::pin::Pin<Box<dyn Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;
 
 /// Quotes an identifier by doubling the quote character inside it.
 fn quote_with(quote: char, name: &str) -> String {
@@ -187,7 +194,11 @@ fn quote_with(quote: char, name: &str) -> String {
 
 /// Runs `statements` between `begin` and `COMMIT`, rolling back on failure
 /// so that the pooled connection is not left inside a transaction.
-async fn run_in_transaction<C>(connection: &mut C, begin: &str, statements: &[String]) -> Result<(), Error>
+async fn run_in_transaction<C>(
+    connection: &mut C,
+    begin: &str,
+    statements: &[String],
+) -> Result<(), Error>
 where
     C: diesel_async::SimpleAsyncConnection + Send,
 {

@@ -1,4 +1,7 @@
-use diesel::sql_types::{BigInt, Binary, Bool, Date, Datetime, Double, Float, Integer, Json, SmallInt, Text, Time, Timestamp};
+use diesel::sql_types::{
+    BigInt, Binary, Bool, Date, Datetime, Double, Float, Integer, Json, SmallInt, Text, Time,
+    Timestamp,
+};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
 use time::OffsetDateTime;
 
@@ -47,7 +50,10 @@ impl Backend for Mysql {
         Ok(expiry)
     }
 
-    async fn migrate(connection: &mut AsyncMysqlConnection, migration: &Migration) -> Result<(), Error> {
+    async fn migrate(
+        connection: &mut AsyncMysqlConnection,
+        migration: &Migration,
+    ) -> Result<(), Error> {
         // MySQL commits DDL implicitly, so a transaction would not hold; the
         // whole table, indexes included, is one CREATE TABLE IF NOT EXISTS,
         // which is atomic and safe to race.

@@ -1,4 +1,7 @@
-use diesel::sql_types::{BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time, Timestamp, Timestamptz};
+use diesel::sql_types::{
+    BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
+    Timestamp, Timestamptz,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -21,7 +24,7 @@ impl sealed::Sealed for Postgres {}
 
 /// Serialises concurrent migrations of every session table: `CREATE TABLE
 /// IF NOT EXISTS` races on the catalog when two servers start at once.
-const MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7_436_932_058_137_104_719)";
+const MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7436932058137104719)";
 
 fn establish(url: &str) -> super::SetupFuture<'_, AsyncPgConnection> {
     Box::pin(AsyncPgConnection::establish(url))
@@ -62,7 +65,10 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    async fn migrate(connection: &mut AsyncPgConnection, migration: &Migration) -> Result<(), Error> {
+    async fn migrate(
+        connection: &mut AsyncPgConnection,
+        migration: &Migration,
+    ) -> Result<(), Error> {
         super::run_in_transaction(connection, MIGRATION_LOCK, migration.up_statements()).await
     }
 }

@@ -1,4 +1,7 @@
-use diesel::sql_types::{BigInt, Binary, Bool, Date, Double, Float, Integer, Json, SmallInt, Text, Time, Timestamp, TimestamptzSqlite};
+use diesel::sql_types::{
+    BigInt, Binary, Bool, Date, Double, Float, Integer, Json, SmallInt, Text, Time, Timestamp,
+    TimestamptzSqlite,
+};
 use diesel::{ConnectionError, SqliteConnection};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};

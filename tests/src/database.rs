@@ -1,0 +1,204 @@
+//! A fresh database per test: a temporary file for SQLite, a schema of its
+//! own on PostgreSQL, a database of its own on MySQL. Server URLs come from
+//! the environment.
+
+use std::path::PathBuf;
+
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+};
+
+/// The environment variable naming the PostgreSQL server.
+pub const POSTGRES_URL: &str = "SESSION_TEST_POSTGRES_URL";
+/// The environment variable naming the MySQL or MariaDB server.
+pub const MYSQL_URL: &str = "SESSION_TEST_MYSQL_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// A database that exists for one test only.
+pub struct TestDatabase {
+    pub kind: Kind,
+    /// The URL a store connects to.
+    pub url: String,
+    /// For SQLite, the file to remove.
+    file: Option<PathBuf>,
+    /// For servers, the admin URL and the statement that removes the
+    /// test's schema or database.
+    drop_with: Option<(String, String)>,
+}
+
+impl Kind {
+    /// The server URL of this backend, or `None` when its suite is skipped.
+    ///
+    /// Under `CI=true` a missing URL fails the test instead: there, every
+    /// backend is required.
+    pub fn server_url(self) -> Option<String> {
+        let variable = match self {
+            Kind::Sqlite => return Some(String::new()),
+            Kind::Postgres => POSTGRES_URL,
+            Kind::Mysql => MYSQL_URL,
+        };
+        match std::env::var(variable) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                panic!("{variable} is not set, and CI=true requires the {self:?} suite")
+            }
+            _ => {
+                eprintln!(
+                    "SKIPPED: the {self:?} suite needs {variable} (e.g. {}); set it to run against a live server",
+                    match self {
+                        Kind::Postgres => "postgres://postgres@127.0.0.1:5432/test",
+                        _ => "mysql://root@127.0.0.1:3306/test",
+                    }
+                );
+                None
+            }
+        }
+    }
+}
+
+fn unique_name() -> String {
+    format!("s{}_{:016x}", std::process::id(), rand::random::<u64>())
+}
+
+impl TestDatabase {
+    /// A new empty database with a `users` table and users 1, 2 and 3, or
+    /// `None` when this backend's suite is skipped.
+    pub async fn new(kind: Kind) -> Option<TestDatabase> {
+        let server = kind.server_url()?;
+        let name = unique_name();
+        let database = match kind {
+            Kind::Sqlite => {
+                let file = std::env::temp_dir().join(format!("session-tests-{name}.db"));
+                TestDatabase {
+                    kind,
+                    url: file.to_string_lossy().into_owned(),
+                    file: Some(file),
+                    drop_with: None,
+                }
+            }
+            Kind::Postgres => {
+                let mut admin = AsyncPgConnection::establish(&server)
+                    .await
+                    .expect("PostgreSQL is reachable");
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {name}"))
+                    .await
+                    .expect("create a test schema");
+                let separator = if server.contains('?') { '&' } else { '?' };
+                TestDatabase {
+                    kind,
+                    url: format!("{server}{separator}options=-csearch_path%3D{name}"),
+                    file: None,
+                    drop_with: Some((server, format!("DROP SCHEMA {name} CASCADE"))),
+                }
+            }
+            Kind::Mysql => {
+                let mut admin = AsyncMysqlConnection::establish(&server)
+                    .await
+                    .expect("MySQL is reachable");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create a test database");
+                let base = server
+                    .rsplit_once('/')
+                    .map_or(server.as_str(), |(base, _)| base);
+                TestDatabase {
+                    kind,
+                    url: format!("{base}/{name}"),
+                    file: None,
+                    drop_with: Some((server.clone(), format!("DROP DATABASE {name}"))),
+                }
+            }
+        };
+        database.execute(USERS[kind as usize]).await;
+        database
+            .execute("INSERT INTO users (id, login) VALUES (1, 'ada'), (2, 'brian'), (3, 'carol')")
+            .await;
+        Some(database)
+    }
+
+    /// Runs SQL by hand on a connection of its own.
+    pub async fn execute(&self, sql: &str) {
+        self.try_execute(sql)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
+    /// Runs SQL by hand, returning the database's error.
+    pub async fn try_execute(&self, sql: &str) -> Result<(), diesel::result::Error> {
+        match self.kind {
+            Kind::Sqlite => {
+                let mut connection =
+                    diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
+                        diesel::SqliteConnection,
+                    >::establish(&self.url)
+                    .await
+                    .expect("open the SQLite file");
+                connection.batch_execute("PRAGMA foreign_keys = ON").await?;
+                connection.batch_execute(sql).await
+            }
+            Kind::Postgres => {
+                let mut connection = AsyncPgConnection::establish(&self.url)
+                    .await
+                    .expect("connect");
+                connection.batch_execute(sql).await
+            }
+            Kind::Mysql => {
+                let mut connection = AsyncMysqlConnection::establish(&self.url)
+                    .await
+                    .expect("connect");
+                connection.batch_execute(sql).await
+            }
+        }
+    }
+}
+
+const USERS: [&str; 3] = [
+    "CREATE TABLE users (id BIGINT PRIMARY KEY NOT NULL, login TEXT NOT NULL)",
+    "CREATE TABLE users (id BIGINT PRIMARY KEY, login TEXT NOT NULL)",
+    "CREATE TABLE users (id BIGINT PRIMARY KEY, login VARCHAR(255) NOT NULL) ENGINE=InnoDB",
+];
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, statement)) = self.drop_with.take() {
+            let kind = self.kind;
+            // Drop runs inside the test's runtime, which cannot block on a
+            // future; a thread with a runtime of its own can.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let result = match kind {
+                        Kind::Postgres => match AsyncPgConnection::establish(&server).await {
+                            Ok(mut admin) => admin.batch_execute(&statement).await,
+                            Err(_) => Ok(()),
+                        },
+                        _ => match AsyncMysqlConnection::establish(&server).await {
+                            Ok(mut admin) => admin.batch_execute(&statement).await,
+                            Err(_) => Ok(()),
+                        },
+                    };
+                    drop(result);
+                });
+                Ok::<_, std::io::Error>(())
+            })
+            .join();
+        }
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = file.clone().into_os_string();
+                path.push(suffix);
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The session structs every suite runs against, stamped out per backend.
+
+/// Defines `users`, `AppSession` (the contract's example) and
+/// `TypedSession` (every supported field type, a nested key and a
+/// `SET NULL` foreign key) for one backend.
+#[macro_export]
+macro_rules! define_schema {
+    ($backend:ident) => {
+        diesel::table! {
+            users (id) {
+                id -> BigInt,
+                login -> Text,
+            }
+        }
+
+        /// The session struct of the design's example.
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = http_sessions, backend = $backend)]
+        pub struct AppSession {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+            pub optional: Option<String>,
+        }
+
+        /// Every supported field type, and axum-login's nested user id.
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = typed_sessions, backend = $backend)]
+        pub struct TypedSession {
+            #[session(
+                        key = "axum-login.data",
+                        pointer = "/user_id",
+                        references = users,
+                        on_delete = set_null
+                    )]
+            pub user_id: Option<i64>,
+            pub visits: i32,
+            pub small: Option<i16>,
+            pub ratio: Option<f64>,
+            pub weight: Option<f32>,
+            pub flag: Option<bool>,
+            pub blob: Option<Vec<u8>>,
+            pub seen_at: Option<time::OffsetDateTime>,
+            pub prefs: Option<serde_json::Value>,
+            #[session(index, column = user_agent)]
+            pub agent: Option<String>,
+        }
+    };
+}
