@@ -49,7 +49,7 @@ pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;
 pub use key_path::{KeyPath, SessionData};
 pub use session_derive::SessionStore;
-pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
+pub use session_table::{ConnectionOf, DataOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
 
 /// What generated code reaches; not a public interface.

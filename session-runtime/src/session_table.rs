@@ -15,13 +15,16 @@ pub type ConnectionOf<S> = <<S as SessionTable>::Backend as Backend>::Connection
 /// The `expiry_date` value type of a session struct's backend.
 pub type ExpiryOf<S> = <<S as SessionTable>::Backend as Backend>::Expiry;
 
+/// The `data` value type of a session struct's backend.
+pub type DataOf<S> = <<S as SessionTable>::Backend as Backend>::Data;
+
 /// A session as one row of its table.
 #[derive(Debug)]
 pub struct SessionRow<S: SessionTable> {
     /// SHA-256 of the session id.
     pub id: [u8; 32],
     /// The session map without the values the typed columns hold.
-    pub data: Value,
+    pub data: DataOf<S>,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
     /// The typed columns.

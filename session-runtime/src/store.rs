@@ -222,7 +222,7 @@ fn encode<S: SessionTable>(
     let fields = S::take_fields(&mut rest)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
-        data: Value::Object(rest.into_iter().collect()),
+        data: S::Backend::data_to_column(rest.into_iter().collect())?,
         expiry: S::Backend::expiry_to_column(expiry),
         fields,
     })

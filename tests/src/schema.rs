@@ -27,11 +27,11 @@ macro_rules! define_schema {
         #[session(table = typed_sessions, backend = $backend)]
         pub struct TypedSession {
             #[session(
-                        key = "axum-login.data",
-                        pointer = "/user_id",
-                        references = users,
-                        on_delete = set_null
-                    )]
+                                key = "axum-login.data",
+                                pointer = "/user_id",
+                                references = users,
+                                on_delete = set_null
+                            )]
             pub user_id: Option<i64>,
             pub visits: i32,
             pub small: Option<i16>,
@@ -43,6 +43,15 @@ macro_rules! define_schema {
             pub prefs: Option<serde_json::Value>,
             #[session(index, column = user_agent)]
             pub agent: Option<String>,
+        }
+
+        /// Both stores on the database at `url`, migrated.
+        pub async fn stores(url: &str) -> (AppSessionStore, TypedSessionStore) {
+            let store = AppSessionStore::connect(url).expect("pool");
+            store.migrate().await.expect("migrate");
+            let typed = TypedSessionStore::connect(url).expect("pool");
+            typed.migrate().await.expect("migrate");
+            (store, typed)
         }
     };
 }

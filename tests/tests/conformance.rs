@@ -50,10 +50,7 @@ macro_rules! conformance_suite {
 
             async fn env() -> Option<Env> {
                 let db = TestDatabase::new(KIND).await?;
-                let store = AppSessionStore::connect(&db.url).expect("pool");
-                store.migrate().await.expect("migrate");
-                let typed = TypedSessionStore::connect(&db.url).expect("pool");
-                typed.migrate().await.expect("migrate");
+                let (store, typed) = stores(&db.url).await;
                 Some(Env { db, store, typed })
             }
 

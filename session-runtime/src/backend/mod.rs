@@ -9,6 +9,7 @@ use std::ops::DerefMut;
 use std::time::Duration;
 
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::ddl::Migration;
@@ -42,6 +43,8 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     type PooledConnection: DerefMut<Target = Self::Connection> + Send;
     /// The Rust value bound to the `expiry_date` column.
     type Expiry: std::fmt::Debug + Send + Sync + 'static;
+    /// The Rust value bound to the `data` column.
+    type Data: std::fmt::Debug + Send + Sync + 'static;
 
     /// The column type of `id`, which holds a 32-byte digest.
     const ID_SQL: &'static str;
@@ -63,6 +66,9 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 
     /// The expiry that an `expiry_date` value stands for.
     fn expiry_from_column(value: Self::Expiry) -> Result<OffsetDateTime, Error>;
+
+    /// The `data` value of the session map without its typed keys.
+    fn data_to_column(data: Map<String, Value>) -> Result<Self::Data, Error>;
 
     /// Refuses, before anything is sent, a session this backend cannot store.
     fn check_data(data: &SessionData) -> Result<(), Error> {

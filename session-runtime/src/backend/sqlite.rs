@@ -48,6 +48,7 @@ fn establish(url: &str) -> super::SetupFuture<'_, Connection> {
 
 impl Backend for Sqlite {
     const NAME: &'static str = "SQLite";
+    type Data = serde_json::Value;
     type Expiry = i64;
 
     const ID_SQL: &'static str = "BLOB";
@@ -59,6 +60,12 @@ impl Backend for Sqlite {
     const TABLE_OPTIONS: &'static str = " WITHOUT ROWID";
 
     deadpool_backend!(Connection, establish);
+
+    fn data_to_column(
+        data: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self::Data, Error> {
+        Ok(serde_json::Value::Object(data))
+    }
 
     fn quote_identifier(name: &str) -> String {
         quote_with('"', name)
