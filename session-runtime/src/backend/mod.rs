@@ -200,6 +200,7 @@ fn quote_with(quote: char, name: &str) -> String {
 
 /// Runs `statements` between `begin` and `COMMIT`, rolling back on failure
 /// so that the pooled connection is not left inside a transaction.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn run_in_transaction<C>(
     connection: &mut C,
     begin: &str,
