@@ -33,11 +33,17 @@
 //! [tower-sessions]: https://docs.rs/tower-sessions
 
 #![warn(missing_docs)]
+// Without a tower-sessions version the store has nothing to implement.
+#![cfg_attr(
+    not(any(feature = "tower-sessions-015", feature = "tower-sessions-014")),
+    allow(dead_code, unused_macros)
+)]
 
 pub mod backend;
 mod ddl;
 mod digest;
 mod error;
+mod indexed_column;
 mod key_path;
 mod session_table;
 mod store;
@@ -47,6 +53,7 @@ pub use backend::PoolOptions;
 pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
 pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;
+pub use indexed_column::{IndexedColumn, ListedRow, SessionInfo};
 pub use key_path::{KeyPath, SessionData};
 pub use session_derive::SessionStore;
 pub use session_table::{ConnectionOf, DataOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};

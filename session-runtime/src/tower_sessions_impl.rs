@@ -15,6 +15,12 @@ macro_rules! impl_tower_sessions {
             }
         }
 
+        impl From<$core::session::Id> for $crate::SessionDigest {
+            fn from(id: $core::session::Id) -> Self {
+                $crate::SessionDigest::of_id(id.0)
+            }
+        }
+
         #[async_trait::async_trait]
         impl<S: $crate::SessionTable> $core::SessionStore for $crate::DieselStore<S> {
             async fn create(

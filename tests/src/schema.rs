@@ -26,12 +26,7 @@ macro_rules! define_schema {
         #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
         #[session(table = typed_sessions, backend = $backend)]
         pub struct TypedSession {
-            #[session(
-                                key = "axum-login.data",
-                                pointer = "/user_id",
-                                references = users,
-                                on_delete = set_null
-                            )]
+            #[session(key = "axum-login.data", pointer = "/user_id", references = users, on_delete = set_null)]
             pub user_id: Option<i64>,
             pub visits: i32,
             pub small: Option<i16>,

@@ -450,6 +450,84 @@ macro_rules! conformance_suite {
                 assert!(env.store.load(&fine.id).await.unwrap().is_some());
             }
 
+            // Queries by indexed columns.
+
+            #[tokio::test]
+            async fn lists_and_counts_the_live_sessions_of_a_user() {
+                let Some(env) = env().await else { return };
+                let first = created(&env.store, json!({"user_id": 1, "optional": "laptop"})).await;
+                let second = created(&env.store, json!({"user_id": 1, "optional": "phone"})).await;
+                created(&env.store, json!({"user_id": 2})).await;
+                created(&env.store, json!({"anonymous": true})).await;
+                let mut expired = record(json!({"user_id": 1}));
+                expired.expiry_date = OffsetDateTime::now_utc() - Duration::seconds(1);
+                env.store.create(&mut expired).await.unwrap();
+
+                let listed = env.store.list_by(http_sessions::user_id, &1).await.unwrap();
+                let mut devices: Vec<_> = listed.iter().map(|info| info.fields.optional.clone().unwrap()).collect();
+                devices.sort();
+                assert_eq!(devices, ["laptop", "phone"]);
+                for info in &listed {
+                    assert_eq!(info.fields.user_id, Some(1));
+                    assert!(info.expiry_date > OffsetDateTime::now_utc());
+                    assert!([SessionDigest::from(first.id), SessionDigest::from(second.id)].contains(&info.digest));
+                }
+                assert_eq!(env.store.count_by(http_sessions::user_id, &1).await.unwrap(), 2);
+                assert_eq!(env.store.count_by(http_sessions::user_id, &3).await.unwrap(), 0);
+            }
+
+            #[tokio::test]
+            async fn revokes_all_but_the_current_session() {
+                let Some(env) = env().await else { return };
+                let current = created(&env.store, json!({"user_id": 1})).await;
+                let other = created(&env.store, json!({"user_id": 1})).await;
+                let someone_else = created(&env.store, json!({"user_id": 2})).await;
+                let revoked = env
+                    .store
+                    .revoke_by_except(http_sessions::user_id, &1, SessionDigest::from(current.id))
+                    .await
+                    .unwrap();
+                assert_eq!(revoked, 1);
+                assert!(env.store.load(&current.id).await.unwrap().is_some());
+                assert_eq!(env.store.load(&other.id).await.unwrap(), None);
+                assert!(env.store.load(&someone_else.id).await.unwrap().is_some());
+            }
+
+            #[tokio::test]
+            async fn revokes_one_session_of_its_own_user_only() {
+                let Some(env) = env().await else { return };
+                let mine = created(&env.store, json!({"user_id": 1})).await;
+                let theirs = created(&env.store, json!({"user_id": 2})).await;
+                let column = http_sessions::user_id;
+                assert!(!env.store.revoke_one_by(column, &1, SessionDigest::from(theirs.id)).await.unwrap());
+                assert!(env.store.load(&theirs.id).await.unwrap().is_some());
+                assert!(env.store.revoke_one_by(column, &1, SessionDigest::from(mine.id)).await.unwrap());
+                assert_eq!(env.store.load(&mine.id).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn revokes_every_session_of_a_user() {
+                let Some(env) = env().await else { return };
+                for _ in 0..3 {
+                    created(&env.store, json!({"user_id": 3})).await;
+                }
+                let kept = created(&env.store, json!({"user_id": 1})).await;
+                assert_eq!(env.store.revoke_by(http_sessions::user_id, &3).await.unwrap(), 3);
+                assert_eq!(env.store.count_by(http_sessions::user_id, &3).await.unwrap(), 0);
+                assert!(env.store.load(&kept.id).await.unwrap().is_some());
+            }
+
+            #[tokio::test]
+            async fn queries_an_indexed_column_that_is_no_foreign_key() {
+                let Some(env) = env().await else { return };
+                created(&env.typed, json!({"agent": "curl/8"})).await;
+                created(&env.typed, json!({"agent": "firefox"})).await;
+                let listed = env.typed.list_by(typed_sessions::user_agent, &"curl/8".to_owned()).await.unwrap();
+                assert_eq!(listed.len(), 1);
+                assert_eq!(listed[0].fields.agent.as_deref(), Some("curl/8"));
+                assert_eq!(listed[0].fields.visits, 0);
+            }
+
             #[tokio::test]
             async fn errors_convert_to_the_matching_store_error() {
                 let converted: session_store::Error = Error::Backend("gone".into()).into();

@@ -3,6 +3,7 @@
 mod fallback;
 mod fields;
 mod foreign_keys;
+mod indexes;
 mod queries;
 mod table;
 mod table_def;
@@ -39,6 +40,7 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
     let fields = fields::expand(container);
     let queries = queries::expand(container);
     let foreign_keys = foreign_keys::expand(container);
+    let indexes = indexes::expand(container);
     let store_doc = format!(
         "The session store on the `{}` table of [`{ident}`].",
         container.table
@@ -57,6 +59,7 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
                 #queries
             }
             #foreign_keys
+            #indexes
         };
     }
 }

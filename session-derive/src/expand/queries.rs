@@ -12,7 +12,6 @@ pub fn expand(container: &Container) -> TokenStream {
     let imports = quote! {
         use #diesel::expression_methods::{BoolExpressionMethods as _, ExpressionMethods as _};
         use #diesel::query_dsl::QueryDsl as _;
-        use #private::diesel_async::RunQueryDsl as _;
     };
     let fields: Vec<_> = container.fields.iter().map(|field| field.ident).collect();
     let columns: Vec<_> = container.fields.iter().map(|field| &field.column).collect();
@@ -21,6 +20,9 @@ pub fn expand(container: &Container) -> TokenStream {
         .iter()
         .map(|field| format_ident!("__{}", field))
         .collect();
+    // Called by path: a user's `diesel::prelude::*` brings diesel's own
+    // `RunQueryDsl` into scope, and method calls would be ambiguous.
+    let run = quote!(#private::diesel_async::RunQueryDsl);
     let result = quote!(#diesel::result::QueryResult);
     let connection = quote!(#krate::ConnectionOf<Self>);
     let values = quote! {(
@@ -34,9 +36,11 @@ pub fn expand(container: &Container) -> TokenStream {
             row: &'a #krate::SessionRow<Self>,
         ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
             #imports
-            #diesel::insert_into(#table::table)
-                .values((#table::id.eq(&row.id[..]), #values))
-                .execute(connection)
+            #run::execute(
+                #diesel::insert_into(#table::table)
+                .values((#table::id.eq(&row.id[..]), #values)),
+                connection,
+            )
         }
 
         fn update<'a>(
@@ -44,9 +48,11 @@ pub fn expand(container: &Container) -> TokenStream {
             row: &'a #krate::SessionRow<Self>,
         ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
             #imports
-            #diesel::update(#table::table.filter(#table::id.eq(&row.id[..])))
-                .set(#values)
-                .execute(connection)
+            #run::execute(
+                #diesel::update(#table::table.filter(#table::id.eq(&row.id[..])))
+                .set(#values),
+                connection,
+            )
         }
 
         fn select<'a>(
@@ -61,10 +67,8 @@ pub fn expand(container: &Container) -> TokenStream {
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
                 .select((#table::data, #table::expiry_date, #(#table::#columns,)*));
             async move {
-                let row = query
-                    .first::<(#private::serde_json::Value, #krate::ExpiryOf<Self>, #(#types,)*)>(connection)
-                    .await
-                    .optional()?;
+                let row: ::core::option::Option<(#private::serde_json::Value, #krate::ExpiryOf<Self>, #(#types,)*)> =
+                    #run::first(query, connection).await.optional()?;
                 ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::LoadedRow {
                     data,
                     expiry,
@@ -78,7 +82,7 @@ pub fn expand(container: &Container) -> TokenStream {
             id: &'a [u8; 32],
         ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
             #imports
-            #diesel::delete(#table::table.filter(#table::id.eq(&id[..]))).execute(connection)
+            #run::execute(#diesel::delete(#table::table.filter(#table::id.eq(&id[..]))), connection)
         }
 
         fn count_live<'a>(
@@ -86,17 +90,14 @@ pub fn expand(container: &Container) -> TokenStream {
             now: &'a #krate::ExpiryOf<Self>,
         ) -> impl ::core::future::Future<Output = #result<i64>> + ::core::marker::Send + 'a {
             #imports
-            #table::table
-                .filter(#table::expiry_date.gt(now))
-                .count()
-                .get_result(connection)
+            #run::get_result(#table::table.filter(#table::expiry_date.gt(now)).count(), connection)
         }
 
         fn delete_all<'a>(
             connection: &'a mut #connection,
         ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
             #imports
-            #diesel::delete(#table::table).execute(connection)
+            #run::execute(#diesel::delete(#table::table), connection)
         }
 
         fn delete_expired<'a>(
@@ -104,7 +105,7 @@ pub fn expand(container: &Container) -> TokenStream {
             now: &'a #krate::ExpiryOf<Self>,
         ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
             #imports
-            #diesel::delete(#table::table.filter(#table::expiry_date.le(now))).execute(connection)
+            #run::execute(#diesel::delete(#table::table.filter(#table::expiry_date.le(now))), connection)
         }
     }
 }

@@ -1,0 +1,177 @@
+//! Typed queries over the sessions that share a value in an indexed
+//! column: "the sessions of user 42".
+
+use std::future::Future;
+
+use diesel::result::QueryResult;
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::session_table::{ConnectionOf, ExpiryOf, SessionTable};
+use crate::{DieselStore, Error, SessionDigest};
+
+/// A column of a derived session table that sessions can be looked up by:
+/// every field with `references = ...` or `index`.
+///
+/// `#[derive(SessionStore)]` implements it for the column's type in the
+/// generated `table!` (`http_sessions::user_id`), which is how the
+/// queries of [`DieselStore`] name it. Each method is one statement on the
+/// column's index; they are not a stable interface.
+pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
+    /// The value looked up: the field's type without `Option`.
+    type Value: Send + Sync;
+
+    /// The live rows with this value, latest expiry first.
+    fn list<'a>(
+        connection: &'a mut ConnectionOf<S>,
+        value: &'a Self::Value,
+        now: &'a ExpiryOf<S>,
+    ) -> impl Future<Output = QueryResult<Vec<ListedRow<S>>>> + Send + 'a;
+
+    /// How many live rows have this value.
+    fn count<'a>(
+        connection: &'a mut ConnectionOf<S>,
+        value: &'a Self::Value,
+        now: &'a ExpiryOf<S>,
+    ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
+
+    /// Deletes every row with this value.
+    fn delete_all<'a>(
+        connection: &'a mut ConnectionOf<S>,
+        value: &'a Self::Value,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// Deletes every row with this value but the one with id `keep`.
+    fn delete_all_except<'a>(
+        connection: &'a mut ConnectionOf<S>,
+        value: &'a Self::Value,
+        keep: &'a [u8; 32],
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// Deletes the row with id `id` if it has this value.
+    fn delete_one<'a>(
+        connection: &'a mut ConnectionOf<S>,
+        value: &'a Self::Value,
+        id: &'a [u8; 32],
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+}
+
+/// A row listed by [`IndexedColumn::list`].
+#[derive(Debug)]
+pub struct ListedRow<S: SessionTable> {
+    /// The stored digest.
+    pub id: Vec<u8>,
+    /// When the session expires.
+    pub expiry: ExpiryOf<S>,
+    /// The typed columns.
+    pub fields: S,
+}
+
+/// One live session in a list of a user's sessions: a handle to revoke it,
+/// its expiry and its typed columns. The cookie value is not in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo<S> {
+    /// The handle of the session: what [`DieselStore::revoke_one_by`] takes.
+    pub digest: SessionDigest,
+    /// When the session expires unless it is used again.
+    pub expiry_date: OffsetDateTime,
+    /// The session's typed columns.
+    pub fields: S,
+}
+
+impl<S: SessionTable> DieselStore<S> {
+    /// The live sessions whose `column` holds `value`, latest expiry first.
+    ///
+    /// ```
+    /// # use session_runtime::SessionStore;
+    /// # diesel::table! { users (id) { id -> BigInt } }
+    /// # #[derive(SessionStore, Debug, Clone)]
+    /// # #[session(table = http_sessions, backend = sqlite)]
+    /// # pub struct AppSession {
+    /// #     #[session(references = users)]
+    /// #     pub user_id: Option<i64>,
+    /// # }
+    /// # async fn example(store: AppSessionStore) -> Result<(), session_runtime::Error> {
+    /// for session in store.list_by(http_sessions::user_id, &42).await? {
+    ///     println!("{} expires at {}", session.digest, session.expiry_date);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_by<C: IndexedColumn<S>>(
+        &self,
+        column: C,
+        value: &C::Value,
+    ) -> Result<Vec<SessionInfo<S>>, Error> {
+        let _ = column;
+        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let mut connection = self.connection().await?;
+        let rows = C::list(&mut connection, value, &now).await?;
+        drop(connection);
+        rows.into_iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    digest: SessionDigest::from_slice(&row.id).ok_or_else(|| {
+                        Error::Decode(format!(
+                            "a stored id of `{}` is not 32 bytes",
+                            S::TABLE.name
+                        ))
+                    })?,
+                    expiry_date: S::Backend::expiry_from_column(row.expiry)?,
+                    fields: row.fields,
+                })
+            })
+            .collect()
+    }
+
+    /// How many live sessions have `value` in `column`.
+    pub async fn count_by<C: IndexedColumn<S>>(
+        &self,
+        column: C,
+        value: &C::Value,
+    ) -> Result<u64, Error> {
+        let _ = column;
+        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let mut connection = self.connection().await?;
+        let count = C::count(&mut connection, value, &now).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Deletes every session with `value` in `column` ("log out
+    /// everywhere") and says how many there were.
+    pub async fn revoke_by<C: IndexedColumn<S>>(
+        &self,
+        column: C,
+        value: &C::Value,
+    ) -> Result<usize, Error> {
+        let _ = column;
+        let mut connection = self.connection().await?;
+        Ok(C::delete_all(&mut connection, value).await?)
+    }
+
+    /// Deletes every session with `value` in `column` but `keep` ("log out
+    /// my other devices").
+    pub async fn revoke_by_except<C: IndexedColumn<S>>(
+        &self,
+        column: C,
+        value: &C::Value,
+        keep: SessionDigest,
+    ) -> Result<usize, Error> {
+        let _ = column;
+        let mut connection = self.connection().await?;
+        Ok(C::delete_all_except(&mut connection, value, keep.as_bytes()).await?)
+    }
+
+    /// Deletes the session `session` if it has `value` in `column`, so that
+    /// a user can revoke their own sessions and no one else's. Says whether
+    /// there was such a session.
+    pub async fn revoke_one_by<C: IndexedColumn<S>>(
+        &self,
+        column: C,
+        value: &C::Value,
+        session: SessionDigest,
+    ) -> Result<bool, Error> {
+        let _ = column;
+        let mut connection = self.connection().await?;
+        Ok(C::delete_one(&mut connection, value, session.as_bytes()).await? > 0)
+    }
+}
