@@ -17,6 +17,8 @@ pub struct TableDef {
 pub struct ColumnDef {
     /// The column's SQL name.
     pub name: &'static str,
+    /// Where the column's value lives in the session map.
+    pub path: crate::KeyPath,
     /// The column type, from [`ColumnType`].
     pub sql_type: &'static str,
     /// `false` for `NOT NULL` columns.

@@ -95,7 +95,8 @@ impl KeyPath {
         Ok(())
     }
 
-    fn remove(&self, data: &mut SessionData) -> Option<Value> {
+    /// Removes the value at this path, if there is one.
+    pub(crate) fn remove(&self, data: &mut SessionData) -> Option<Value> {
         let Some((last, parents)) = self.members.split_last() else {
             return data.remove(self.key);
         };

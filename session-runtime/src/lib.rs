@@ -48,6 +48,8 @@ mod key_path;
 mod session_table;
 mod store;
 mod tower_sessions_impl;
+#[doc(hidden)]
+pub mod typed_session;
 
 pub use backend::PoolOptions;
 pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
@@ -58,6 +60,7 @@ pub use key_path::{KeyPath, SessionData};
 pub use session_derive::SessionStore;
 pub use session_table::{ConnectionOf, DataOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
+pub use typed_session::TypedSessionExt;
 
 /// What generated code reaches; not a public interface.
 #[doc(hidden)]

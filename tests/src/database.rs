@@ -124,6 +124,21 @@ impl TestDatabase {
         Some(database)
     }
 
+    /// Creates `devices`, whose `session_id` references `http_sessions`
+    /// with `ON DELETE SET NULL`; the session table must exist.
+    pub async fn create_devices(&self) {
+        let session_id = match self.kind {
+            Kind::Sqlite => "BLOB",
+            Kind::Postgres => "BYTEA",
+            Kind::Mysql => "BINARY(32)",
+        };
+        self.execute(&format!(
+            "CREATE TABLE devices (id BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL, session_id {session_id} NULL, \
+             FOREIGN KEY (session_id) REFERENCES http_sessions (id) ON DELETE SET NULL)"
+        ))
+        .await;
+    }
+
     /// Runs SQL by hand on a connection of its own.
     pub async fn execute(&self, sql: &str) {
         self.try_execute(sql)

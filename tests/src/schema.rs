@@ -40,6 +40,19 @@ macro_rules! define_schema {
             pub agent: Option<String>,
         }
 
+        diesel::table! {
+            /// An app table that links to a session: the reverse of a
+            /// session's link to its user.
+            devices (id) {
+                id -> BigInt,
+                name -> Text,
+                session_id -> Nullable<Binary>,
+            }
+        }
+
+        diesel::joinable!(devices -> http_sessions (session_id));
+        diesel::allow_tables_to_appear_in_same_query!(devices, http_sessions);
+
         /// Both stores on the database at `url`, migrated.
         pub async fn stores(url: &str) -> (AppSessionStore, TypedSessionStore) {
             let store = AppSessionStore::connect(url).expect("pool");

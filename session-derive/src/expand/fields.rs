@@ -50,7 +50,8 @@ pub fn expand(container: &Container) -> TokenStream {
     }
 }
 
-fn key_path(krate: &syn::Path, field: &Field) -> TokenStream {
+/// The field's `KeyPath`, shared by the field code and the table's columns.
+pub fn key_path(krate: &syn::Path, field: &Field) -> TokenStream {
     let name = unraw(field.ident);
     let key = &field.key;
     let members = &field.members;

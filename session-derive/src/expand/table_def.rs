@@ -63,9 +63,11 @@ fn column_def(krate: &syn::Path, backend: &syn::Ident, field: &Field) -> TokenSt
             }
         }
     };
+    let path = super::fields::key_path(krate, field);
     quote! {
         #krate::ColumnDef {
             name: #name,
+            path: #path,
             sql_type: #column_type,
             nullable: #nullable,
             indexed: #indexed,

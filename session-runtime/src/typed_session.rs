@@ -1,0 +1,142 @@
+//! The derived struct read from and written to a request's session, with
+//! no string keys in user code.
+
+use crate::key_path::SessionData;
+use crate::{Error, SessionTable};
+
+/// Typed access to a `tower_sessions::Session` through a derived struct.
+///
+/// Implemented for the `Session` of every enabled tower-sessions version.
+/// Reading gathers each field from its key; writing puts each field back
+/// and removes the keys of `None` fields, leaving every other key of the
+/// session alone.
+///
+/// ```
+/// use session_runtime::{SessionStore, TypedSessionExt};
+/// use tower_sessions::Session;
+///
+/// #[derive(SessionStore, Debug, Clone, PartialEq)]
+/// #[session(table = http_sessions, backend = sqlite)]
+/// pub struct AppSession {
+///     pub user_id: Option<i64>,
+///     pub theme: Option<String>,
+/// }
+///
+/// async fn pick_theme(session: Session) -> Result<(), session_runtime::Error> {
+///     let app: AppSession = session.typed().await?;
+///     if app.theme.is_none() {
+///         session.update_typed(|app: &mut AppSession| app.theme = Some("dark".into())).await?;
+///     }
+///     Ok(())
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait TypedSessionExt {
+    /// Reads the struct. A value of the wrong shape under a field's key is
+    /// [`Error::Decode`] naming the field.
+    async fn typed<S: SessionTable>(&self) -> Result<S, Error>;
+
+    /// Writes every field of the struct.
+    async fn set_typed<S: SessionTable>(&self, value: S) -> Result<(), Error>;
+
+    /// Reads the struct, lets `change` modify it, writes it back and returns
+    /// it: how one field is set.
+    async fn update_typed<S, F>(&self, change: F) -> Result<S, Error>
+    where
+        S: SessionTable + Clone,
+        F: FnOnce(&mut S) + Send,
+    {
+        let mut value: S = self.typed().await?;
+        change(&mut value);
+        self.set_typed(value.clone()).await?;
+        Ok(value)
+    }
+}
+
+/// The distinct top-level keys of a struct's fields.
+pub(crate) fn keys<S: SessionTable>() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = S::TABLE
+        .columns
+        .iter()
+        .map(|column| column.path.key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The struct from the values of its keys.
+pub(crate) fn read<S: SessionTable>(mut data: SessionData) -> Result<S, Error> {
+    S::take_fields(&mut data).map_err(|error| match error {
+        Error::Encode(message) => Error::Decode(message),
+        other => other,
+    })
+}
+
+/// The new values of the struct's keys: the current ones with the struct's
+/// paths replaced by `value`. `None` under a key means remove it.
+pub(crate) fn write<S: SessionTable>(
+    mut data: SessionData,
+    value: S,
+) -> Result<SessionData, Error> {
+    for column in S::TABLE.columns {
+        column.path.remove(&mut data);
+    }
+    value.put_fields(&mut data)?;
+    Ok(data)
+}
+
+macro_rules! impl_typed_session {
+    ($core:ident) => {
+        #[async_trait::async_trait]
+        impl $crate::TypedSessionExt for $core::Session {
+            async fn typed<S: $crate::SessionTable>(&self) -> Result<S, $crate::Error> {
+                let mut data = $crate::SessionData::new();
+                for key in $crate::typed_session::keys::<S>() {
+                    if let Some(value) = self.get_value(key).await.map_err(session_error)? {
+                        data.insert(key.to_owned(), value);
+                    }
+                }
+                $crate::typed_session::read(data)
+            }
+
+            async fn set_typed<S: $crate::SessionTable>(
+                &self,
+                value: S,
+            ) -> Result<(), $crate::Error> {
+                let keys = $crate::typed_session::keys::<S>();
+                let mut current = $crate::SessionData::new();
+                for key in &keys {
+                    if let Some(value) = self.get_value(key).await.map_err(session_error)? {
+                        current.insert((*key).to_owned(), value);
+                    }
+                }
+                let mut next = $crate::typed_session::write(current, value)?;
+                for key in keys {
+                    match next.remove(key) {
+                        Some(value) => {
+                            self.insert_value(key, value).await.map_err(session_error)?;
+                        }
+                        None => {
+                            self.remove_value(key).await.map_err(session_error)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        fn session_error(error: $core::session::Error) -> $crate::Error {
+            $crate::Error::Backend(error.to_string())
+        }
+    };
+}
+
+#[cfg(feature = "tower-sessions-015")]
+mod v015 {
+    impl_typed_session!(tower_sessions_core);
+}
+#[cfg(feature = "tower-sessions-014")]
+mod v014 {
+    impl_typed_session!(tower_sessions_core_014);
+}
