@@ -145,7 +145,9 @@ impl<S: SessionTable> DieselStore<S> {
         Ok(S::delete_all(&mut connection).await?)
     }
 
-    pub(crate) async fn connection(
+    /// Checks a connection out of the store's pool, for the app's own
+    /// queries on the session table or its other tables.
+    pub async fn connection(
         &self,
     ) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
         S::Backend::connection(&self.pool).await

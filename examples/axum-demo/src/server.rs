@@ -1,0 +1,126 @@
+//! Startup: connect to the database the configuration names, prepare its
+//! tables, and serve until shut down.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::{Config, DatabaseConfig, DatabaseKind};
+use crate::database::Database;
+use crate::routes::router;
+use crate::schema;
+
+/// How often expired sessions are deleted. `load` never returns an expired
+/// row anyway; this only keeps the table from growing.
+pub const DELETION_PERIOD: Duration = Duration::from_secs(60);
+
+/// Why the server could not start or stopped.
+#[derive(Debug)]
+pub enum Error {
+    /// The database refused a connection or the tables.
+    Database(session_runtime::Error),
+    /// The listening socket failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Database(error) => write!(f, "database: {error}"),
+            Error::Io(error) => write!(f, "server: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Database(error) => Some(error),
+            Error::Io(error) => Some(error),
+        }
+    }
+}
+
+impl From<session_runtime::Error> for Error {
+    fn from(error: session_runtime::Error) -> Self {
+        Error::Database(error)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Error::Io(error)
+    }
+}
+
+/// Binds `config.listen` and serves until Ctrl-C.
+pub async fn run(config: Config) -> Result<(), Error> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let shutdown = async {
+        // Without a signal handler there is nothing to wait for but the
+        // process being killed, which ends it anyway.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    serve(listener, config.database, shutdown).await
+}
+
+/// Prepares the database and serves on `listener` until `shutdown`
+/// completes. Tests pass a listener bound to port 0.
+pub async fn serve(
+    listener: TcpListener,
+    database: DatabaseConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    match database.kind {
+        DatabaseKind::Sqlite => {
+            let store = schema::sqlite::DemoSessionStore::connect(&database.url)?;
+            serve_with(listener, store, shutdown).await
+        }
+        DatabaseKind::Postgres => {
+            let store = schema::postgres::DemoSessionStore::connect(&database.url)?;
+            serve_with(listener, store, shutdown).await
+        }
+        DatabaseKind::Mysql => {
+            let store = schema::mysql::DemoSessionStore::connect(&database.url)?;
+            serve_with(listener, store, shutdown).await
+        }
+    }
+}
+
+async fn serve_with<D: Database>(
+    listener: TcpListener,
+    database: D,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    database.prepare().await?;
+    let deletion = tokio::spawn(delete_expired_forever(database.clone()));
+    eprintln!(
+        "serving on http://{} with sessions on {}",
+        listener.local_addr()?,
+        database.backend_name()
+    );
+    let served = axum::serve(listener, router(database))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    deletion.abort();
+    Ok(served?)
+}
+
+/// `continuously_delete_expired` returns at its first error, which would
+/// end cleanup for good on one lost connection; so it is restarted.
+async fn delete_expired_forever<D: Database>(database: D) {
+    loop {
+        if let Err(error) = database
+            .clone()
+            .continuously_delete_expired(DELETION_PERIOD)
+            .await
+        {
+            eprintln!("deleting expired sessions failed, retrying later: {error}");
+        }
+        tokio::time::sleep(DELETION_PERIOD).await;
+    }
+}
