@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::internals::ast::Container;
+use crate::internals::attr::BackendKind;
 
 pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
@@ -16,10 +17,17 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         krate,
         ..
     } = container;
+    // Without a backend, or for a type that cannot implement the trait as
+    // written, the errors alone say it all.
     let Some((backend, backend_ident)) = &container.backend else {
         return errors;
     };
-    if !container.is_named_struct || !container.generics.params.is_empty() {
+    let generics = container.generics;
+    if *backend == BackendKind::Invalid
+        || !container.is_named_struct
+        || !generics.params.is_empty()
+        || generics.where_clause.is_some()
+    {
         return errors;
     }
     let backend = backend.module(backend_ident.span());

@@ -2,8 +2,9 @@
 //! per-user queries.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
+use super::query_parts::QueryParts;
 use crate::internals::ast::Container;
 
 pub fn expand(container: &Container) -> TokenStream {
@@ -13,29 +14,22 @@ pub fn expand(container: &Container) -> TokenStream {
         krate,
         ..
     } = container;
-    let private = quote!(#krate::__private);
-    let diesel = quote!(#private::diesel);
-    let imports = quote! {
-        use #diesel::expression_methods::{BoolExpressionMethods as _, ExpressionMethods as _};
-        use #diesel::query_dsl::QueryDsl as _;
-    };
-    let fields: Vec<_> = container.fields.iter().map(|field| field.ident).collect();
-    let columns: Vec<_> = container.fields.iter().map(|field| &field.column).collect();
-    let types: Vec<_> = container.fields.iter().map(|field| field.ty).collect();
-    let bindings: Vec<_> = fields
-        .iter()
-        .map(|field| format_ident!("__{}", field))
-        .collect();
-    // Called by path: a user's `diesel::prelude::*` brings diesel's own
-    // `RunQueryDsl` into scope, and method calls would be ambiguous.
-    let run = quote!(#private::diesel_async::RunQueryDsl);
-    let result = quote!(#diesel::result::QueryResult);
-    let connection = quote!(#krate::ConnectionOf<#ident>);
+    let parts = QueryParts::new(container);
+    let QueryParts {
+        diesel,
+        run,
+        imports,
+        columns,
+        types,
+        bindings,
+        ..
+    } = &parts;
+    let connection = parts.connection(ident);
     let expiry = quote!(#krate::ExpiryOf<#ident>);
-    let future = |output: TokenStream| quote!(impl ::core::future::Future<Output = #result<#output>> + ::core::marker::Send + 'a);
-    let list_future = future(quote!(::std::vec::Vec<#krate::ListedRow<#ident>>));
-    let count_future = future(quote!(i64));
-    let delete_future = future(quote!(usize));
+    let list_future = parts.future(quote!(::std::vec::Vec<#krate::ListedRow<#ident>>));
+    let count_future = parts.future(quote!(i64));
+    let delete_future = parts.future(quote!(usize));
+    let row_struct = parts.struct_from_bindings(ident);
     container
         .fields
         .iter()
@@ -65,7 +59,7 @@ pub fn expand(container: &Container) -> TokenStream {
                                     .map(|(id, expiry, #(#bindings,)*)| #krate::ListedRow {
                                         id,
                                         expiry,
-                                        fields: #ident { #(#fields: #bindings,)* },
+                                        fields: #row_struct,
                                     })
                                     .collect(),
                             )

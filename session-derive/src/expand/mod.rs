@@ -5,6 +5,7 @@ mod fields;
 mod foreign_keys;
 mod indexes;
 mod queries;
+mod query_parts;
 mod table;
 mod table_def;
 

@@ -1,30 +1,34 @@
 //! The one SQL statement of each store operation, on the concrete table.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
+use super::query_parts::QueryParts;
 use crate::internals::ast::Container;
 
 pub fn expand(container: &Container) -> TokenStream {
-    let Container { table, krate, .. } = container;
-    let private = quote!(#krate::__private);
-    let diesel = quote!(#private::diesel);
-    let imports = quote! {
-        use #diesel::expression_methods::{BoolExpressionMethods as _, ExpressionMethods as _};
-        use #diesel::query_dsl::QueryDsl as _;
-    };
-    let fields: Vec<_> = container.fields.iter().map(|field| field.ident).collect();
-    let columns: Vec<_> = container.fields.iter().map(|field| &field.column).collect();
-    let types: Vec<_> = container.fields.iter().map(|field| field.ty).collect();
-    let bindings: Vec<_> = fields
-        .iter()
-        .map(|field| format_ident!("__{}", field))
-        .collect();
-    // Called by path: a user's `diesel::prelude::*` brings diesel's own
-    // `RunQueryDsl` into scope, and method calls would be ambiguous.
-    let run = quote!(#private::diesel_async::RunQueryDsl);
-    let result = quote!(#diesel::result::QueryResult);
-    let connection = quote!(#krate::ConnectionOf<Self>);
+    let Container {
+        ident,
+        table,
+        krate,
+        ..
+    } = container;
+    let parts = QueryParts::new(container);
+    let QueryParts {
+        diesel,
+        run,
+        imports,
+        fields,
+        columns,
+        types,
+        bindings,
+        ..
+    } = &parts;
+    let connection = parts.connection(ident);
+    let count_future = parts.future(quote!(i64));
+    let delete_future = parts.future(quote!(usize));
+    let select_future = parts.future(quote!(::core::option::Option<#krate::LoadedRow<Self>>));
+    let row_struct = parts.struct_from_bindings(ident);
     let values = quote! {(
         #table::data.eq(&row.data),
         #table::expiry_date.eq(&row.expiry),
@@ -34,7 +38,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn insert<'a>(
             connection: &'a mut #connection,
             row: &'a #krate::SessionRow<Self>,
-        ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
+        ) -> #delete_future {
             #imports
             #run::execute(
                 #diesel::insert_into(#table::table)
@@ -46,7 +50,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn update<'a>(
             connection: &'a mut #connection,
             row: &'a #krate::SessionRow<Self>,
-        ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
+        ) -> #delete_future {
             #imports
             #run::execute(
                 #diesel::update(#table::table.filter(#table::id.eq(&row.id[..])))
@@ -59,20 +63,19 @@ pub fn expand(container: &Container) -> TokenStream {
             connection: &'a mut #connection,
             id: &'a [u8; 32],
             now: &'a #krate::ExpiryOf<Self>,
-        ) -> impl ::core::future::Future<Output = #result<::core::option::Option<#krate::LoadedRow<Self>>>>
-               + ::core::marker::Send + 'a {
+        ) -> #select_future {
             #imports
             use #diesel::result::OptionalExtension as _;
             let query = #table::table
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
                 .select((#table::data, #table::expiry_date, #(#table::#columns,)*));
             async move {
-                let row: ::core::option::Option<(#private::serde_json::Value, #krate::ExpiryOf<Self>, #(#types,)*)> =
+                let row: ::core::option::Option<(#krate::__private::serde_json::Value, #krate::ExpiryOf<Self>, #(#types,)*)> =
                     #run::first(query, connection).await.optional()?;
                 ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::LoadedRow {
                     data,
                     expiry,
-                    fields: Self { #(#fields: #bindings,)* },
+                    fields: #row_struct,
                 }))
             }
         }
@@ -80,7 +83,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn delete<'a>(
             connection: &'a mut #connection,
             id: &'a [u8; 32],
-        ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
+        ) -> #delete_future {
             #imports
             #run::execute(#diesel::delete(#table::table.filter(#table::id.eq(&id[..]))), connection)
         }
@@ -88,14 +91,14 @@ pub fn expand(container: &Container) -> TokenStream {
         fn count_live<'a>(
             connection: &'a mut #connection,
             now: &'a #krate::ExpiryOf<Self>,
-        ) -> impl ::core::future::Future<Output = #result<i64>> + ::core::marker::Send + 'a {
+        ) -> #count_future {
             #imports
             #run::get_result(#table::table.filter(#table::expiry_date.gt(now)).count(), connection)
         }
 
         fn delete_all<'a>(
             connection: &'a mut #connection,
-        ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
+        ) -> #delete_future {
             #imports
             #run::execute(#diesel::delete(#table::table), connection)
         }
@@ -103,7 +106,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn delete_expired<'a>(
             connection: &'a mut #connection,
             now: &'a #krate::ExpiryOf<Self>,
-        ) -> impl ::core::future::Future<Output = #result<usize>> + ::core::marker::Send + 'a {
+        ) -> #delete_future {
             #imports
             #run::execute(#diesel::delete(#table::table.filter(#table::expiry_date.le(now))), connection)
         }
