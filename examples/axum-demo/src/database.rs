@@ -2,19 +2,52 @@
 //!
 //! The derive fixes one backend per session struct, so the app is generic
 //! over [`Database`], which the session store of each backend implements
-//! (see [`crate::schema`]). Every Diesel query is written once, in a macro,
-//! and compiled for concrete tables: no Diesel trait bound appears here.
+//! (see [`crate::schema`]). The sessions themselves are queried through the
+//! runtime's typed operations on [`Database::sessions`] and
+//! [`Database::USER_ID`]; only the app's own tables need queries of its
+//! own, written once in a macro and compiled for concrete tables. No Diesel
+//! trait bound appears here or in the handlers.
 
 use std::future::Future;
 
-use session_runtime::{Error, SessionDigest};
+use session_runtime::{DieselStore, Error, IndexedColumn, SessionTable};
 use time::OffsetDateTime;
-use tower_sessions::{ExpiredDeletion, SessionStore};
 
 use crate::users::User;
 
+/// The typed columns of a demo session, the same on every backend.
+///
+/// Each backend has its own session struct ([`Database::Session`]) with
+/// exactly these fields; handlers convert to this one to read them without
+/// naming a backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFields {
+    /// The logged-in account; the `user_id` column, a foreign key to
+    /// `demo_users`.
+    pub user_id: Option<i64>,
+    /// The browser that logged in; the `user_agent` column.
+    pub user_agent: Option<String>,
+    /// When the login happened; the `created_at` column.
+    pub created_at: Option<OffsetDateTime>,
+}
+
 /// A session store that also holds the app's users.
-pub trait Database: SessionStore + ExpiredDeletion + Clone {
+pub trait Database: Clone + Send + Sync + 'static {
+    /// The derived session struct of this backend, read from and written to
+    /// a request's session with `session_runtime::TypedSessionExt`.
+    type Session: SessionTable + Clone + From<SessionFields> + Into<SessionFields>;
+
+    /// The type of [`Database::USER_ID`].
+    type UserIdColumn: IndexedColumn<Self::Session, Value = i64>;
+
+    /// The session table's `user_id` column, by which the runtime lists,
+    /// counts and revokes a user's sessions.
+    const USER_ID: Self::UserIdColumn;
+
+    /// The session store: the session layer's store, and the runtime's
+    /// per-user queries.
+    fn sessions(&self) -> &DieselStore<Self::Session>;
+
     /// The backend's name, shown on the page.
     fn backend_name(&self) -> &'static str;
 
@@ -38,24 +71,9 @@ pub trait Database: SessionStore + ExpiredDeletion + Clone {
     /// The account with this id.
     fn user_by_id(&self, id: i64) -> impl Future<Output = Result<Option<User>, Error>> + Send;
 
-    /// The live row of a session, read straight from the session table.
-    fn stored_session(
-        &self,
-        digest: SessionDigest,
-    ) -> impl Future<Output = Result<Option<StoredSession>, Error>> + Send;
-
-    /// The live sessions of a user, newest login first.
-    fn sessions_of(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<DeviceSession>, Error>> + Send;
-
-    /// Deletes every session of a user but one, and says how many went.
-    fn revoke_other_sessions(
-        &self,
-        user_id: i64,
-        keep: SessionDigest,
-    ) -> impl Future<Output = Result<usize, Error>> + Send;
+    /// Every account with its number of live sessions, by login: one
+    /// `GROUP BY` over `demo_users` left-joined to the session table.
+    fn session_counts(&self) -> impl Future<Output = Result<Vec<UserSessions>, Error>> + Send;
 }
 
 /// The outcome of [`Database::create_user`].
@@ -67,29 +85,13 @@ pub enum Registration {
     LoginTaken,
 }
 
-/// A session row as the database holds it: the typed columns, the user
-/// they join to, and the JSON of every other key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredSession {
-    /// The `user_id` column, a foreign key to `demo_users`.
-    pub user_id: Option<i64>,
-    /// The login of `user_id`, through a join.
-    pub login: Option<String>,
-    /// The `user_agent` column.
-    pub user_agent: Option<String>,
-    /// The `created_at` column.
-    pub created_at: Option<OffsetDateTime>,
-    /// The `data` column: the keys that have no column of their own.
-    pub data: serde_json::Value,
-}
-
-/// One of a user's sessions, for the "your devices" list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceSession {
-    /// Identifies the row without revealing its cookie.
-    pub digest: Option<SessionDigest>,
-    /// The browser that logged in.
-    pub user_agent: Option<String>,
-    /// When it logged in.
-    pub created_at: Option<OffsetDateTime>,
+/// A line of the admin view: an account and how many live sessions it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSessions {
+    /// The account's id.
+    pub id: i64,
+    /// The account's login.
+    pub login: String,
+    /// Its live sessions.
+    pub sessions: u64,
 }

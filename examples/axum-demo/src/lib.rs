@@ -2,9 +2,12 @@
 //!
 //! Visitors register and log in with a form; the session then carries the
 //! user's id, browser and login time in typed columns of `demo_sessions`,
-//! and the user's id is a real foreign key to `demo_users`. The home page
-//! shows the session through the `Session` handle and as the stored row,
-//! and lists the user's other sessions, which can be logged out.
+//! read and written through `session_runtime::TypedSessionExt`, and the
+//! user's id is a real foreign key to `demo_users`. The "my sessions" page
+//! lists the user's live sessions with the runtime's typed query on that
+//! column, and ends one of them, or all but the current one; the admin page
+//! counts the live sessions of every user. See [`routes::router`] for the
+//! routes.
 //!
 //! It runs on a SQLite file by default, and on PostgreSQL or MySQL when
 //! given their URL: see [`config::USAGE`].

@@ -9,39 +9,55 @@ use session_runtime::SessionDigest;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::database::{DeviceSession, StoredSession};
+use crate::database::{SessionFields, UserSessions};
 use crate::users::User;
 
-/// What the home page shows about the current session.
+/// What the home page shows.
 #[derive(Debug)]
 pub struct Home<'a> {
     /// The backend's name.
     pub backend: &'a str,
     /// The logged-in account, if any.
     pub user: Option<&'a User>,
-    /// The session's values as the handler sees them.
-    pub values: SessionValues<'a>,
-    /// The row as stored before this request.
-    pub stored: Option<&'a StoredSession>,
-    /// The logged-in user's sessions.
-    pub devices: &'a [DeviceSession],
-    /// The current session's row, to mark it in `devices`.
-    pub current: Option<SessionDigest>,
+    /// This session's typed fields, read through `TypedSessionExt`.
+    pub fields: &'a SessionFields,
+    /// When this session expires if left idle.
+    pub expiry_date: OffsetDateTime,
+    /// How many live sessions the logged-in account has, this one included.
+    pub live_sessions: Option<u64>,
 }
 
-/// The session's values through the `tower_sessions::Session` handle.
+/// What the "my sessions" page shows.
 #[derive(Debug)]
-pub struct SessionValues<'a> {
-    /// `user_id`.
-    pub user_id: Option<i64>,
-    /// `user_agent`.
-    pub user_agent: Option<&'a str>,
-    /// `created_at`.
-    pub created_at: Option<OffsetDateTime>,
-    /// `views`, counting this request.
-    pub views: u64,
-    /// When the session expires if left idle.
+pub struct MySessions<'a> {
+    /// The logged-in account.
+    pub user: &'a User,
+    /// Its live sessions.
+    pub devices: &'a [Device],
+}
+
+/// One live session of the logged-in account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    /// The handle posted back to revoke it; not the cookie.
+    pub digest: SessionDigest,
+    /// Whether it is the session of the request.
+    pub current: bool,
+    /// When it expires unless used again.
     pub expiry_date: OffsetDateTime,
+    /// Its typed columns.
+    pub fields: SessionFields,
+}
+
+/// What the admin page shows.
+#[derive(Debug)]
+pub struct Admin<'a> {
+    /// The backend's name.
+    pub backend: &'a str,
+    /// Every account with its number of live sessions.
+    pub users: &'a [UserSessions],
+    /// The live sessions of everyone, logged in or not.
+    pub total: u64,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -122,6 +138,13 @@ fn anonymous_forms(login: &str) -> String {
     )
 }
 
+fn footer(backend: &str) -> String {
+    format!(
+        "<p><small>Sessions are stored on {}. <a href=\"/admin\">Admin</a></small></p>",
+        escape(backend)
+    )
+}
+
 /// The home page.
 pub fn home(page: &Home<'_>) -> Html<String> {
     let mut body = String::from("<h1>Session demo</h1>\n");
@@ -130,98 +153,105 @@ pub fn home(page: &Home<'_>) -> Html<String> {
             let _ = write!(
                 body,
                 r#"<p>Logged in as <strong>{}</strong> (user #{}).</p>
+<p>You have {} live session(s): <a href="/sessions">see and end them</a>.</p>
 <form method="post" action="/logout"><button type="submit">Log out</button></form>
 "#,
                 escape(&user.login),
-                user.id
+                user.id,
+                page.live_sessions.unwrap_or(0),
             );
-            body.push_str(&devices(page));
         }
         None => body.push_str(&anonymous_forms("")),
     }
-    body.push_str(&session_tables(page));
+    let fields = page.fields;
     let _ = write!(
         body,
-        "<p><small>Sessions are stored on {}.</small></p>",
-        escape(page.backend)
+        r#"<h2>This session</h2>
+<p>Its typed fields, read through <code>TypedSessionExt</code>; each is a column of <code>demo_sessions</code>:</p>
+<table>
+<tr><th>user_id</th><td>{}</td></tr>
+<tr><th>user_agent</th><td>{}</td></tr>
+<tr><th>created_at</th><td>{}</td></tr>
+<tr><th>expires if idle at</th><td>{}</td></tr>
+</table>
+"#,
+        optional(fields.user_id),
+        optional(fields.user_agent.as_deref()),
+        optional(fields.created_at.map(timestamp)),
+        escape(&timestamp(page.expiry_date)),
     );
+    body.push_str(&footer(page.backend));
     layout("Session demo", &body)
 }
 
-fn devices(page: &Home<'_>) -> String {
-    let mut html = String::from(
-        "<h2>Your sessions</h2>\n<table>\n<tr><th>session</th><th>browser</th><th>logged in</th></tr>\n",
+/// The logged-in user's sessions, each with a button that ends it.
+pub fn my_sessions(page: &MySessions<'_>) -> Html<String> {
+    let mut body = format!(
+        r#"<h1>Your sessions</h1>
+<p>Logged in as <strong>{}</strong>. <a href="/">Home</a></p>
+<table>
+<tr><th>session</th><th>browser</th><th>logged in at</th><th>expires if idle at</th><th></th></tr>
+"#,
+        escape(&page.user.login),
     );
     for device in page.devices {
-        let this = device.digest.is_some() && device.digest == page.current;
+        let digest = device.digest.to_string();
         // A prefix of the digest is enough to tell rows apart; the digest
         // is not the cookie, so showing it gives nothing away.
-        let name = device
-            .digest
-            .map_or_else(String::new, |digest| digest.to_string()[..12].to_owned());
+        let action = if device.current {
+            "this session".to_owned()
+        } else {
+            format!(
+                r#"<form method="post" action="/sessions/revoke"><input type="hidden" name="session" value="{digest}"><button type="submit">Log out</button></form>"#
+            )
+        };
         let _ = writeln!(
-            html,
-            "<tr><td><code>{name}</code>{}</td><td>{}</td><td>{}</td></tr>",
-            if this { " (this one)" } else { "" },
-            optional(device.user_agent.as_deref()),
-            optional(device.created_at.map(timestamp)),
+            body,
+            r#"<tr data-session="{digest}"><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>"#,
+            &digest[..12],
+            if device.current { " (this one)" } else { "" },
+            optional(device.fields.user_agent.as_deref()),
+            optional(device.fields.created_at.map(timestamp)),
+            escape(&timestamp(device.expiry_date)),
         );
     }
-    html.push_str("</table>\n");
-    if page.devices.len() > 1 {
-        html.push_str(
-            r#"<form method="post" action="/logout-others"><button type="submit">Log out my other sessions</button></form>
+    body.push_str("</table>\n");
+    if page.devices.iter().any(|device| !device.current) {
+        body.push_str(
+            r#"<form method="post" action="/sessions/revoke-others"><button type="submit">Log out my other devices</button></form>
 "#,
         );
     }
-    html
+    body.push_str(
+        r#"<form method="post" action="/sessions/revoke-all"><button type="submit">Log out everywhere, here too</button></form>
+"#,
+    );
+    layout("Your sessions", &body)
 }
 
-fn session_tables(page: &Home<'_>) -> String {
-    let values = &page.values;
-    let mut html = format!(
-        r#"<h2>This session</h2>
-<p>Through the <code>Session</code> handle, in this request:</p>
+/// Every account with its number of live sessions.
+pub fn admin(page: &Admin<'_>) -> Html<String> {
+    let mut body = format!(
+        r#"<h1>Sessions per user</h1>
+<p class="note">Anyone can see this page: a real app would let administrators only.</p>
+<p>{} live session(s) in all.</p>
 <table>
-<tr><th>user_id</th><td>{}</td></tr>
-<tr><th>user_agent</th><td>{}</td></tr>
-<tr><th>created_at</th><td>{}</td></tr>
-<tr><th>views</th><td>{}</td></tr>
-<tr><th>expires if idle until</th><td>{}</td></tr>
-</table>
+<tr><th>user</th><th>login</th><th>live sessions</th></tr>
 "#,
-        optional(values.user_id),
-        optional(values.user_agent),
-        optional(values.created_at.map(timestamp)),
-        values.views,
-        escape(&timestamp(values.expiry_date)),
+        page.total,
     );
-    match page.stored {
-        Some(row) => {
-            let data = serde_json::to_string_pretty(&row.data).unwrap_or_default();
-            let _ = write!(
-                html,
-                r#"<p>As the <code>demo_sessions</code> row held it before this request (typed columns, joined to <code>demo_users</code>):</p>
-<table>
-<tr><th>user_id</th><td>{}</td></tr>
-<tr><th>demo_users.login</th><td>{}</td></tr>
-<tr><th>user_agent</th><td>{}</td></tr>
-<tr><th>created_at</th><td>{}</td></tr>
-<tr><th>data</th><td><pre>{}</pre></td></tr>
-</table>
-"#,
-                optional(row.user_id),
-                optional(row.login.as_deref()),
-                optional(row.user_agent.as_deref()),
-                optional(row.created_at.map(timestamp)),
-                escape(&data),
-            );
-        }
-        None => html.push_str(
-            "<p>No row is stored for this session yet: it is written when this response is sent.</p>\n",
-        ),
+    for user in page.users {
+        let _ = writeln!(
+            body,
+            "<tr><td>#{}</td><td>{}</td><td>{}</td></tr>",
+            user.id,
+            escape(&user.login),
+            user.sessions,
+        );
     }
-    html
+    body.push_str("</table>\n<p><a href=\"/\">Home</a></p>\n");
+    body.push_str(&footer(page.backend));
+    layout("Sessions per user", &body)
 }
 
 /// The page after a successful registration.

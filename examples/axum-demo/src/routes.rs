@@ -1,4 +1,9 @@
 //! The HTTP routes and the session layer in front of them.
+//!
+//! The handlers are generic over [`Database`] and read and write the
+//! session as the backend's derived struct through
+//! [`TypedSessionExt`]; a user's sessions are listed, counted and revoked
+//! with the runtime's typed queries on the `user_id` column.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -6,14 +11,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use session_runtime::SessionDigest;
+use serde::Deserialize;
+use session_runtime::{SessionDigest, TypedSessionExt};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::database::{Database, Registration};
-use crate::pages::{self, Home, SessionValues};
-use crate::schema::keys;
-use crate::users::{Credentials, CredentialsError, PasswordHash};
+use crate::database::{Database, Registration, SessionFields};
+use crate::pages::{self, Admin, Device, Home, MySessions};
+use crate::users::{Credentials, CredentialsError, PasswordHash, User};
 
 /// The name of the session cookie.
 pub const COOKIE_NAME: &str = "demo_session";
@@ -22,10 +27,22 @@ pub const IDLE_TIMEOUT: time::Duration = time::Duration::days(1);
 /// The longest `User-Agent` kept; the header is the client's to choose.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-/// The app's routes on a database: `GET /`, `POST /register`,
-/// `POST /login`, `POST /logout`, `POST /logout-others` and `GET /healthz`.
+/// The app's routes on a database:
+///
+/// | route | does |
+/// |---|---|
+/// | `GET /` | login and register forms, or who is logged in and this session's typed fields |
+/// | `POST /register` | adds an account |
+/// | `POST /login` | logs in: a new session id, its typed fields set |
+/// | `POST /logout` | ends this session |
+/// | `GET /sessions` | the logged-in user's live sessions, this one marked |
+/// | `POST /sessions/revoke` | ends one of the user's sessions, named by its digest (`session=<64 hex>`) |
+/// | `POST /sessions/revoke-others` | ends every session of the user but this one |
+/// | `POST /sessions/revoke-all` | ends every session of the user, this one included |
+/// | `GET /admin` | every account with its number of live sessions |
+/// | `GET /healthz` | `ok`, without touching sessions |
 pub fn router<D: Database>(database: D) -> Router {
-    let sessions = SessionManagerLayer::new(database.clone())
+    let sessions = SessionManagerLayer::new(database.sessions().clone())
         .with_name(COOKIE_NAME)
         // The demo serves plain HTTP on localhost, where a `Secure` cookie
         // would never come back. Behind TLS, keep the default (`true`).
@@ -36,7 +53,11 @@ pub fn router<D: Database>(database: D) -> Router {
         .route("/register", post(register::<D>))
         .route("/login", post(login::<D>))
         .route("/logout", post(logout))
-        .route("/logout-others", post(logout_others::<D>))
+        .route("/sessions", get(my_sessions::<D>))
+        .route("/sessions/revoke", post(revoke_one::<D>))
+        .route("/sessions/revoke-others", post(revoke_others::<D>))
+        .route("/sessions/revoke-all", post(revoke_all::<D>))
+        .route("/admin", get(admin::<D>))
         .layer(sessions)
         // Added after the layer, so probes neither load nor make sessions.
         .route("/healthz", get(healthz))
@@ -51,6 +72,8 @@ enum Failure {
     LoginFailed,
     LoginTaken(String),
     NotLoggedIn,
+    BadDigest,
+    NotYourSession,
     Internal(String),
 }
 
@@ -71,6 +94,16 @@ impl IntoResponse for Failure {
                 &format!("The login `{login}` is taken; choose another."),
             ),
             Failure::NotLoggedIn => pages::error(StatusCode::FORBIDDEN, "Log in first."),
+            Failure::BadDigest => pages::error(
+                StatusCode::BAD_REQUEST,
+                "A session is named by 64 hexadecimal digits.",
+            ),
+            // The same answer whether the session exists for someone else
+            // or not at all, so digests of others cannot be probed.
+            Failure::NotYourSession => pages::error(
+                StatusCode::NOT_FOUND,
+                "None of your live sessions has this name.",
+            ),
             Failure::Internal(detail) => {
                 // The detail may name tables or hosts: it goes to the log,
                 // not to the visitor.
@@ -108,52 +141,58 @@ impl From<tower_sessions::session::Error> for Failure {
     }
 }
 
-/// The digest of the session's row, once the session has been loaded.
+/// The session's typed fields, read through the backend's struct. A value
+/// of the wrong shape under one of its keys is an error, not a panic.
+async fn fields<D: Database>(session: &Session) -> Result<SessionFields, Failure> {
+    Ok(session.typed::<D::Session>().await?.into())
+}
+
+/// The digest of the session's row: the handle the runtime's queries take,
+/// which never reveals the cookie. `None` until the session is loaded (any
+/// read does it) or when it has no row.
 fn current_digest(session: &Session) -> Option<SessionDigest> {
-    session.id().map(|id| SessionDigest::of_id(id.0))
+    session.id().map(SessionDigest::from)
+}
+
+/// The logged-in user's id and this session's digest, or `NotLoggedIn`.
+async fn logged_in<D: Database>(session: &Session) -> Result<(i64, SessionDigest), Failure> {
+    let user_id = fields::<D>(session)
+        .await?
+        .user_id
+        .ok_or(Failure::NotLoggedIn)?;
+    // Read after the fields: loading drops the id of a cookie whose row is
+    // gone, so a revoked session is never taken for a live one.
+    let current = current_digest(session).ok_or(Failure::NotLoggedIn)?;
+    Ok((user_id, current))
+}
+
+/// The account of a session's `user_id`, if it still exists.
+async fn account<D: Database>(
+    database: &D,
+    fields: &SessionFields,
+) -> Result<Option<User>, Failure> {
+    Ok(match fields.user_id {
+        Some(id) => database.user_by_id(id).await?,
+        None => None,
+    })
 }
 
 async fn home<D: Database>(
     State(database): State<D>,
     session: Session,
 ) -> Result<Html<String>, Failure> {
-    let views = session
-        .get::<u64>(keys::VIEWS)
-        .await?
-        .unwrap_or(0)
-        .saturating_add(1);
-    let user_id = session.get::<i64>(keys::USER_ID).await?;
-    let user_agent = session.get::<String>(keys::USER_AGENT).await?;
-    let created_at = session.get::<OffsetDateTime>(keys::CREATED_AT).await?;
-    // Read after the first `get`: loading drops the id of a cookie whose
-    // row is gone, so a stale id is never looked up.
-    let current = current_digest(&session);
-    let stored = match current {
-        Some(digest) => database.stored_session(digest).await?,
+    let fields = fields::<D>(&session).await?;
+    let user = account(&database, &fields).await?;
+    let live_sessions = match &user {
+        Some(user) => Some(database.sessions().count_by(D::USER_ID, &user.id).await?),
         None => None,
     };
-    let user = match user_id {
-        Some(id) => database.user_by_id(id).await?,
-        None => None,
-    };
-    let devices = match &user {
-        Some(user) => database.sessions_of(user.id).await?,
-        None => Vec::new(),
-    };
-    session.insert(keys::VIEWS, views).await?;
     Ok(pages::home(&Home {
         backend: database.backend_name(),
         user: user.as_ref(),
-        values: SessionValues {
-            user_id,
-            user_agent: user_agent.as_deref(),
-            created_at,
-            views,
-            expiry_date: session.expiry_date(),
-        },
-        stored: stored.as_ref(),
-        devices: &devices,
-        current,
+        fields: &fields,
+        expiry_date: session.expiry_date(),
+        live_sessions,
     }))
 }
 
@@ -198,10 +237,13 @@ async fn login<D: Database>(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
-    session.insert(keys::USER_ID, user.id).await?;
-    session.insert(keys::USER_AGENT, user_agent).await?;
+    // Every field at once, each to its own column.
     session
-        .insert(keys::CREATED_AT, OffsetDateTime::now_utc())
+        .set_typed(D::Session::from(SessionFields {
+            user_id: Some(user.id),
+            user_agent,
+            created_at: Some(OffsetDateTime::now_utc()),
+        }))
         .await?;
     Ok(Redirect::to("/"))
 }
@@ -211,17 +253,105 @@ async fn logout(session: Session) -> Result<Redirect, Failure> {
     Ok(Redirect::to("/"))
 }
 
-async fn logout_others<D: Database>(
+async fn my_sessions<D: Database>(
+    State(database): State<D>,
+    session: Session,
+) -> Result<Html<String>, Failure> {
+    let (user_id, current) = logged_in::<D>(&session).await?;
+    let user = database
+        .user_by_id(user_id)
+        .await?
+        .ok_or(Failure::NotLoggedIn)?;
+    let mut devices: Vec<Device> = database
+        .sessions()
+        .list_by(D::USER_ID, &user_id)
+        .await?
+        .into_iter()
+        .map(|info| Device {
+            current: info.digest == current,
+            digest: info.digest,
+            expiry_date: info.expiry_date,
+            fields: info.fields.into(),
+        })
+        .collect();
+    // This session first, then the others as listed: latest expiry first.
+    devices.sort_by_key(|device| !device.current);
+    Ok(pages::my_sessions(&MySessions {
+        user: &user,
+        devices: &devices,
+    }))
+}
+
+/// The form of `POST /sessions/revoke`.
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    /// The digest of the session to end, as the sessions page shows it.
+    session: String,
+}
+
+async fn revoke_one<D: Database>(
+    State(database): State<D>,
+    session: Session,
+    form: Result<Form<RevokeForm>, FormRejection>,
+) -> Result<Redirect, Failure> {
+    let Form(form) = form?;
+    let target: SessionDigest = form
+        .session
+        .trim()
+        .parse()
+        .map_err(|_| Failure::BadDigest)?;
+    let (user_id, current) = logged_in::<D>(&session).await?;
+    // Deletes the row only if its `user_id` is this user's: a digest of
+    // someone else's session changes nothing.
+    let revoked = database
+        .sessions()
+        .revoke_one_by(D::USER_ID, &user_id, target)
+        .await?;
+    if !revoked {
+        return Err(Failure::NotYourSession);
+    }
+    if target == current {
+        // The row is gone already; this also drops the cookie.
+        session.flush().await?;
+        return Ok(Redirect::to("/"));
+    }
+    Ok(Redirect::to("/sessions"))
+}
+
+async fn revoke_others<D: Database>(
     State(database): State<D>,
     session: Session,
 ) -> Result<Redirect, Failure> {
-    let user_id = session
-        .get::<i64>(keys::USER_ID)
-        .await?
-        .ok_or(Failure::NotLoggedIn)?;
-    let current = current_digest(&session).ok_or(Failure::NotLoggedIn)?;
-    database.revoke_other_sessions(user_id, current).await?;
+    let (user_id, current) = logged_in::<D>(&session).await?;
+    database
+        .sessions()
+        .revoke_by_except(D::USER_ID, &user_id, current)
+        .await?;
+    Ok(Redirect::to("/sessions"))
+}
+
+async fn revoke_all<D: Database>(
+    State(database): State<D>,
+    session: Session,
+) -> Result<Redirect, Failure> {
+    let (user_id, _) = logged_in::<D>(&session).await?;
+    database.sessions().revoke_by(D::USER_ID, &user_id).await?;
+    // This session's row went with the others; flushing also drops the
+    // cookie.
+    session.flush().await?;
     Ok(Redirect::to("/"))
+}
+
+/// Open to anyone, as a demo on localhost: a real app would check that the
+/// visitor is an administrator first.
+async fn admin<D: Database>(State(database): State<D>) -> Result<Html<String>, Failure> {
+    let users = database.session_counts().await?;
+    let total = database.sessions().count().await?;
+    Ok(pages::admin(&Admin {
+        backend: database.backend_name(),
+        users: &users,
+        total,
+    }))
 }
 
 async fn healthz() -> &'static str {

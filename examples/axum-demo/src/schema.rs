@@ -14,19 +14,6 @@ diesel::table! {
     }
 }
 
-/// The session keys of the typed columns (the field names) and of the one
-/// value that lives in the JSON `data` column.
-pub mod keys {
-    /// The logged-in account; the `user_id` column.
-    pub const USER_ID: &str = "user_id";
-    /// The browser that logged in; the `user_agent` column.
-    pub const USER_AGENT: &str = "user_agent";
-    /// When the login happened; the `created_at` column.
-    pub const CREATED_AT: &str = "created_at";
-    /// A page-view counter. No field holds it, so it goes to `data`.
-    pub const VIEWS: &str = "views";
-}
-
 /// Defines `DemoSession` on one backend, and implements
 /// [`Database`](crate::database::Database) for its store.
 ///
@@ -41,10 +28,10 @@ macro_rules! session_backend {
             use diesel::result::{DatabaseErrorKind, Error as DieselError};
             use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
             use session_runtime::backend::Backend as _;
-            use session_runtime::{Error, SessionDigest, SessionTable};
+            use session_runtime::{DieselStore, Error, SessionTable};
             use time::OffsetDateTime;
 
-            use crate::database::{Database, DeviceSession, Registration, StoredSession};
+            use crate::database::{Database, Registration, SessionFields, UserSessions};
             use crate::schema::demo_users;
             use crate::users::User;
 
@@ -53,7 +40,9 @@ macro_rules! session_backend {
             #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
             #[session(table = demo_sessions, backend = $backend)]
             pub struct DemoSession {
-                /// Foreign key to `demo_users(id)`, `ON DELETE CASCADE`.
+                /// Foreign key to `demo_users(id)`, `ON DELETE CASCADE`,
+                /// indexed: the column the runtime finds a user's
+                /// sessions by.
                 #[session(references = demo_users)]
                 pub user_id: Option<i64>,
                 /// The `User-Agent` of the login request.
@@ -62,30 +51,64 @@ macro_rules! session_backend {
                 pub created_at: Option<OffsetDateTime>,
             }
 
+            impl From<SessionFields> for DemoSession {
+                fn from(fields: SessionFields) -> Self {
+                    let SessionFields {
+                        user_id,
+                        user_agent,
+                        created_at,
+                    } = fields;
+                    DemoSession {
+                        user_id,
+                        user_agent,
+                        created_at,
+                    }
+                }
+            }
+
+            impl From<DemoSession> for SessionFields {
+                fn from(session: DemoSession) -> Self {
+                    let DemoSession {
+                        user_id,
+                        user_agent,
+                        created_at,
+                    } = session;
+                    SessionFields {
+                        user_id,
+                        user_agent,
+                        created_at,
+                    }
+                }
+            }
+
             type Engine = <DemoSession as SessionTable>::Backend;
 
             /// `CREATE TABLE IF NOT EXISTS demo_users` in this backend's dialect.
             pub const USERS_DDL: &str = $users_ddl;
 
-            async fn checkout(
-                store: &DemoSessionStore,
-            ) -> Result<<Engine as session_runtime::backend::Backend>::PooledConnection, Error>
-            {
-                Engine::connection(store.pool()).await
-            }
-
-            /// The `expiry_date` value of now, for "live sessions only".
-            fn now() -> session_runtime::ExpiryOf<DemoSession> {
-                Engine::expiry_to_column(OffsetDateTime::now_utc())
+            fn user((id, login, password): (i64, String, String)) -> User {
+                User {
+                    id,
+                    login,
+                    password,
+                }
             }
 
             impl Database for DemoSessionStore {
+                type Session = DemoSession;
+                type UserIdColumn = demo_sessions::user_id;
+                const USER_ID: demo_sessions::user_id = demo_sessions::user_id;
+
+                fn sessions(&self) -> &DieselStore<DemoSession> {
+                    self
+                }
+
                 fn backend_name(&self) -> &'static str {
                     Engine::NAME
                 }
 
                 async fn prepare(&self) -> Result<(), Error> {
-                    let mut connection = checkout(self).await?;
+                    let mut connection = self.connection().await?;
                     connection.batch_execute(USERS_DDL).await?;
                     drop(connection);
                     self.migrate().await
@@ -96,7 +119,7 @@ macro_rules! session_backend {
                     login: &str,
                     password_hash: &str,
                 ) -> Result<Registration, Error> {
-                    let mut connection = checkout(self).await?;
+                    let mut connection = self.connection().await?;
                     let inserted = diesel::insert_into(demo_users::table)
                         .values((
                             demo_users::login.eq(login),
@@ -116,110 +139,57 @@ macro_rules! session_backend {
                 }
 
                 async fn user_by_login(&self, login: &str) -> Result<Option<User>, Error> {
-                    let mut connection = checkout(self).await?;
-                    let user = demo_users::table
+                    let mut connection = self.connection().await?;
+                    let found = demo_users::table
                         .filter(demo_users::login.eq(login))
                         .select((demo_users::id, demo_users::login, demo_users::password))
-                        .first::<(i64, String, String)>(&mut *connection)
+                        .first(&mut *connection)
                         .await
                         .optional()?;
-                    Ok(user.map(|(id, login, password)| User {
-                        id,
-                        login,
-                        password,
-                    }))
+                    Ok(found.map(user))
                 }
 
                 async fn user_by_id(&self, id: i64) -> Result<Option<User>, Error> {
-                    let mut connection = checkout(self).await?;
-                    let user = demo_users::table
+                    let mut connection = self.connection().await?;
+                    let found = demo_users::table
                         .find(id)
                         .select((demo_users::id, demo_users::login, demo_users::password))
-                        .first::<(i64, String, String)>(&mut *connection)
+                        .first(&mut *connection)
                         .await
                         .optional()?;
-                    Ok(user.map(|(id, login, password)| User {
-                        id,
-                        login,
-                        password,
-                    }))
+                    Ok(found.map(user))
                 }
 
-                async fn stored_session(
-                    &self,
-                    digest: SessionDigest,
-                ) -> Result<Option<StoredSession>, Error> {
-                    let mut connection = checkout(self).await?;
+                async fn session_counts(&self) -> Result<Vec<UserSessions>, Error> {
+                    let now = Engine::expiry_to_column(OffsetDateTime::now_utc());
+                    let mut connection = self.connection().await?;
                     // The session table is a Diesel table like any other:
                     // it joins to the users table through its foreign key.
-                    let row = demo_sessions::table
-                        .left_join(demo_users::table)
-                        .filter(demo_sessions::id.eq(digest.as_bytes().as_slice()))
-                        .filter(demo_sessions::expiry_date.gt(now()))
+                    // The expiry test sits in `ON`, so that an account
+                    // without live sessions still gets its line, with 0.
+                    let rows = demo_users::table
+                        .left_join(
+                            demo_sessions::table.on(demo_sessions::user_id
+                                .eq(demo_users::id.nullable())
+                                .and(demo_sessions::expiry_date.gt(&now))),
+                        )
+                        .group_by((demo_users::id, demo_users::login))
                         .select((
-                            demo_sessions::user_id,
-                            demo_users::login.nullable(),
-                            demo_sessions::user_agent,
-                            demo_sessions::created_at,
-                            demo_sessions::data,
+                            demo_users::id,
+                            demo_users::login,
+                            diesel::dsl::count(demo_sessions::id.nullable()),
                         ))
-                        .first::<(
-                            Option<i64>,
-                            Option<String>,
-                            Option<String>,
-                            Option<OffsetDateTime>,
-                            serde_json::Value,
-                        )>(&mut *connection)
-                        .await
-                        .optional()?;
-                    Ok(row.map(
-                        |(user_id, login, user_agent, created_at, data)| StoredSession {
-                            user_id,
-                            login,
-                            user_agent,
-                            created_at,
-                            data,
-                        },
-                    ))
-                }
-
-                async fn sessions_of(&self, user_id: i64) -> Result<Vec<DeviceSession>, Error> {
-                    let mut connection = checkout(self).await?;
-                    let rows = demo_sessions::table
-                        .filter(demo_sessions::user_id.eq(user_id))
-                        .filter(demo_sessions::expiry_date.gt(now()))
-                        .order(demo_sessions::created_at.desc())
-                        .select((
-                            demo_sessions::id,
-                            demo_sessions::user_agent,
-                            demo_sessions::created_at,
-                        ))
-                        .load::<(Vec<u8>, Option<String>, Option<OffsetDateTime>)>(&mut *connection)
+                        .order(demo_users::login)
+                        .load::<(i64, String, i64)>(&mut *connection)
                         .await?;
                     Ok(rows
                         .into_iter()
-                        .map(|(id, user_agent, created_at)| DeviceSession {
-                            digest: SessionDigest::from_slice(&id),
-                            user_agent,
-                            created_at,
+                        .map(|(id, login, sessions)| UserSessions {
+                            id,
+                            login,
+                            sessions: u64::try_from(sessions).unwrap_or(0),
                         })
                         .collect())
-                }
-
-                async fn revoke_other_sessions(
-                    &self,
-                    user_id: i64,
-                    keep: SessionDigest,
-                ) -> Result<usize, Error> {
-                    let mut connection = checkout(self).await?;
-                    let deleted = diesel::delete(
-                        demo_sessions::table
-                            .filter(demo_sessions::user_id.eq(user_id))
-                            .filter(demo_sessions::id.ne(keep.as_bytes().as_slice())),
-                    )
-                    .execute(&mut *connection)
-                    .await?;
-                    Ok(deleted)
                 }
             }
         }

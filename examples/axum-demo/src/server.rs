@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use session_runtime::{DieselStore, SessionTable};
 use tokio::net::TcpListener;
 
 use crate::config::{Config, DatabaseConfig, DatabaseKind};
@@ -97,7 +98,7 @@ async fn serve_with<D: Database>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     database.prepare().await?;
-    let deletion = tokio::spawn(delete_expired_forever(database.clone()));
+    let deletion = tokio::spawn(delete_expired_forever(database.sessions().clone()));
     eprintln!(
         "serving on http://{} with sessions on {}",
         listener.local_addr()?,
@@ -110,17 +111,14 @@ async fn serve_with<D: Database>(
     Ok(served?)
 }
 
-/// `continuously_delete_expired` returns at its first error, which would
-/// end cleanup for good on one lost connection; so it is restarted.
-async fn delete_expired_forever<D: Database>(database: D) {
+/// Deletes expired sessions every [`DELETION_PERIOD`]. A failure (a lost
+/// connection, say) is logged and the next round tries again.
+async fn delete_expired_forever<S: SessionTable>(store: DieselStore<S>) {
+    let mut rounds = tokio::time::interval(DELETION_PERIOD);
     loop {
-        if let Err(error) = database
-            .clone()
-            .continuously_delete_expired(DELETION_PERIOD)
-            .await
-        {
+        rounds.tick().await;
+        if let Err(error) = store.delete_expired_sessions().await {
             eprintln!("deleting expired sessions failed, retrying later: {error}");
         }
-        tokio::time::sleep(DELETION_PERIOD).await;
     }
 }
