@@ -82,3 +82,27 @@ impl FromStr for SessionDigest {
         Ok(SessionDigest(bytes))
     }
 }
+
+/// A digest serializes as its 64 hex digits, so it can travel in a form or
+/// a JSON body.
+///
+/// ```
+/// use session_runtime::SessionDigest;
+///
+/// let digest = SessionDigest::of_id(7);
+/// let json = serde_json::to_string(&digest).unwrap();
+/// assert_eq!(serde_json::from_str::<SessionDigest>(&json).unwrap(), digest);
+/// assert!(serde_json::from_str::<SessionDigest>("\"zz\"").is_err());
+/// ```
+impl serde::Serialize for SessionDigest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SessionDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
