@@ -113,7 +113,6 @@ pub mod __private {
     )]
     pub trait SameSqlType<Referenced> {}
     impl<T> SameSqlType<T> for T {}
-    pub const fn assert_same_sql_type<Column: SameSqlType<Referenced>, Referenced>() {}
 
     /// The SQL types a backend gives the fixed columns and the field types
     /// whose column type differs between backends.

@@ -34,10 +34,13 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
     let unreachable = quote!(::core::unreachable!(
         "#[derive(SessionStore)] failed to compile"
     ));
+    // A store alias with the struct's own name would be a second error.
+    let alias =
+        (*store != **ident).then(|| quote!(#vis type #store = #krate::DieselStore<#ident>;));
     quote! {
         #errors
 
-        #vis type #store = #krate::DieselStore<#ident>;
+        #alias
 
         const _: () = {
             impl #krate::SessionTable for #ident {

@@ -19,7 +19,8 @@ pub fn expand(container: &Container) -> TokenStream {
         } else {
             let default = match &field.default {
                 Some(function) => quote!(#function),
-                None => quote!(::core::default::Default::default),
+                // Spanned on the type, where a missing `Default` is reported.
+                None => quote_spanned!(field.ty.span()=> ::core::default::Default::default),
             };
             quote!(#take.unwrap_or_else(#default))
         };

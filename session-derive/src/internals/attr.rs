@@ -36,13 +36,172 @@ const FIELD_KEYS: &[(&str, &str)] = &[
     ("default", "default = path::to::function"),
 ];
 
+/// Other names users reach for, from serde, diesel and other derives, and
+/// the key that does the job here.
+const CONTAINER_ALIASES: &[(&str, &str)] = &[
+    ("table_name", "table"),
+    ("name", "table"),
+    ("rename", "table"),
+    ("sql_name", "table"),
+    ("db", "backend"),
+    ("database", "backend"),
+    ("dialect", "backend"),
+    ("driver", "backend"),
+    ("check_for_backend", "backend"),
+    ("store_name", "store"),
+    ("krate", "crate"),
+];
+
+const FIELD_ALIASES: &[(&str, &str)] = &[
+    ("rename", "key"),
+    ("name", "key"),
+    ("session_key", "key"),
+    ("path", "pointer"),
+    ("json_pointer", "pointer"),
+    ("nested", "pointer"),
+    ("column_name", "column"),
+    ("sql_name", "column"),
+    ("foreign_key", "references"),
+    ("belongs_to", "references"),
+    ("fk", "references"),
+    ("ref", "references"),
+    ("referenced_key", "referenced_column"),
+    ("primary_key", "referenced_column"),
+    ("ondelete", "on_delete"),
+    ("delete", "on_delete"),
+    ("indexed", "index"),
+    ("type", "sql_type"),
+    ("sql", "sql_type"),
+    ("default_fn", "default"),
+    ("default_value", "default"),
+];
+
+/// Where an attribute stands: the keys it takes, the help notes, and the
+/// names users mistake for its keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Container,
+    Field,
+}
+
+impl Level {
+    fn keys(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Level::Container => CONTAINER_KEYS,
+            Level::Field => FIELD_KEYS,
+        }
+    }
+
+    fn aliases(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Level::Container => CONTAINER_ALIASES,
+            Level::Field => FIELD_ALIASES,
+        }
+    }
+
+    fn other(self) -> Level {
+        match self {
+            Level::Container => Level::Field,
+            Level::Field => Level::Container,
+        }
+    }
+
+    fn place(self) -> &'static str {
+        match self {
+            Level::Container => "the struct",
+            Level::Field => "a field",
+        }
+    }
+
+    /// An example of a whole attribute, for one that is not a list.
+    fn example(self) -> &'static str {
+        match self {
+            Level::Container => "table = http_sessions, backend = sqlite",
+            Level::Field => "key = \"user_id\"",
+        }
+    }
+}
+
 /// The correct form of a key, for help notes.
 fn help(keys: &[(&str, &'static str)], key: &str) -> String {
-    let example = keys
-        .iter()
+    format!(
+        "help: the correct format looks like `#[session({})]`",
+        example(keys, key)
+    )
+}
+
+fn example(keys: &[(&str, &'static str)], key: &str) -> &'static str {
+    keys.iter()
         .find(|(name, _)| *name == key)
-        .map_or("", |(_, example)| example);
-    format!("help: the correct format looks like `#[session({example})]`")
+        .map_or("", |(_, example)| example)
+}
+
+/// The help note for an unknown key: the key on the other level, the key
+/// an alias stands for, or a known key within a typo of it.
+fn suggest(level: Level, key: &str) -> Option<String> {
+    let other = level.other();
+    if other.keys().iter().any(|(name, _)| *name == key) {
+        return Some(format!(
+            "help: `{key}` goes on {}, not on {}: `#[session({})]`",
+            other.place(),
+            level.place(),
+            example(other.keys(), key)
+        ));
+    }
+    let lowercase = key.to_ascii_lowercase();
+    // `diesel::column` is read as `column`.
+    let lowercase = lowercase.rsplit("::").next().unwrap_or_default();
+    let names = |level: Level| level.keys().iter().map(|(name, _)| *name);
+    if let Some(known) = level
+        .aliases()
+        .iter()
+        .find(|(alias, _)| *alias == lowercase)
+        .map(|(_, name)| *name)
+        .or_else(|| closest(names(level), lowercase))
+    {
+        return Some(format!(
+            "help: did you mean `{known}`? The correct format looks like `#[session({})]`",
+            example(level.keys(), known)
+        ));
+    }
+    let known = closest(names(other), lowercase)?;
+    Some(format!(
+        "help: did you mean `{known}`? It goes on {}, not on {}: `#[session({})]`",
+        other.place(),
+        level.place(),
+        example(other.keys(), known)
+    ))
+}
+
+/// The candidate within a small edit distance of `word`, if any.
+fn closest<'a>(candidates: impl IntoIterator<Item = &'a str>, word: &str) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(candidate, word), candidate))
+        .filter(|(distance, candidate)| *distance <= 2 && *distance * 3 <= candidate.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, with a swap of two neighbours counted as one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut rows = vec![(0..=b.len()).collect::<Vec<_>>()];
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (rows[i - 1][j] + 1)
+                .min(row[j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(rows[i - 2][j - 2] + 1);
+            }
+        }
+        rows.push(row);
+    }
+    rows[a.len()][b.len()]
 }
 
 /// One attribute value, remembering where it was first given so that a
@@ -85,17 +244,68 @@ pub enum BackendKind {
     Sqlite,
     Postgres,
     Mysql,
+    /// `backend` was given but could not be read: an unknown name, a value
+    /// of the wrong kind, or an attribute that did not parse. Its error is
+    /// already reported, so `check` does not also report it missing, and
+    /// the input is never expanded but by the fallback.
+    Invalid,
 }
 
 impl BackendKind {
+    const NAMES: &'static [(&'static str, BackendKind)] = &[
+        ("sqlite", BackendKind::Sqlite),
+        ("postgres", BackendKind::Postgres),
+        ("mysql", BackendKind::Mysql),
+    ];
+
+    /// Other names of the backends, and what to write instead.
+    const ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("sqlite3", "sqlite"),
+        ("postgresql", "postgres"),
+        ("pg", "postgres"),
+        ("pgsql", "postgres"),
+        ("psql", "postgres"),
+        ("mariadb", "mysql"),
+        ("maria", "mysql"),
+    ];
+
     /// The module under `__private` that holds the backend's SQL types.
     pub fn module(self, span: Span) -> syn::Ident {
         let name = match self {
             BackendKind::Sqlite => "sqlite",
             BackendKind::Postgres => "postgres",
             BackendKind::Mysql => "mysql",
+            BackendKind::Invalid => "invalid_backend",
         };
         syn::Ident::new(name, span)
+    }
+
+    /// Reads `backend = name`, reporting an unknown name.
+    fn parse(cx: &Ctxt, ident: &syn::Ident) -> BackendKind {
+        let name = ident.to_string();
+        if let Some((_, kind)) = Self::NAMES.iter().find(|(known, _)| *known == name) {
+            return *kind;
+        }
+        let lowercase = name.to_ascii_lowercase();
+        let suggestion = Self::ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == lowercase)
+            .map(|(_, known)| *known)
+            .or_else(|| closest(Self::NAMES.iter().map(|(known, _)| *known), &lowercase));
+        let help = match suggestion {
+            Some("mysql") if lowercase.starts_with("maria") => {
+                "\n\nhelp: MariaDB uses `mysql`: `#[session(backend = mysql)]`".to_owned()
+            }
+            Some(known) => {
+                format!("\n\nhelp: did you mean `{known}`? `#[session(backend = {known})]`")
+            }
+            None => String::new(),
+        };
+        cx.error_spanned_by(
+            ident,
+            format!("unknown backend `{name}`, expected `sqlite`, `postgres` or `mysql`{help}"),
+        );
+        BackendKind::Invalid
     }
 }
 
@@ -134,7 +344,7 @@ impl Container {
             store: Attr::none("store"),
             krate: Attr::none("crate"),
         };
-        for_each_key(cx, attrs, CONTAINER_KEYS, |key, meta| {
+        let malformed = for_each_key(cx, attrs, Level::Container, |key, meta| {
             let tokens = key_tokens(meta);
             match key.as_str() {
                 "table" => {
@@ -143,24 +353,13 @@ impl Container {
                     }
                 }
                 "backend" => {
-                    if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "backend")? {
-                        let kind = match ident.to_string().as_str() {
-                            "sqlite" => Some(BackendKind::Sqlite),
-                            "postgres" => Some(BackendKind::Postgres),
-                            "mysql" => Some(BackendKind::Mysql),
-                            _ => None,
-                        };
-                        match kind {
-                            Some(kind) => container.backend.set(cx, tokens, (kind, ident)),
-                            None => cx.error_spanned_by(
-                                &ident,
-                                format!(
-                                    "unknown backend `{ident}`, expected `sqlite`, `postgres` or `mysql`\n\n\
-                                     help: MariaDB uses `mysql`"
-                                ),
-                            ),
-                        }
-                    }
+                    // A backend that cannot be read is recorded as invalid,
+                    // so that its one error is not followed by "missing".
+                    let backend = match ident_value(cx, meta, CONTAINER_KEYS, "backend")? {
+                        Some(ident) => (BackendKind::parse(cx, &ident), ident),
+                        None => (BackendKind::Invalid, key_ident(meta)),
+                    };
+                    container.backend.set(cx, tokens, backend);
                 }
                 "store" => {
                     if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "store")? {
@@ -176,6 +375,13 @@ impl Container {
             }
             Ok(())
         });
+        // The backend may be in the part of an attribute that did not parse.
+        if let (Some(span), None) = (malformed, container.backend.get()) {
+            let ident = syn::Ident::new("backend", span);
+            container
+                .backend
+                .set(cx, TokenStream::new(), (BackendKind::Invalid, ident));
+        }
         container
     }
 }
@@ -193,7 +399,7 @@ impl Field {
             sql_type: Attr::none("sql_type"),
             default: Attr::none("default"),
         };
-        for_each_key(cx, attrs, FIELD_KEYS, |key, meta| {
+        for_each_key(cx, attrs, Level::Field, |key, meta| {
             let tokens = key_tokens(meta);
             match key.as_str() {
                 "key" => {
@@ -231,12 +437,26 @@ impl Field {
                         };
                         match rule {
                             Some(rule) => field.on_delete.set(cx, tokens, rule),
-                            None => cx.error_spanned_by(
-                                &ident,
-                                format!(
-                                    "unknown on_delete rule `{ident}`, expected `cascade`, `set_null` or `restrict`"
-                                ),
-                            ),
+                            None => {
+                                let written = ident.to_string().to_ascii_lowercase();
+                                let help = match closest(["cascade", "set_null", "restrict"], &written)
+                                    .or(match written.as_str() {
+                                        "setnull" | "null" | "nullify" => Some("set_null"),
+                                        "no_action" | "noaction" | "deny" | "protect" => Some("restrict"),
+                                        _ => None,
+                                    }) {
+                                    Some(rule) => format!(
+                                        "\n\nhelp: did you mean `{rule}`? `#[session(references = users, on_delete = {rule})]`"
+                                    ),
+                                    None => String::new(),
+                                };
+                                cx.error_spanned_by(
+                                    &ident,
+                                    format!(
+                                        "unknown on_delete rule `{ident}`, expected `cascade`, `set_null` or `restrict`{help}"
+                                    ),
+                                );
+                            }
                         }
                     }
                 }
@@ -275,23 +495,36 @@ fn key_tokens(meta: &ParseNestedMeta) -> TokenStream {
     meta.path.to_token_stream()
 }
 
+/// The `key` of `key = value` as an identifier; known keys are one.
+fn key_ident(meta: &ParseNestedMeta) -> syn::Ident {
+    meta.path
+        .get_ident()
+        .cloned()
+        .unwrap_or_else(|| syn::Ident::new("session", meta.path.span()))
+}
+
 /// Calls `f` for every known key of every `#[session(...)]`, reporting
-/// unknown keys and malformed lists to `cx` without stopping.
+/// unknown keys and malformed lists to `cx` without stopping. Returns where
+/// the first attribute that could not be read completely is, if any.
 fn for_each_key(
     cx: &Ctxt,
     attrs: &[syn::Attribute],
-    keys: &[(&str, &'static str)],
+    level: Level,
     mut f: impl FnMut(String, &ParseNestedMeta) -> syn::Result<()>,
-) {
+) -> Option<Span> {
+    let keys = level.keys();
+    let mut malformed = None;
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("session")) {
-        if let syn::Meta::Path(_) = attr.meta {
+        if !matches!(attr.meta, syn::Meta::List(_)) {
             cx.error_spanned_by(
                 attr,
                 format!(
-                    "expected a list of keys in `#[session(...)]`\n\n{}",
-                    help(keys, keys[0].0)
+                    "expected a list of keys in `#[session(...)]`\n\n\
+                     help: the correct format looks like `#[session({})]`",
+                    level.example()
                 ),
             );
+            malformed.get_or_insert(attr.span());
             continue;
         }
         let parsed = attr.parse_nested_meta(|meta| {
@@ -308,11 +541,14 @@ fn for_each_key(
                 .map(|(name, _)| format!("`{name}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let written = meta.path.to_token_stream().to_string().replace(' ', "");
+            let suggestion = suggest(level, &written)
+                .map(|help| format!("\n\n{help}"))
+                .unwrap_or_default();
             cx.error_spanned_by(
                 &meta.path,
                 format!(
-                    "unknown session attribute `{}`, expected one of {expected}",
-                    meta.path.to_token_stream().to_string().replace(' ', "")
+                    "unknown session attribute `{written}`, expected one of {expected}{suggestion}"
                 ),
             );
             // Skip the value, if any, so that the next key is still read.
@@ -324,9 +560,11 @@ fn for_each_key(
             Ok(())
         });
         if let Err(error) = parsed {
+            malformed.get_or_insert(error.span());
             cx.syn_error(error);
         }
     }
+    malformed
 }
 
 /// Parses `= value` as an expression; `None` after reporting when it is
@@ -348,9 +586,46 @@ fn expr_value(
 }
 
 fn wrong_kind(cx: &Ctxt, value: &syn::Expr, keys: &[(&str, &'static str)], key: &str, kind: &str) {
+    let given = match value {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
+            syn::Lit::Str(_) => "a string",
+            syn::Lit::Int(_) | syn::Lit::Float(_) => "a number",
+            syn::Lit::Bool(_) => "a boolean",
+            _ => "a literal",
+        },
+        syn::Expr::Path(path) if path.path.get_ident().is_some() => "an identifier",
+        syn::Expr::Path(_) => "a path",
+        _ => "an expression",
+    };
+    // The value the user meant, when only the quotes are wrong.
+    let unquoted = match value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) if kind != "a string literal" => lit.parse::<syn::Path>().ok().map(|path| {
+            let path = path.to_token_stream().to_string().replace(' ', "");
+            match key {
+                // A bare SQL type name resolves only where it is imported.
+                "sql_type" if !path.contains("::") => format!("diesel::sql_types::{path}"),
+                _ => path,
+            }
+        }),
+        _ => None,
+    };
+    let quoted = match value {
+        syn::Expr::Path(path) if kind == "a string literal" && path.path.get_ident().is_some() => {
+            Some(path.to_token_stream().to_string())
+        }
+        _ => None,
+    };
+    let help = match (unquoted, quoted) {
+        (Some(value), _) => format!("help: write it without quotes: `#[session({key} = {value})]`"),
+        (_, Some(value)) => format!("help: write it in quotes: `#[session({key} = \"{value}\")]`"),
+        _ => help(keys, key),
+    };
     cx.syn_error(syn::Error::new(
         value.span(),
-        format!("`{key}` expects {kind}\n\n{}", help(keys, key)),
+        format!("`{key}` expects {kind}, not {given}\n\n{help}"),
     ));
 }
 
@@ -365,13 +640,7 @@ fn path_value(
             qself: None, path, ..
         })) => Some(path),
         Some(other) => {
-            wrong_kind(
-                cx,
-                &other,
-                keys,
-                key,
-                "a path, not a string or other expression",
-            );
+            wrong_kind(cx, &other, keys, key, "a path");
             None
         }
         None => None,
@@ -389,13 +658,7 @@ fn ident_value(
             qself: None, path, ..
         })) if path.get_ident().is_some() => path.get_ident().cloned(),
         Some(other) => {
-            wrong_kind(
-                cx,
-                &other,
-                keys,
-                key,
-                "an identifier, not a string or a path",
-            );
+            wrong_kind(cx, &other, keys, key, "an identifier");
             None
         }
         None => None,

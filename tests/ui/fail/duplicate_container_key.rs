@@ -1,0 +1,10 @@
+use session_runtime::SessionStore;
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite)]
+#[session(table = app_sessions)]
+pub struct AppSession {
+    pub visits: i32,
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use session_runtime::SessionStore;
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        login -> Text,
+    }
+}
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite)]
+pub struct AppSession {
+    #[session(references = users, on_delete = no_action)]
+    pub user_id: Option<i64>,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use session_runtime::SessionStore;
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite)]
+pub struct AppSession
+where
+    i32: Copy,
+{
+    pub visits: i32,
+}
+
+fn main() {}

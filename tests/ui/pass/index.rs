@@ -1,0 +1,17 @@
+//! `index` gives a column an index of its own.
+
+use session_runtime::SessionStore;
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite)]
+pub struct AppSession {
+    #[session(index)]
+    pub tenant: Option<String>,
+    pub visits: i32,
+}
+
+fn main() {
+    let up = AppSessionStore::migration().up();
+    assert!(up.contains("\"http_sessions_tenant_idx\""), "{up}");
+    assert!(!up.contains("\"http_sessions_visits_idx\""), "{up}");
+}

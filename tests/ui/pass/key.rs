@@ -1,0 +1,26 @@
+//! `key = "..."` reads and writes the value under another session key than
+//! the field's name, such as one with characters a field name cannot have.
+
+use serde_json::json;
+use session_runtime::{SessionData, SessionStore, SessionTable};
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite)]
+pub struct AppSession {
+    #[session(key = "user-agent")]
+    pub agent: Option<String>,
+    #[session(key = "axum.csrf token")]
+    pub csrf: Option<String>,
+}
+
+fn main() {
+    let _ = (http_sessions::agent, http_sessions::csrf);
+    let mut data = SessionData::from([
+        ("user-agent".to_owned(), json!("curl")),
+        ("axum.csrf token".to_owned(), json!("abc")),
+    ]);
+    let session = AppSession::take_fields(&mut data).unwrap();
+    assert_eq!(session.agent.as_deref(), Some("curl"));
+    assert_eq!(session.csrf.as_deref(), Some("abc"));
+    assert!(data.is_empty());
+}

@@ -1,0 +1,18 @@
+//! `store = Name` names the store alias; by default it is the struct's name
+//! followed by `Store`.
+
+use session_runtime::{DieselStore, SessionStore};
+
+#[derive(SessionStore)]
+#[session(table = http_sessions, backend = sqlite, store = Sessions)]
+pub struct AppSession {
+    pub visits: i32,
+}
+
+fn same_type(store: Sessions) -> DieselStore<AppSession> {
+    store
+}
+
+fn main() {
+    let _ = same_type;
+}
