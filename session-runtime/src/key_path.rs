@@ -95,6 +95,15 @@ impl KeyPath {
         Ok(())
     }
 
+    /// The value at this path, if there is one.
+    pub(crate) fn get<'a>(&self, data: &'a SessionData) -> Option<&'a Value> {
+        let mut value = data.get(self.key)?;
+        for member in self.members {
+            value = value.as_object()?.get(*member)?;
+        }
+        Some(value)
+    }
+
     /// Removes the value at this path, if there is one.
     pub(crate) fn remove(&self, data: &mut SessionData) -> Option<Value> {
         let Some((last, parents)) = self.members.split_last() else {

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -121,35 +121,40 @@ impl<S: SessionTable> DieselStore<S> {
     /// The tables its foreign keys reference must exist first.
     pub async fn migrate(&self) -> Result<(), Error> {
         let mut connection = self.connection().await?;
-        S::Backend::migrate(&mut connection, &Self::migration()).await
+        let migrated = S::Backend::migrate(&mut connection, &Self::migration()).await;
+        if migrated.is_err() {
+            S::Backend::discard(connection);
+        }
+        migrated
     }
 
     /// Deletes every expired session and says how many there were.
     pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
         let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
         let mut connection = self.connection().await?;
-        Ok(S::delete_expired(&mut connection, &now).await?)
+        let deleted = S::delete_expired(&mut connection, &now).await;
+        finish::<S, _>(connection, "DELETE", deleted)
     }
 
     /// Counts the live sessions.
     pub async fn count(&self) -> Result<u64, Error> {
         let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
         let mut connection = self.connection().await?;
-        let count = S::count_live(&mut connection, &now).await?;
+        let count = S::count_live(&mut connection, &now).await;
+        let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Deletes every session, live or expired: everyone is logged out.
     pub async fn clear(&self) -> Result<usize, Error> {
         let mut connection = self.connection().await?;
-        Ok(S::delete_all(&mut connection).await?)
+        let deleted = S::delete_all(&mut connection).await;
+        finish::<S, _>(connection, "DELETE", deleted)
     }
 
     /// Checks a connection out of the store's pool, for the app's own
     /// queries on the session table or its other tables.
-    pub async fn connection(
-        &self,
-    ) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
+    pub async fn connection(&self) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
         S::Backend::connection(&self.pool).await
     }
 
@@ -170,7 +175,7 @@ impl<S: SessionTable> DieselStore<S> {
                     *id = (self.new_id)();
                     row.id = *SessionDigest::of_id(*id).as_bytes();
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return finish::<S, ()>(connection, "INSERT", Err(error)),
             }
         }
         Err(Error::Backend(format!(
@@ -188,8 +193,8 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<(), Error> {
         let row = encode::<S>(id, data, expiry)?;
         let mut connection = self.connection().await?;
-        S::update(&mut connection, &row).await?;
-        Ok(())
+        let updated = S::update(&mut connection, &row).await;
+        finish::<S, _>(connection, "UPDATE", updated).map(drop)
     }
 
     pub(crate) async fn load_session(
@@ -197,19 +202,97 @@ impl<S: SessionTable> DieselStore<S> {
         id: i128,
     ) -> Result<Option<(SessionData, OffsetDateTime)>, Error> {
         let digest = SessionDigest::of_id(id);
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
+        let now_column = S::Backend::expiry_to_column(now);
         let mut connection = self.connection().await?;
-        let row = S::select(&mut connection, digest.as_bytes(), &now).await?;
-        drop(connection);
-        row.map(decode::<S>).transpose()
+        let row = S::select(&mut connection, digest.as_bytes(), &now_column).await;
+        let row = finish::<S, _>(connection, "SELECT", row)?;
+        match row.map(decode::<S>).transpose()? {
+            // The database compared the row as live, yet its expiry reads
+            // back as past: SQLite orders a hand-written TEXT expiry after
+            // every number, and reads it as a number near 1970. Expired is
+            // expired all the same; a live row always reads back as later
+            // than `now`, which the database saw truncated.
+            Some((_, expiry)) if expiry <= now => Ok(None),
+            loaded => Ok(loaded),
+        }
     }
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
         let mut connection = self.connection().await?;
-        S::delete(&mut connection, digest.as_bytes()).await?;
-        Ok(())
+        let deleted = S::delete(&mut connection, digest.as_bytes()).await;
+        finish::<S, _>(connection, "DELETE", deleted).map(drop)
     }
+}
+
+/// Ends one statement on a pooled connection. On failure, a connection that
+/// may be broken leaves the pool, so that the store recovers by itself once
+/// the database is back, and a database error says which statement failed.
+pub(crate) fn finish<S: SessionTable, T>(
+    connection: <S::Backend as Backend>::PooledConnection,
+    statement: &str,
+    result: QueryResult<T>,
+) -> Result<T, Error> {
+    let error = match result {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // Constraint and conversion errors leave the connection as it was;
+    // anything else may be a lost connection (MySQL reports those as
+    // `Unknown`), and a reconnect is cheap next to a broken pool.
+    let intact = matches!(
+        &error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::CheckViolation,
+            _,
+        ) | DieselError::NotFound
+            | DieselError::SerializationError(_)
+            | DieselError::DeserializationError(_)
+    );
+    if !intact {
+        S::Backend::discard(connection);
+    }
+    Err(match error {
+        // Diesel names the column; its cause says what is wrong with it.
+        DieselError::DeserializationError(cause) => Error::Decode(format!(
+            "a stored session in `{}` does not decode: {}",
+            S::TABLE.name,
+            with_causes(&*cause)
+        )),
+        error => match Error::from(error) {
+            Error::Backend(message) => {
+                let hint = match statement {
+                    "INSERT" | "UPDATE" => S::Backend::write_failure_hint(&message),
+                    _ => None,
+                };
+                let mut message = format!("{statement} on `{}` failed: {message}", S::TABLE.name);
+                if let Some(hint) = hint {
+                    message = format!("{message} ({hint})");
+                }
+                Error::Backend(message)
+            }
+            other => other,
+        },
+    })
+}
+
+/// An error's message followed by those of its causes.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// Splits a session into its row: typed values to their columns, the rest
@@ -219,15 +302,116 @@ fn encode<S: SessionTable>(
     data: &SessionData,
     expiry: OffsetDateTime,
 ) -> Result<SessionRow<S>, Error> {
+    check_depth::<S>(data)?;
     S::Backend::check_data(data)?;
     let mut rest = data.clone();
     let fields = S::take_fields(&mut rest)?;
+    check_exact::<S>(data)?;
+    check_lengths::<S>(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
         data: S::Backend::data_to_column(rest.into_iter().collect())?,
         expiry: S::Backend::expiry_to_column(expiry),
         fields,
     })
+}
+
+/// Refuses a typed value that decodes into its field's type but would be
+/// read back different: an integer in a float field comes back as a float,
+/// and an `f32` field rounds `0.1` and turns `1e300` into infinity, which
+/// JSON writes as `null`. A value either round-trips or is refused.
+///
+/// Only the typed keys are copied; `null` under an `Option` field and a
+/// missing value of a required field are the documented exceptions.
+fn check_exact<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    let columns = S::TABLE.columns;
+    let original: SessionData = columns
+        .iter()
+        .filter_map(|column| data.get_key_value(column.path.key))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut echo = original.clone();
+    S::take_fields(&mut echo)?.put_fields(&mut echo)?;
+    for column in columns {
+        let Some(value) = column.path.get(&original).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let back = column.path.get(&echo);
+        if back != Some(value) {
+            return Err(Error::Encode(format!(
+                "field `{}` (session key `{}`) cannot hold {value} exactly: it would be stored as {}",
+                column.path.field,
+                column.path,
+                back.map_or_else(|| "nothing".to_owned(), Value::to_string)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a value longer than its column's declared `VARCHAR(n)` or
+/// `VARBINARY(n)`, MySQL's indexed text and binary columns. In strict mode
+/// MySQL fails the statement with a `Backend` error; without it, MySQL cuts
+/// the value short and the session silently changes.
+fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    for column in S::TABLE.columns {
+        let Some((unit, limit)) = declared_length(column.sql_type) else {
+            continue;
+        };
+        let length = match column.path.get(data) {
+            Some(Value::String(text)) => text.chars().count(),
+            Some(Value::Array(bytes)) => bytes.len(),
+            _ => continue,
+        };
+        if length > limit {
+            return Err(Error::Encode(format!(
+                "field `{}` (session key `{}`) holds {length} {unit}, more than its column's {}",
+                column.path.field, column.path, column.sql_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The unit and length limit of a `VARCHAR(n)` or `VARBINARY(n)` column.
+fn declared_length(sql_type: &str) -> Option<(&'static str, usize)> {
+    let (unit, rest) = if let Some(rest) = sql_type.strip_prefix("VARCHAR(") {
+        ("characters", rest)
+    } else {
+        ("bytes", sql_type.strip_prefix("VARBINARY(")?)
+    };
+    Some((unit, rest.strip_suffix(')')?.parse().ok()?))
+}
+
+/// Refuses a session nested deeper than its backend stores and reads back,
+/// before anything recursive touches it. Without this, a session nested 128
+/// levels would be stored and then fail every load.
+fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    let max = S::Backend::MAX_DEPTH;
+    let is_container = |value: &&Value| value.is_array() || value.is_object();
+    // Containers still to look into, with their depth; the map is level 1.
+    let mut pending: Vec<(&Value, usize)> = data
+        .values()
+        .filter(is_container)
+        .map(|value| (value, 2))
+        .collect();
+    while let Some((value, depth)) = pending.pop() {
+        if depth > max {
+            return Err(Error::Encode(format!(
+                "the session nests arrays and objects more than {max} levels deep, the most {} stores and reads back",
+                S::Backend::NAME
+            )));
+        }
+        let next = |child| (child, depth + 1);
+        match value {
+            Value::Array(items) => pending.extend(items.iter().filter(is_container).map(next)),
+            Value::Object(members) => {
+                pending.extend(members.values().filter(is_container).map(next));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Joins a row back into a session: the typed columns are the truth for

@@ -70,10 +70,23 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The `data` value of the session map without its typed keys.
     fn data_to_column(data: Map<String, Value>) -> Result<Self::Data, Error>;
 
+    /// The deepest nesting of arrays and objects a session can have, its
+    /// map counting as one level, so that this backend stores it and
+    /// serde_json parses it back (at most 127 levels).
+    const MAX_DEPTH: usize = 127;
+
     /// Refuses, before anything is sent, a session this backend cannot store.
     fn check_data(data: &SessionData) -> Result<(), Error> {
         let _ = data;
         Ok(())
+    }
+
+    /// What to add to the message of a failed write, when the driver's
+    /// own words hide the likely cause.
+    #[doc(hidden)]
+    fn write_failure_hint(message: &str) -> Option<&'static str> {
+        let _ = message;
+        None
     }
 
     /// Builds a pool whose every connection is set up for session use.
@@ -83,6 +96,13 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     fn connection(
         pool: &Self::Pool,
     ) -> impl Future<Output = Result<Self::PooledConnection, Error>> + Send;
+
+    /// Takes a connection that may be broken out of the pool for good, so
+    /// that the next checkout opens a fresh one instead of failing on it
+    /// again. Pool recycling cannot tell a dead MySQL connection from a
+    /// live one without a round trip.
+    #[doc(hidden)]
+    fn discard(connection: Self::PooledConnection);
 
     /// Runs the creating DDL, safely against other servers doing the same.
     fn migrate(
@@ -125,8 +145,10 @@ mod sealed {
 /// The deadpool pool of a diesel-async connection type, with the setup,
 /// the recycling and the timeouts every backend shares.
 ///
-/// Recycling does not ping: a ping is one more round trip per operation, and
-/// a connection that broke is dropped by deadpool after its first failure.
+/// Recycling does not ping: a ping is one more round trip per operation.
+/// A connection that broke is dropped instead after its first failure: by
+/// deadpool when the driver knows it is closed (PostgreSQL), and by the
+/// store through [`Backend::discard`] otherwise (MySQL).
 fn deadpool_pool<C>(
     url: &str,
     options: &PoolOptions,
@@ -183,6 +205,10 @@ macro_rules! deadpool_backend {
         ) -> impl std::future::Future<Output = Result<Self::PooledConnection, $crate::Error>> + Send
         {
             $crate::backend::checkout(pool)
+        }
+
+        fn discard(connection: Self::PooledConnection) {
+            drop(deadpool::managed::Object::take(connection));
         }
     };
 }

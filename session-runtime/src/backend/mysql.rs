@@ -14,9 +14,10 @@ use crate::Error;
 ///
 /// `id` is `BINARY(32)`, so ids compare byte for byte whatever the
 /// collation; `data` is `JSON` (up to 4 GiB, bounded in practice by
-/// `max_allowed_packet`); `expiry_date` is `DATETIME(6)` holding UTC, bound
-/// from Rust, so neither the server's nor the connection's time zone
-/// matters. Tables are InnoDB with `utf8mb4`.
+/// `max_allowed_packet`, and nested at most 31 levels, MariaDB's limit);
+/// `expiry_date` is `DATETIME(6)` holding UTC, bound from Rust, so neither
+/// the server's nor the connection's time zone matters. Tables are InnoDB
+/// with `utf8mb4`.
 #[derive(Debug, Clone, Copy)]
 pub struct Mysql;
 
@@ -36,6 +37,10 @@ impl Backend for Mysql {
     const EXPIRY_SQL: &'static str = "DATETIME(6)";
     const INLINE_INDEXES: bool = true;
     const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    // MariaDB's `JSON` is `LONGTEXT CHECK (json_valid(...))`, and
+    // `json_valid` refuses documents nested 32 levels or more; MySQL's own
+    // limit is 100.
+    const MAX_DEPTH: usize = 31;
 
     deadpool_backend!(AsyncMysqlConnection, establish);
 
@@ -55,6 +60,15 @@ impl Backend for Mysql {
 
     fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
         Ok(expiry)
+    }
+
+    fn write_failure_hint(message: &str) -> Option<&'static str> {
+        // The server answers a packet over `max_allowed_packet` by closing
+        // the connection while the client still writes.
+        (message.contains("Broken pipe") || message.contains("Connection reset")).then_some(
+            "if the session is large: MySQL closes the connection on a statement \
+             larger than its `max_allowed_packet`",
+        )
     }
 
     async fn migrate(

@@ -1,0 +1,240 @@
+//! Pieces shared by the reliability and security suites: records, raw SQL
+//! on a session row, and a TCP proxy that can cut the database away.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use session_runtime::SessionDigest;
+use session_tests::Kind;
+use time::{Duration, OffsetDateTime};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower_sessions::session::{Id, Record};
+
+/// A record expiring in an hour, holding `data` (a JSON object).
+pub fn record(data: Value) -> Record {
+    Record {
+        id: Id::default(),
+        data: map(data),
+        expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
+    }
+}
+
+/// A session map from a JSON object.
+pub fn map(data: Value) -> HashMap<String, Value> {
+    serde_json::from_value(data).expect("a JSON object")
+}
+
+/// The SQL condition selecting the row of session `id`.
+pub fn where_id(kind: Kind, id: Id) -> String {
+    let digest = SessionDigest::of_id(id.0).to_string();
+    match kind {
+        Kind::Sqlite => format!("id = X'{digest}'"),
+        Kind::Postgres => format!("id = '\\x{digest}'"),
+        Kind::Mysql => format!("id = UNHEX('{digest}')"),
+    }
+}
+
+/// Proptest cases: `default`, unless `PROPTEST_CASES` asks for more.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What the proxy does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forwards to the database.
+    Up,
+    /// Closes new connections at once, as a host whose database is down.
+    Refuse,
+    /// Accepts new connections and never answers, as a dead network.
+    Blackhole,
+}
+
+/// The proxy's state: its mode, and how many times it cut every
+/// connection, so that a forwarding task never misses a cut.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    mode: Mode,
+    cuts: u64,
+}
+
+/// A TCP proxy on loopback between a store and its database server. It
+/// can cut every open connection and refuse or swallow new ones, then
+/// forward again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    state: watch::Sender<State>,
+    /// Connections being forwarded right now.
+    open: Arc<watch::Sender<usize>>,
+    accept: tokio::task::JoinHandle<()>,
+    /// Connections forwarded to the server.
+    pub forwarded: Arc<AtomicUsize>,
+    /// Connections closed or swallowed while the database was away.
+    pub refused: Arc<AtomicUsize>,
+    /// Open connections cut.
+    pub cut: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    /// A proxy to `upstream`, forwarding.
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind the proxy on loopback");
+        let addr = listener.local_addr().unwrap();
+        let (state, receiver) = watch::channel(State {
+            mode: Mode::Up,
+            cuts: 0,
+        });
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let cut = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(watch::Sender::new(0));
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            receiver,
+            open.clone(),
+            [forwarded.clone(), refused.clone(), cut.clone()],
+        ));
+        Proxy {
+            addr,
+            state,
+            open,
+            accept,
+            forwarded,
+            refused,
+            cut,
+        }
+    }
+
+    /// The database URL `url` with its host and port replaced by the
+    /// proxy's, and the server address it named.
+    pub async fn route(url: &str) -> (String, SocketAddr) {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (user, rest) = rest.split_once('@').expect("a URL with a user");
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (host, path) = rest.split_at(end);
+        let upstream = tokio::net::lookup_host(host)
+            .await
+            .expect("resolve the database host")
+            .next()
+            .expect("an address");
+        let mut template = format!("{scheme}://{user}@{{proxy}}{path}");
+        if scheme == "mysql" {
+            // mysql_async otherwise reconnects to a loopback server through
+            // its Unix socket, around the proxy.
+            template.push(if path.contains('?') { '&' } else { '?' });
+            template.push_str("prefer_socket=false");
+        }
+        (template, upstream)
+    }
+
+    /// `template` from [`Proxy::route`], pointed at this proxy.
+    pub fn url(&self, template: &str) -> String {
+        template.replace("{proxy}", &self.addr.to_string())
+    }
+
+    /// Applies `mode` to new connections and, unless forwarding, cuts
+    /// every open one, returning once all are closed.
+    pub async fn set(&self, mode: Mode) {
+        self.switch(mode);
+        if mode != Mode::Up {
+            let mut open = self.open.subscribe();
+            let _ = open.wait_for(|open| *open == 0).await;
+        }
+    }
+
+    fn switch(&self, mode: Mode) {
+        self.state.send_modify(|state| {
+            if mode != Mode::Up {
+                state.cuts += 1;
+            }
+            state.mode = mode;
+        });
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.switch(Mode::Refuse);
+        self.accept.abort();
+    }
+}
+
+/// Counts a forwarded connection as open until dropped.
+struct Open(Arc<watch::Sender<usize>>);
+
+impl Open {
+    fn new(open: Arc<watch::Sender<usize>>) -> Open {
+        open.send_modify(|open| *open += 1);
+        Open(open)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.send_modify(|open| *open -= 1);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    state: watch::Receiver<State>,
+    open: Arc<watch::Sender<usize>>,
+    [forwarded, refused, cut]: [Arc<AtomicUsize>; 3],
+) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        let now = *state.borrow();
+        match now.mode {
+            Mode::Refuse => {
+                refused.fetch_add(1, Ordering::SeqCst);
+                drop(client);
+            }
+            Mode::Blackhole => {
+                refused.fetch_add(1, Ordering::SeqCst);
+                let mut state = state.clone();
+                // Held open, unanswered, until the next change of mode.
+                tokio::spawn(async move {
+                    let _ = state
+                        .wait_for(|next| next.cuts != now.cuts || next.mode != now.mode)
+                        .await;
+                    drop(client);
+                });
+            }
+            Mode::Up => {
+                forwarded.fetch_add(1, Ordering::SeqCst);
+                let mut state = state.clone();
+                let cut = cut.clone();
+                let open = Open::new(open.clone());
+                tokio::spawn(async move {
+                    let _open = open;
+                    let mut client = client;
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        biased;
+                        _ = state.wait_for(|next| next.cuts != now.cuts) => {
+                            cut.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    }
+                });
+            }
+        }
+    }
+}
