@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::backend::Backend;
 use crate::session_table::{ConnectionOf, ExpiryOf, SessionTable};
+use crate::store::finish;
 use crate::{DieselStore, Error, SessionDigest};
 
 /// A column of a derived session table that sessions can be looked up by:
@@ -105,8 +106,8 @@ impl<S: SessionTable> DieselStore<S> {
         let _ = column;
         let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
         let mut connection = self.connection().await?;
-        let rows = C::list(&mut connection, value, &now).await?;
-        drop(connection);
+        let rows = C::list(&mut connection, value, &now).await;
+        let rows = finish::<S, _>(connection, "SELECT", rows)?;
         rows.into_iter()
             .map(|row| {
                 Ok(SessionInfo {
@@ -132,7 +133,8 @@ impl<S: SessionTable> DieselStore<S> {
         let _ = column;
         let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
         let mut connection = self.connection().await?;
-        let count = C::count(&mut connection, value, &now).await?;
+        let count = C::count(&mut connection, value, &now).await;
+        let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -145,7 +147,8 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<usize, Error> {
         let _ = column;
         let mut connection = self.connection().await?;
-        Ok(C::delete_all(&mut connection, value).await?)
+        let deleted = C::delete_all(&mut connection, value).await;
+        finish::<S, _>(connection, "DELETE", deleted)
     }
 
     /// Deletes every session with `value` in `column` but `keep` ("log out
@@ -158,7 +161,8 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<usize, Error> {
         let _ = column;
         let mut connection = self.connection().await?;
-        Ok(C::delete_all_except(&mut connection, value, keep.as_bytes()).await?)
+        let deleted = C::delete_all_except(&mut connection, value, keep.as_bytes()).await;
+        finish::<S, _>(connection, "DELETE", deleted)
     }
 
     /// Deletes the session `session` if it has `value` in `column`, so that
@@ -172,6 +176,7 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<bool, Error> {
         let _ = column;
         let mut connection = self.connection().await?;
-        Ok(C::delete_one(&mut connection, value, session.as_bytes()).await? > 0)
+        let deleted = C::delete_one(&mut connection, value, session.as_bytes()).await;
+        Ok(finish::<S, _>(connection, "DELETE", deleted)? > 0)
     }
 }

@@ -70,10 +70,13 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
         row: &'a SessionRow<Self>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
-    /// `UPDATE` of the row with the same id; 0 when there is none.
+    /// `UPDATE` of the row with the same id if it expires after `now`; 0
+    /// when there is none, so that a session deleted or expired meanwhile
+    /// stays ended.
     fn update<'a>(
         connection: &'a mut ConnectionOf<Self>,
         row: &'a SessionRow<Self>,
+        now: &'a ExpiryOf<Self>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// `SELECT` of the row with this id, if it expires after `now`.

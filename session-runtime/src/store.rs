@@ -192,8 +192,9 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let row = encode::<S>(id, data, expiry)?;
+        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
         let mut connection = self.connection().await?;
-        let updated = S::update(&mut connection, &row).await;
+        let updated = S::update(&mut connection, &row, &now).await;
         finish::<S, _>(connection, "UPDATE", updated).map(drop)
     }
 

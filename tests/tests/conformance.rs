@@ -213,6 +213,19 @@ macro_rules! conformance_suite {
             }
 
             #[tokio::test]
+            async fn a_save_after_expiry_does_not_revive_the_session() {
+                let Some(env) = env().await else { return };
+                // The row expired while a request held the session, and
+                // delete_expired has not run yet.
+                let mut record = record(json!({"user_id": 1}));
+                record.expiry_date = OffsetDateTime::now_utc() - Duration::seconds(1);
+                env.store.create(&mut record).await.unwrap();
+                record.expiry_date = OffsetDateTime::now_utc() + Duration::hours(1);
+                env.store.save(&record).await.unwrap();
+                assert_eq!(env.store.load(&record.id).await.unwrap(), None);
+            }
+
+            #[tokio::test]
             async fn migrate_is_idempotent_and_safe_to_race() {
                 let Some(env) = env().await else { return };
                 let (first, second) = tokio::join!(env.store.migrate(), env.typed.migrate());

@@ -61,6 +61,7 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
                 async fn update(
                     _: &mut #krate::ConnectionOf<Self>,
                     _: &#krate::SessionRow<Self>,
+                    _: &#krate::ExpiryOf<Self>,
                 ) -> #krate::__private::diesel::result::QueryResult<usize> {
                     #unreachable
                 }

@@ -50,10 +50,13 @@ pub fn expand(container: &Container) -> TokenStream {
         fn update<'a>(
             connection: &'a mut #connection,
             row: &'a #krate::SessionRow<Self>,
+            now: &'a #krate::ExpiryOf<Self>,
         ) -> #delete_future {
             #imports
             #run::execute(
-                #diesel::update(#table::table.filter(#table::id.eq(&row.id[..])))
+                #diesel::update(
+                    #table::table.filter(#table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now))),
+                )
                 .set(#values),
                 connection,
             )
