@@ -1,0 +1,197 @@
+//! The command line.
+
+use std::fmt;
+
+use crate::measure::Op;
+
+/// The environment variable naming the PostgreSQL server.
+pub const POSTGRES_URL: &str = "SESSION_TEST_POSTGRES_URL";
+/// The environment variable naming the MySQL or MariaDB server.
+pub const MYSQL_URL: &str = "SESSION_TEST_MYSQL_URL";
+/// The PostgreSQL server used when [`POSTGRES_URL`] is not set.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// The MySQL server used when [`MYSQL_URL`] is not set.
+pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// A database the benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Embedded SQLite, on files in the temporary directory.
+    Sqlite,
+    /// The PostgreSQL server of [`POSTGRES_URL`].
+    Postgres,
+    /// The MySQL or MariaDB server of [`MYSQL_URL`].
+    Mysql,
+}
+
+impl BackendKind {
+    /// Every backend, in the order they run.
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Sqlite,
+        BackendKind::Postgres,
+        BackendKind::Mysql,
+    ];
+
+    /// The server URL: the environment's, or this machine's default.
+    pub fn url(self) -> String {
+        let (variable, default) = match self {
+            BackendKind::Sqlite => return String::new(),
+            BackendKind::Postgres => (POSTGRES_URL, DEFAULT_POSTGRES_URL),
+            BackendKind::Mysql => (MYSQL_URL, DEFAULT_MYSQL_URL),
+        };
+        match std::env::var(variable) {
+            Ok(url) if !url.is_empty() => url,
+            _ => default.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Sqlite => "SQLite",
+            BackendKind::Postgres => "PostgreSQL",
+            BackendKind::Mysql => "MySQL/MariaDB",
+        })
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A short smoke run instead of the full one.
+    pub quick: bool,
+    /// The backends to run, in order.
+    pub backends: Vec<BackendKind>,
+    /// The connection pool size of every contender.
+    pub pool: usize,
+    /// Whether to run the end-to-end axum figure.
+    pub e2e: bool,
+    /// The operations to time; all of them when empty.
+    pub only: Vec<Op>,
+}
+
+/// What `--help` prints.
+pub const USAGE: &str = "\
+Benchmarks the derived session store against tower-sessions-sqlx-store, the
+one-statement floor and MemoryStore, and prints markdown tables.
+
+usage: cargo run --release -p example-bench -- [options]
+
+  --quick             a short smoke run (under a minute)
+  --backend NAME      sqlite, postgres or mysql; repeat or separate with
+                      commas to run several (default: all three)
+  --pool N            the connection pool size of every contender (default 16)
+  --no-e2e            skip the end-to-end axum figure
+  --only OPS          time only these operations (comma-separated): create,
+                      save, load-hit, load-miss, delete, delete-expired, list,
+                      revoke; for profiling one of them
+  -h, --help          this text
+
+Servers: SESSION_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
+and SESSION_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/test). A backend
+whose server cannot be reached is skipped with a note.";
+
+impl Options {
+    /// Parses the arguments after the program name. `Err` carries the
+    /// message to print: the usage, or what was wrong.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut options = Options {
+            quick: false,
+            backends: Vec::new(),
+            pool: 16,
+            e2e: true,
+            only: Vec::new(),
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                "--no-e2e" => options.e2e = false,
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                "--backend" => {
+                    let value = args.next().ok_or("--backend needs a value")?;
+                    for name in value.split(',') {
+                        let kind = match name.trim() {
+                            "sqlite" => BackendKind::Sqlite,
+                            "postgres" | "postgresql" | "pg" => BackendKind::Postgres,
+                            "mysql" | "mariadb" => BackendKind::Mysql,
+                            other => return Err(format!("unknown backend {other:?}\n\n{USAGE}")),
+                        };
+                        if !options.backends.contains(&kind) {
+                            options.backends.push(kind);
+                        }
+                    }
+                }
+                "--only" => {
+                    let value = args.next().ok_or("--only needs a value")?;
+                    for name in value.split(',') {
+                        let op = Op::ALL
+                            .into_iter()
+                            .find(|op| op.flag() == name.trim())
+                            .ok_or_else(|| format!("unknown operation {name:?}\n\n{USAGE}"))?;
+                        options.only.push(op);
+                    }
+                }
+                "--pool" => {
+                    let value = args.next().ok_or("--pool needs a value")?;
+                    options.pool =
+                        value.parse().ok().filter(|size| *size > 0).ok_or_else(|| {
+                            format!("--pool takes a positive number, not {value:?}")
+                        })?;
+                }
+                other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
+            }
+        }
+        if options.backends.is_empty() {
+            options.backends = BackendKind::ALL.to_vec();
+        }
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn defaults_run_everything() {
+        let options = parse(&[]).unwrap();
+        assert!(!options.quick && options.e2e);
+        assert_eq!(options.backends, BackendKind::ALL);
+        assert_eq!(options.pool, 16);
+    }
+
+    #[test]
+    fn backends_are_listed_or_repeated() {
+        let options = parse(&["--backend", "mysql,sqlite", "--backend", "pg", "--quick"]).unwrap();
+        assert_eq!(
+            options.backends,
+            [
+                BackendKind::Mysql,
+                BackendKind::Sqlite,
+                BackendKind::Postgres
+            ]
+        );
+        assert!(options.quick);
+    }
+
+    #[test]
+    fn operations_can_be_picked() {
+        let options = parse(&["--only", "save,load-hit"]).unwrap();
+        assert_eq!(options.only, [Op::Save, Op::LoadHit]);
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        assert!(parse(&["--backend", "oracle"]).is_err());
+        assert!(parse(&["--pool", "0"]).is_err());
+        assert!(parse(&["--pool"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["--only", "upsert"]).is_err());
+    }
+}

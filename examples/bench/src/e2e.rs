@@ -1,0 +1,166 @@
+//! The end-to-end figure: requests per second of a minimal axum handler
+//! that reads and writes one session value through the session middleware,
+//! driven in-process with `tower::ServiceExt::oneshot`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt as _;
+
+use crate::measure::Measurement;
+use crate::runner::Plan;
+use crate::BenchResult;
+
+/// A store for tower-sessions 0.15's middleware: ours, or the ceiling.
+pub trait OursStore: tower_sessions::SessionStore + Clone {}
+impl<T: tower_sessions::SessionStore + Clone> OursStore for T {}
+
+/// A store for tower-sessions 0.14's middleware: the peer.
+pub trait PeerStore: tower_sessions_core_014::SessionStore + Clone {}
+impl<T: tower_sessions_core_014::SessionStore + Clone> PeerStore for T {}
+
+/// The stores the figure wraps in middleware.
+pub struct Stores<O, P> {
+    /// The derived store.
+    pub ours: O,
+    /// The sqlx store.
+    pub peer: P,
+}
+
+/// One contender's requests.
+#[derive(Debug)]
+pub struct E2eResult {
+    /// The contender.
+    pub contender: &'static str,
+    /// All its requests.
+    pub measurement: Measurement,
+}
+
+const KEY: &str = "visits";
+
+/// Counts the client's visits in its session: one read, one write.
+async fn visit(session: tower_sessions::Session) -> Result<String, StatusCode> {
+    let visits: u64 = session
+        .get(KEY)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .unwrap_or(0);
+    session
+        .insert(KEY, visits + 1)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((visits + 1).to_string())
+}
+
+/// [`visit`] on tower-sessions 0.14, for the peer.
+async fn visit_014(session: tower_sessions_014::Session) -> Result<String, StatusCode> {
+    let visits: u64 = session
+        .get(KEY)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .unwrap_or(0);
+    session
+        .insert(KEY, visits + 1)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((visits + 1).to_string())
+}
+
+fn app(store: impl OursStore) -> Router {
+    Router::new()
+        .route("/", get(visit))
+        .layer(tower_sessions::SessionManagerLayer::new(store).with_secure(false))
+}
+
+fn app_014(store: impl PeerStore) -> Router {
+    Router::new()
+        .route("/", get(visit_014))
+        .layer(tower_sessions_014::SessionManagerLayer::new(store).with_secure(false))
+}
+
+/// The figure for the ceiling, the peer and ours, in that order.
+pub async fn measure(
+    stores: Stores<impl OursStore, impl PeerStore>,
+    plan: &Plan,
+) -> BenchResult<Vec<E2eResult>> {
+    let apps = [
+        ("ceiling", app(tower_sessions::MemoryStore::default())),
+        ("peer", app_014(stores.peer)),
+        ("ours", app(stores.ours)),
+    ];
+    let mut results = Vec::new();
+    for (contender, app) in apps {
+        // Warms the pool and the prepared statements up, untimed.
+        drive(app.clone(), plan.e2e_clients, plan.e2e_clients * 4).await?;
+        let measurement = drive(app, plan.e2e_clients, plan.e2e_requests).await?;
+        results.push(E2eResult {
+            contender,
+            measurement,
+        });
+    }
+    Ok(results)
+}
+
+/// Sends `requests` requests from `clients` concurrent clients, each with
+/// a session of its own, checking that every response counts its visits.
+async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Measurement> {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let app = app.clone();
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut cookie: Option<String> = None;
+                let mut visits = 0_u64;
+                let mut latencies = Vec::new();
+                while counter.fetch_add(1, Ordering::Relaxed) < requests {
+                    let began = Instant::now();
+                    let mut request = Request::get("/");
+                    if let Some(cookie) = &cookie {
+                        request = request.header(header::COOKIE, cookie);
+                    }
+                    let response = app.clone().oneshot(request.body(Body::empty())?).await?;
+                    if response.status() != StatusCode::OK {
+                        return Err(format!("the handler answered {}", response.status()).into());
+                    }
+                    if cookie.is_none() {
+                        cookie = response
+                            .headers()
+                            .get(header::SET_COOKIE)
+                            .and_then(|value| value.to_str().ok())
+                            .and_then(|value| value.split(';').next())
+                            .map(str::to_owned);
+                    }
+                    let body = axum::body::to_bytes(response.into_body(), 64).await?;
+                    visits += 1;
+                    if body != visits.to_string().as_bytes() {
+                        return Err(format!(
+                            "visit {visits} answered {:?}: the session was lost",
+                            String::from_utf8_lossy(&body)
+                        )
+                        .into());
+                    }
+                    latencies.push(began.elapsed());
+                }
+                Ok::<_, crate::BoxError>((latencies, Instant::now()))
+            })
+        })
+        .collect();
+    let mut measurement = Measurement::default();
+    let mut end = start;
+    for handle in handles {
+        let (latencies, finished) = handle.await??;
+        measurement.latencies.extend(latencies);
+        end = end.max(finished);
+    }
+    measurement.ops = measurement.latencies.len();
+    measurement.elapsed = end - start;
+    measurement.latencies.sort();
+    Ok(measurement)
+}

@@ -1,0 +1,50 @@
+//! The benchmark of the derived session store.
+//!
+//! It compares, side by side in one run and on every backend:
+//!
+//! - **ours**: the store `#[derive(SessionStore)]` generates for a struct
+//!   with two typed columns, one a foreign key to a users table;
+//! - **peer**: `tower-sessions-sqlx-store`, the store users would otherwise
+//!   pick, migrated by its own `migrate()`;
+//! - **floor**: the one SQL statement each operation needs, sent by hand
+//!   through the same diesel-async driver and pool with the same parameters;
+//! - **ceiling**: tower-sessions' `MemoryStore`.
+//!
+//! It prints markdown tables; it is not a timed test. Run it with
+//! `cargo run --release -p example-bench` (`-- --help` lists the flags).
+
+pub mod cli;
+pub mod contender;
+pub mod e2e;
+pub mod floor;
+pub mod measure;
+pub mod memory;
+pub mod ours;
+pub mod payload;
+pub mod peer;
+pub mod report;
+pub mod runner;
+pub mod schema;
+
+/// The benchmark's session struct, users table and store on SQLite.
+pub mod sqlite {
+    crate::bench_schema!(sqlite);
+}
+
+/// The benchmark's session struct, users table and store on PostgreSQL.
+pub mod postgres {
+    crate::bench_schema!(postgres);
+}
+
+/// The benchmark's session struct, users table and store on MySQL and
+/// MariaDB.
+pub mod mysql {
+    crate::bench_schema!(mysql);
+}
+
+/// Any error of a benchmark step; the program reports it and moves on to
+/// the next backend.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The result of a benchmark step.
+pub type BenchResult<T> = Result<T, BoxError>;

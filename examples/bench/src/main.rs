@@ -1,0 +1,91 @@
+//! `cargo run --release -p example-bench [-- --quick] [-- --backend NAME]`:
+//! prints the benchmark's tables. See the crate docs of `example_bench`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use example_bench::cli::Options;
+use example_bench::payload::Payload;
+use example_bench::runner::{self, Plan};
+use example_bench::{peer, report};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            println!("{message}");
+            // `--help` asked for the usage; anything else was a mistake.
+            return if message == example_bench::cli::USAGE {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let plan = if options.quick {
+        Plan::quick(options.pool)
+    } else {
+        Plan::full(options.pool)
+    };
+    let plan = Plan {
+        e2e_requests: if options.e2e { plan.e2e_requests } else { 0 },
+        ops: if options.only.is_empty() {
+            plan.ops
+        } else {
+            options.only.clone()
+        },
+        ..plan
+    };
+    if cfg!(debug_assertions) {
+        println!("> note: a debug build; run with --release for figures worth reading\n");
+    }
+    let (small, large) = (Payload::small(), Payload::large());
+    println!(
+        "## Session store benchmark{}\n\n\
+         Contenders: **ceiling** = tower-sessions `MemoryStore`; **peer** = tower-sessions-sqlx-store 0.15 \
+         (its own `migrate()`, no ping before checkout); **ours** = the derived store, 2 typed columns \
+         (`user_id` FK to `bench_users`, `user_agent`); **floor** = the one statement by hand through \
+         the same diesel-async driver and pool.\n\
+         Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
+         Timed runs last up to {} ms; `delete_expired` deletes {} expired rows. \
+         {} cores.\n",
+        if options.quick { " (--quick)" } else { "" },
+        small.json_bytes,
+        large.json_bytes,
+        peer::encoded_size(&large),
+        plan.duration.as_millis(),
+        plan.expired_rows,
+        std::thread::available_parallelism().map_or(0, |cores| cores.get()),
+    );
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for kind in &options.backends {
+        let begun = Instant::now();
+        match runner::run_backend(*kind, &plan).await {
+            Ok(Some(backend)) => {
+                println!("{}", report::backend_tables(&backend, plan.pool));
+                println!("({kind}: {:.0} s)\n", begun.elapsed().as_secs_f64());
+                reports.push(backend);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                failed = true;
+                println!("> error: {kind} failed: {error}\n");
+            }
+        }
+        // Tables appear as each backend finishes, even through a pipe.
+        let _ = std::io::stdout().flush();
+    }
+    if options.e2e && !reports.is_empty() {
+        println!("{}", report::e2e_table(&reports, plan.e2e_clients));
+    }
+    println!("(total: {:.0} s)", started.elapsed().as_secs_f64());
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,310 @@
+//! Every store operation sends exactly one SQL statement, counted through
+//! Diesel's instrumentation on every backend.
+//!
+//! SQLite always runs; PostgreSQL and MySQL run when
+//! `SESSION_TEST_POSTGRES_URL` / `SESSION_TEST_MYSQL_URL` are set, and are
+//! required under `CI=true`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use diesel::connection::InstrumentationEvent;
+
+/// Counts the statements a connection starts.
+#[derive(Clone, Default)]
+struct Counter(Arc<AtomicUsize>);
+
+impl Counter {
+    /// An instrumentation that counts into this counter.
+    fn instrumentation(&self) -> impl FnMut(InstrumentationEvent<'_>) + Send + 'static {
+        let count = Arc::clone(&self.0);
+        move |event: InstrumentationEvent<'_>| {
+            if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Asserts that `$operation` sends exactly one statement.
+macro_rules! one_statement {
+    ($counter:expr, $name:literal, $operation:expr) => {{
+        let before = $counter.get();
+        let result = $operation;
+        let sent = $counter.get() - before;
+        assert_eq!(sent, 1, "`{}` sent {sent} statements, not one", $name);
+        println!("{}: {} statement", $name, sent);
+        result
+    }};
+}
+
+macro_rules! round_trip_suite {
+    ($backend:ident, $kind:ident, $setup:expr) => {
+        mod $backend {
+            use std::collections::HashMap;
+
+            use diesel_async::pooled_connection::{
+                AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+            };
+            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+            use example_bench::$backend::{bench_sessions, BenchSessionStore};
+            use serde_json::{json, Value};
+            use session_runtime::{PoolOptions, SessionDigest};
+            use session_tests::TestDatabase;
+            use time::{Duration, OffsetDateTime};
+            use tower_sessions::session::{Id, Record};
+            use tower_sessions::{ExpiredDeletion as _, SessionStore as _};
+
+            use super::Counter;
+
+            type Connection =
+                <session_runtime::backend::$kind as session_runtime::backend::Backend>::Connection;
+
+            /// What a connection runs before it is handed out: the same
+            /// settings the runtime's own pool applies.
+            const SETUP: &str = $setup;
+
+            fn record(user_id: i64, expires_in: Duration) -> Record {
+                let data: HashMap<String, Value> = [
+                    ("user_id".to_owned(), json!(user_id)),
+                    ("user_agent".to_owned(), json!("test-agent")),
+                    ("theme".to_owned(), json!("dark")),
+                ]
+                .into_iter()
+                .collect();
+                Record {
+                    id: Id::default(),
+                    data,
+                    expiry_date: OffsetDateTime::now_utc() + expires_in,
+                }
+            }
+
+            /// A fresh database with `bench_users` holding users 1 and 2,
+            /// or `None` when this backend is skipped.
+            async fn database() -> Option<TestDatabase> {
+                let kind = super::kind::$backend();
+                if super::kind::skipped(kind) {
+                    return None;
+                }
+                let db = TestDatabase::new(kind).await?;
+                db.execute(&example_bench::schema::users_ddl(
+                    <session_runtime::backend::$kind as session_runtime::backend::Backend>::NAME,
+                ))
+                .await;
+                db.execute("INSERT INTO bench_users (id, login) VALUES (1, 'ada'), (2, 'brian')")
+                    .await;
+                Some(db)
+            }
+
+            /// A one-connection pool whose setup installs the counting
+            /// instrumentation, after the connection's own settings.
+            fn counting_pool(
+                url: &str,
+                counter: &Counter,
+            ) -> diesel_async::pooled_connection::deadpool::Pool<Connection> {
+                let counter = counter.clone();
+                let mut config = ManagerConfig::default();
+                // As the runtime's pool: no ping statement on checkout.
+                config.recycling_method = RecyclingMethod::Fast;
+                config.custom_setup = Box::new(move |url| {
+                    let counter = counter.clone();
+                    Box::pin(async move {
+                        let url = url.strip_prefix("sqlite://").unwrap_or(url);
+                        let mut connection = Connection::establish(url).await?;
+                        if !SETUP.is_empty() {
+                            connection
+                                .batch_execute(SETUP)
+                                .await
+                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        }
+                        connection.set_instrumentation(counter.instrumentation());
+                        Ok(connection)
+                    })
+                });
+                let manager =
+                    AsyncDieselConnectionManager::<Connection>::new_with_config(url, config);
+                diesel_async::pooled_connection::deadpool::Pool::builder(manager)
+                    .max_size(1)
+                    .build()
+                    .expect("build the pool")
+            }
+
+            /// Runs every operation, asserting one statement each.
+            async fn every_operation_is_one_statement(store: BenchSessionStore, counter: &Counter) {
+                // Warm-up: the connection is open and set up before counting.
+                store.count().await.expect("warm up");
+
+                let mut first = record(1, Duration::hours(1));
+                one_statement!(
+                    counter,
+                    "create",
+                    store.create(&mut first).await.expect("create")
+                );
+                let mut second = record(1, Duration::hours(2));
+                store.create(&mut second).await.expect("create");
+                let mut expired = record(2, -Duration::hours(1));
+                store.create(&mut expired).await.expect("create");
+
+                first.data.insert("theme".to_owned(), json!("light"));
+                one_statement!(counter, "save", store.save(&first).await.expect("save"));
+                let loaded = one_statement!(
+                    counter,
+                    "load (hit)",
+                    store.load(&first.id).await.expect("load")
+                );
+                assert_eq!(loaded.map(|record| record.data), Some(first.data.clone()));
+                let missing = one_statement!(
+                    counter,
+                    "load (miss)",
+                    store.load(&Id::default()).await.expect("load")
+                );
+                assert!(missing.is_none());
+
+                let listed = one_statement!(
+                    counter,
+                    "list_by",
+                    store
+                        .list_by(bench_sessions::user_id, &1)
+                        .await
+                        .expect("list_by")
+                );
+                assert_eq!(listed.len(), 2);
+                let counted = one_statement!(
+                    counter,
+                    "count_by",
+                    store
+                        .count_by(bench_sessions::user_id, &1)
+                        .await
+                        .expect("count_by")
+                );
+                assert_eq!(counted, 2);
+                let keep = SessionDigest::of_id(first.id.0);
+                let revoked = one_statement!(
+                    counter,
+                    "revoke_by_except",
+                    store
+                        .revoke_by_except(bench_sessions::user_id, &1, keep)
+                        .await
+                        .expect("revoke_by_except")
+                );
+                assert_eq!(revoked, 1);
+                let revoked = one_statement!(
+                    counter,
+                    "revoke_one_by",
+                    store
+                        .revoke_one_by(bench_sessions::user_id, &2, keep)
+                        .await
+                        .expect("revoke_one_by")
+                );
+                assert!(!revoked, "user 2 cannot revoke user 1's session");
+                let revoked = one_statement!(
+                    counter,
+                    "revoke_by",
+                    store
+                        .revoke_by(bench_sessions::user_id, &1)
+                        .await
+                        .expect("revoke_by")
+                );
+                assert_eq!(revoked, 1);
+
+                let mut third = record(1, Duration::hours(1));
+                store.create(&mut third).await.expect("create");
+                one_statement!(
+                    counter,
+                    "delete",
+                    store.delete(&third.id).await.expect("delete")
+                );
+                one_statement!(
+                    counter,
+                    "delete_expired",
+                    store.delete_expired().await.expect("delete_expired")
+                );
+                let live = one_statement!(counter, "count", store.count().await.expect("count"));
+                assert_eq!(live, 0, "the expired session was deleted");
+                one_statement!(counter, "clear", store.clear().await.expect("clear"));
+            }
+
+            /// The store on a pool built with the counting setup.
+            #[tokio::test]
+            async fn custom_pool() {
+                let Some(db) = database().await else { return };
+                let counter = Counter::default();
+                let store = BenchSessionStore::new(counting_pool(&db.url, &counter));
+                store.migrate().await.expect("migrate");
+                every_operation_is_one_statement(store, &counter).await;
+            }
+
+            /// The store on the runtime's own pool, with the counter put on
+            /// its one connection: proves that the runtime's checkout adds
+            /// no statement either.
+            #[tokio::test]
+            async fn runtime_pool() {
+                let Some(db) = database().await else { return };
+                let options = PoolOptions {
+                    max_size: 1,
+                    ..PoolOptions::default()
+                };
+                let store = BenchSessionStore::connect_with(&db.url, &options).expect("pool");
+                store.migrate().await.expect("migrate");
+                let counter = Counter::default();
+                {
+                    let mut connection = store.pool().get().await.expect("a connection");
+                    connection.set_instrumentation(counter.instrumentation());
+                }
+                every_operation_is_one_statement(store, &counter).await;
+            }
+        }
+    };
+}
+
+/// The `session_tests` kind of each backend, and whether it is skipped.
+mod kind {
+    use std::io::Write as _;
+
+    use session_tests::Kind;
+
+    /// Whether this backend's server URL is missing outside CI. The line
+    /// saying so goes straight to stderr: the test harness captures
+    /// `eprintln!` of passing tests, and a skip must not pass unseen.
+    /// Under `CI=true` a missing URL is left to `TestDatabase::new`, which
+    /// panics.
+    pub fn skipped(kind: Kind) -> bool {
+        let variable = match kind {
+            Kind::Sqlite => return false,
+            Kind::Postgres => session_tests::database::POSTGRES_URL,
+            Kind::Mysql => session_tests::database::MYSQL_URL,
+        };
+        let missing = std::env::var(variable).map_or(true, |url| url.is_empty());
+        let ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
+        if missing && !ci {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: the {kind:?} statement-count tests need {variable}; \
+                 set it to run them against a live server ***\n"
+            );
+        }
+        missing && !ci
+    }
+
+    pub fn sqlite() -> Kind {
+        Kind::Sqlite
+    }
+    pub fn postgres() -> Kind {
+        Kind::Postgres
+    }
+    pub fn mysql() -> Kind {
+        Kind::Mysql
+    }
+}
+
+round_trip_suite!(
+    sqlite,
+    Sqlite,
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+);
+round_trip_suite!(postgres, Postgres, "");
+round_trip_suite!(mysql, Mysql, "");
