@@ -45,29 +45,21 @@ impl std::fmt::Display for KeyPath {
 }
 
 impl KeyPath {
-    /// Removes the value at this path and decodes it into the field's type.
+    /// Decodes the value at this path into the field's type.
     ///
     /// An absent value, or a JSON `null`, gives `Ok(None)`: a NULL column
     /// means the key is absent. A value of the wrong shape gives
-    /// [`Error::Encode`] and leaves `data` as it was.
-    pub fn take<T: DeserializeOwned>(&self, data: &mut SessionData) -> Result<Option<T>, Error> {
-        let Some(value) = self.remove(data) else {
+    /// [`Error::Encode`].
+    pub fn read<T: DeserializeOwned>(&self, data: &SessionData) -> Result<Option<T>, Error> {
+        let Some(value) = self.get(data).filter(|value| !value.is_null()) else {
             return Ok(None);
         };
-        if value.is_null() {
-            return Ok(None);
-        }
-        match T::deserialize(&value) {
-            Ok(decoded) => Ok(Some(decoded)),
-            Err(cause) => {
-                let message = format!(
-                    "field `{}` (session key `{self}`) cannot hold {value}: {cause}",
-                    self.field
-                );
-                self.restore(data, value);
-                Err(Error::Encode(message))
-            }
-        }
+        T::deserialize(value).map(Some).map_err(|cause| {
+            Error::Encode(format!(
+                "field `{}` (session key `{self}`) cannot hold {value}: {cause}",
+                self.field
+            ))
+        })
     }
 
     /// Puts a column's value back at this path, creating the objects on the
@@ -115,21 +107,6 @@ impl KeyPath {
         }
         object.as_object_mut()?.remove(*last)
     }
-
-    /// Undoes [`KeyPath::remove`]; the objects on the path still exist.
-    fn restore(&self, data: &mut SessionData, value: Value) {
-        let Some((last, parents)) = self.members.split_last() else {
-            data.insert(self.key.to_owned(), value);
-            return;
-        };
-        let mut object = data.get_mut(self.key);
-        for member in parents {
-            object = object.and_then(|o| o.as_object_mut()?.get_mut(*member));
-        }
-        if let Some(Value::Object(object)) = object {
-            object.insert((*last).to_owned(), value);
-        }
-    }
 }
 
 fn as_object<'a>(
@@ -162,12 +139,13 @@ mod tests {
     }
 
     #[test]
-    fn nested_value_is_taken_and_put_back_exactly() {
+    fn nested_value_is_read_removed_and_put_back_exactly() {
         let original =
             data(json!({"axum-login.data": {"user_id": 7, "auth_hash": [1, 2]}, "other": 1}));
+        let read: Option<i64> = NESTED.read(&original).unwrap();
+        assert_eq!(read, Some(7));
         let mut rest = original.clone();
-        let taken: Option<i64> = NESTED.take(&mut rest).unwrap();
-        assert_eq!(taken, Some(7));
+        NESTED.remove(&mut rest);
         assert_eq!(
             rest,
             data(json!({"axum-login.data": {"auth_hash": [1, 2]}, "other": 1}))
@@ -177,15 +155,13 @@ mod tests {
     }
 
     #[test]
-    fn mistyped_value_is_an_encode_error_and_leaves_the_map_as_it_was() {
+    fn mistyped_value_is_an_encode_error() {
         let original = data(json!({"axum-login.data": {"user_id": "seven"}}));
-        let mut rest = original.clone();
-        let error = NESTED.take::<i64>(&mut rest).unwrap_err();
+        let error = NESTED.read::<i64>(&original).unwrap_err();
         assert!(
             matches!(error, Error::Encode(ref m) if m.contains("axum-login.data/user_id")),
             "{error}"
         );
-        assert_eq!(rest, original);
     }
 
     #[test]

@@ -40,6 +40,7 @@
 )]
 
 pub mod backend;
+mod data_column;
 mod ddl;
 mod digest;
 mod error;
@@ -93,13 +94,14 @@ pub use key_path::{KeyPath, SessionData};
 /// assert!(sql.contains("\"http_sessions_user_agent_idx\""));
 /// ```
 pub use session_derive::SessionStore;
-pub use session_table::{ConnectionOf, DataOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
+pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
 pub use typed_session::TypedSessionExt;
 
 /// What generated code reaches; not a public interface.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::data_column::{DataJson, DataMap};
     pub use diesel;
     pub use diesel_async;
     pub use serde_json;

@@ -3,9 +3,9 @@
 use std::future::Future;
 
 use diesel::result::QueryResult;
-use serde_json::Value;
 
 use crate::backend::Backend;
+use crate::data_column::DataJson;
 use crate::ddl::TableDef;
 use crate::key_path::SessionData;
 use crate::Error;
@@ -15,16 +15,13 @@ pub type ConnectionOf<S> = <<S as SessionTable>::Backend as Backend>::Connection
 /// The `expiry_date` value type of a session struct's backend.
 pub type ExpiryOf<S> = <<S as SessionTable>::Backend as Backend>::Expiry;
 
-/// The `data` value type of a session struct's backend.
-pub type DataOf<S> = <<S as SessionTable>::Backend as Backend>::Data;
-
 /// A session as one row of its table.
 #[derive(Debug)]
 pub struct SessionRow<S: SessionTable> {
     /// SHA-256 of the session id.
     pub id: [u8; 32],
     /// The session map without the values the typed columns hold.
-    pub data: DataOf<S>,
+    pub data: DataJson,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
     /// The typed columns.
@@ -35,7 +32,7 @@ pub struct SessionRow<S: SessionTable> {
 #[derive(Debug)]
 pub struct LoadedRow<S: SessionTable> {
     /// The session map without the values the typed columns hold.
-    pub data: Value,
+    pub data: SessionData,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
     /// The typed columns.
@@ -55,14 +52,14 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     /// The table and its typed columns, for the DDL.
     const TABLE: TableDef;
 
-    /// Takes every typed field's value out of the session map.
+    /// Reads every typed field's value from the session map.
     ///
     /// A value that does not decode into its field's type is
     /// [`Error::Encode`].
-    fn take_fields(data: &mut SessionData) -> Result<Self, Error>;
+    fn read_fields(data: &SessionData) -> Result<Self, Error>;
 
-    /// Puts every typed field's value back into the session map.
-    fn put_fields(self, data: &mut SessionData) -> Result<(), Error>;
+    /// Puts every typed field's value into the session map.
+    fn put_fields(&self, data: &mut SessionData) -> Result<(), Error>;
 
     /// `INSERT` of a new row; a duplicate id fails with a unique violation.
     fn insert<'a>(

@@ -305,13 +305,12 @@ fn encode<S: SessionTable>(
 ) -> Result<SessionRow<S>, Error> {
     check_depth::<S>(data)?;
     S::Backend::check_data(data)?;
-    let mut rest = data.clone();
-    let fields = S::take_fields(&mut rest)?;
-    check_exact::<S>(data)?;
+    let fields = S::read_fields(data)?;
+    check_exact::<S>(data, &fields)?;
     check_lengths::<S>(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
-        data: S::Backend::data_to_column(rest.into_iter().collect())?,
+        data: S::Backend::data_to_column(data, S::TABLE.columns)?,
         expiry: S::Backend::expiry_to_column(expiry),
         fields,
     })
@@ -324,17 +323,12 @@ fn encode<S: SessionTable>(
 ///
 /// Only the typed keys are copied; `null` under an `Option` field and a
 /// missing value of a required field are the documented exceptions.
-fn check_exact<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+fn check_exact<S: SessionTable>(data: &SessionData, fields: &S) -> Result<(), Error> {
     let columns = S::TABLE.columns;
-    let original: SessionData = columns
-        .iter()
-        .filter_map(|column| data.get_key_value(column.path.key))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let mut echo = original.clone();
-    S::take_fields(&mut echo)?.put_fields(&mut echo)?;
+    let mut echo = SessionData::new();
+    fields.put_fields(&mut echo)?;
     for column in columns {
-        let Some(value) = column.path.get(&original).filter(|value| !value.is_null()) else {
+        let Some(value) = column.path.get(data).filter(|value| !value.is_null()) else {
             continue;
         };
         let back = column.path.get(&echo);
@@ -418,13 +412,7 @@ fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 /// Joins a row back into a session: the typed columns are the truth for
 /// their keys.
 fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<(SessionData, OffsetDateTime), Error> {
-    let Value::Object(members) = row.data else {
-        return Err(Error::Decode(format!(
-            "`data` of a session in `{}` is not a JSON object",
-            S::TABLE.name
-        )));
-    };
-    let mut data: SessionData = members.into_iter().collect();
+    let mut data = row.data;
     row.fields.put_fields(&mut data)?;
     Ok((data, S::Backend::expiry_from_column(row.expiry)?))
 }

@@ -66,8 +66,8 @@ pub(crate) fn keys<S: SessionTable>() -> Vec<&'static str> {
 }
 
 /// The struct from the values of its keys.
-pub(crate) fn read<S: SessionTable>(mut data: SessionData) -> Result<S, Error> {
-    S::take_fields(&mut data).map_err(|error| match error {
+pub(crate) fn read<S: SessionTable>(data: SessionData) -> Result<S, Error> {
+    S::read_fields(&data).map_err(|error| match error {
         Error::Encode(message) => Error::Decode(message),
         other => other,
     })

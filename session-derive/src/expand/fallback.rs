@@ -46,10 +46,10 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
             impl #krate::SessionTable for #ident {
                 type Backend = #krate::__private::#backend::Backend;
                 const TABLE: #krate::TableDef = #krate::TableDef { name: "", columns: &[] };
-                fn take_fields(_: &mut #krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
+                fn read_fields(_: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
                     #unreachable
                 }
-                fn put_fields(self, _: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
+                fn put_fields(&self, _: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
                     #unreachable
                 }
                 async fn insert(

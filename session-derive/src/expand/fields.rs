@@ -1,4 +1,4 @@
-//! `take_fields` and `put_fields`: typed values between the session map
+//! `read_fields` and `put_fields`: typed values between the session map
 //! and the struct.
 
 use proc_macro2::TokenStream;
@@ -9,20 +9,20 @@ use crate::internals::ast::{unraw, Container, Field};
 
 pub fn expand(container: &Container) -> TokenStream {
     let krate = &container.krate;
-    let takes = container.fields.iter().map(|field| {
+    let reads = container.fields.iter().map(|field| {
         let ident = field.ident;
         let path = key_path(krate, field);
         let value_ty = field.value_ty;
-        let take = quote_spanned!(field.ty.span()=> #path.take::<#value_ty>(data)?);
+        let read = quote_spanned!(field.ty.span()=> #path.read::<#value_ty>(data)?);
         let value = if field.nullable {
-            take
+            read
         } else {
             let default = match &field.default {
                 Some(function) => quote!(#function),
                 // Spanned on the type, where a missing `Default` is reported.
                 None => quote_spanned!(field.ty.span()=> ::core::default::Default::default),
             };
-            quote!(#take.unwrap_or_else(#default))
+            quote!(#read.unwrap_or_else(#default))
         };
         quote!(#ident: #value,)
     });
@@ -40,11 +40,11 @@ pub fn expand(container: &Container) -> TokenStream {
         }
     });
     quote! {
-        fn take_fields(data: &mut #krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
-            ::core::result::Result::Ok(Self { #(#takes)* })
+        fn read_fields(data: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
+            ::core::result::Result::Ok(Self { #(#reads)* })
         }
 
-        fn put_fields(self, data: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
+        fn put_fields(&self, data: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
             #(#puts)*
             ::core::result::Result::Ok(())
         }

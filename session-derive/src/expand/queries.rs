@@ -73,10 +73,10 @@ pub fn expand(container: &Container) -> TokenStream {
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
                 .select((#table::data, #table::expiry_date, #(#table::#columns,)*));
             async move {
-                let row: ::core::option::Option<(#krate::__private::serde_json::Value, #krate::ExpiryOf<Self>, #(#types,)*)> =
+                let row: ::core::option::Option<(#krate::__private::DataMap, #krate::ExpiryOf<Self>, #(#types,)*)> =
                     #run::first(query, connection).await.optional()?;
                 ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::LoadedRow {
-                    data,
+                    data: data.0,
                     expiry,
                     fields: #row_struct,
                 }))

@@ -9,10 +9,10 @@ use std::ops::DerefMut;
 use std::time::Duration;
 
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::ddl::Migration;
+use crate::data_column::DataJson;
+use crate::ddl::{ColumnDef, Migration};
 use crate::key_path::SessionData;
 use crate::Error;
 
@@ -43,8 +43,6 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     type PooledConnection: DerefMut<Target = Self::Connection> + Send;
     /// The Rust value bound to the `expiry_date` column.
     type Expiry: std::fmt::Debug + Send + Sync + 'static;
-    /// The Rust value bound to the `data` column.
-    type Data: std::fmt::Debug + Send + Sync + 'static;
 
     /// The column type of `id`, which holds a 32-byte digest.
     const ID_SQL: &'static str;
@@ -67,8 +65,14 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The expiry that an `expiry_date` value stands for.
     fn expiry_from_column(value: Self::Expiry) -> Result<OffsetDateTime, Error>;
 
-    /// The `data` value of the session map without its typed keys.
-    fn data_to_column(data: Map<String, Value>) -> Result<Self::Data, Error>;
+    /// The `data` column's JSON: the session map without the values of the
+    /// typed `columns`.
+    fn data_to_column(
+        data: &SessionData,
+        columns: &'static [ColumnDef],
+    ) -> Result<DataJson, Error> {
+        DataJson::without_typed(data, columns, serde_json::ser::CompactFormatter)
+    }
 
     /// The deepest nesting of arrays and objects a session can have, its
     /// map counting as one level, so that this backend stores it and
@@ -165,6 +169,9 @@ where
     let manager = AsyncDieselConnectionManager::<C>::new_with_config(url, config);
     diesel_async::pooled_connection::deadpool::Pool::builder(manager)
         .max_size(options.max_size)
+        // The most recently used connection is the one whose caches are warm
+        // (SQLite's page cache, the servers' prepared statements).
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(options.timeout))
         .create_timeout(Some(options.timeout))

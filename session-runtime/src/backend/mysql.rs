@@ -29,7 +29,6 @@ fn establish(url: &str) -> super::SetupFuture<'_, AsyncMysqlConnection> {
 
 impl Backend for Mysql {
     const NAME: &'static str = "MySQL";
-    type Data = serde_json::Value;
     type Expiry = OffsetDateTime;
 
     const ID_SQL: &'static str = "BINARY(32)";
@@ -43,12 +42,6 @@ impl Backend for Mysql {
     const MAX_DEPTH: usize = 31;
 
     deadpool_backend!(AsyncMysqlConnection, establish);
-
-    fn data_to_column(
-        data: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Self::Data, Error> {
-        Ok(serde_json::Value::Object(data))
-    }
 
     fn quote_identifier(name: &str) -> String {
         quote_with('`', name)

@@ -2,16 +2,14 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
     Timestamp, Timestamptz,
 };
-use std::io::Write;
-
-use diesel::pg::Pg;
-use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{deadpool_backend, quote_with, sealed, Backend};
-use crate::ddl::{column_types, Migration};
+use crate::data_column::postgres::PlainFloats;
+use crate::data_column::DataJson;
+use crate::ddl::{column_types, ColumnDef, Migration};
 use crate::key_path::SessionData;
 use crate::Error;
 
@@ -36,7 +34,6 @@ fn establish(url: &str) -> super::SetupFuture<'_, AsyncPgConnection> {
 
 impl Backend for Postgres {
     const NAME: &'static str = "PostgreSQL";
-    type Data = JsonbText;
     type Expiry = OffsetDateTime;
 
     const ID_SQL: &'static str = "BYTEA";
@@ -47,8 +44,11 @@ impl Backend for Postgres {
 
     deadpool_backend!(AsyncPgConnection, establish);
 
-    fn data_to_column(data: serde_json::Map<String, Value>) -> Result<JsonbText, Error> {
-        JsonbText::new(&Value::Object(data))
+    fn data_to_column(
+        data: &SessionData,
+        columns: &'static [ColumnDef],
+    ) -> Result<DataJson, Error> {
+        DataJson::without_typed(data, columns, PlainFloats)
     }
 
     fn quote_identifier(name: &str) -> String {
@@ -79,54 +79,6 @@ impl Backend for Postgres {
         migration: &Migration,
     ) -> Result<(), Error> {
         super::run_in_transaction(connection, MIGRATION_LOCK, migration.up_statements()).await
-    }
-}
-
-/// JSON text for a `JSONB` column, with every float written so that
-/// PostgreSQL keeps it a float.
-///
-/// JSONB stores numbers as `numeric` and prints them back in plain
-/// notation: `3.5e17` comes back as `350000000000000000`, which parses as an
-/// integer, and the session would not round-trip. Written as
-/// `350000000000000000.0`, its scale survives and it parses as the same
-/// float.
-#[derive(Debug, diesel::expression::AsExpression)]
-#[diesel(sql_type = Jsonb)]
-pub struct JsonbText(String);
-
-impl JsonbText {
-    fn new(value: &Value) -> Result<Self, Error> {
-        let mut text = Vec::new();
-        let mut serializer = serde_json::Serializer::with_formatter(&mut text, PlainFloats);
-        serde::Serialize::serialize(value, &mut serializer)
-            .map_err(|error| Error::Encode(error.to_string()))?;
-        String::from_utf8(text)
-            .map(JsonbText)
-            .map_err(|error| Error::Encode(error.to_string()))
-    }
-}
-
-impl ToSql<Jsonb, Pg> for JsonbText {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        // The JSONB binary format: a version byte, then the text.
-        out.write_all(&[1])?;
-        out.write_all(self.0.as_bytes())?;
-        Ok(IsNull::No)
-    }
-}
-
-/// Writes floats in plain notation with a decimal point: Rust's `Display`
-/// gives the shortest digits that round-trip and never an exponent.
-struct PlainFloats;
-
-impl serde_json::ser::Formatter for PlainFloats {
-    fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
-        let text = value.to_string();
-        writer.write_all(text.as_bytes())?;
-        if !text.contains('.') {
-            writer.write_all(b".0")?;
-        }
-        Ok(())
     }
 }
 

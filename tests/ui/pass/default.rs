@@ -29,7 +29,7 @@ pub struct AppSession {
 }
 
 fn main() {
-    let session = AppSession::take_fields(&mut SessionData::new()).unwrap();
+    let session = AppSession::read_fields(&SessionData::new()).unwrap();
     assert_eq!(session.visits, 1);
     assert_eq!(session.locale, "en");
     assert_eq!(session.theme, "");

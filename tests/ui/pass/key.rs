@@ -15,12 +15,11 @@ pub struct AppSession {
 
 fn main() {
     let _ = (http_sessions::agent, http_sessions::csrf);
-    let mut data = SessionData::from([
+    let data = SessionData::from([
         ("user-agent".to_owned(), json!("curl")),
         ("axum.csrf token".to_owned(), json!("abc")),
     ]);
-    let session = AppSession::take_fields(&mut data).unwrap();
+    let session = AppSession::read_fields(&data).unwrap();
     assert_eq!(session.agent.as_deref(), Some("curl"));
     assert_eq!(session.csrf.as_deref(), Some("abc"));
-    assert!(data.is_empty());
 }

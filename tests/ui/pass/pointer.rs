@@ -34,14 +34,14 @@ fn main() {
         http_sessions::auth_hash,
         http_sessions::theme,
     );
-    let mut data = SessionData::from([
+    let data = SessionData::from([
         (
             "axum-login.data".to_owned(),
             json!({"user_id": 7, "auth_hash": [1, 2]}),
         ),
         ("prefs".to_owned(), json!({"ui": {"theme/colour": "dark"}})),
     ]);
-    let session = AppSession::take_fields(&mut data).unwrap();
+    let session = AppSession::read_fields(&data).unwrap();
     assert_eq!(session.user_id, Some(7));
     assert_eq!(session.auth_hash, Some(vec![1, 2]));
     assert_eq!(session.theme.as_deref(), Some("dark"));

@@ -17,7 +17,7 @@ fn main() {
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"type\" TEXT NULL"), "{up}");
     assert!(up.contains("\"match\""), "{up}");
-    let mut data = SessionData::from([("type".to_owned(), json!("admin"))]);
-    let session = AppSession::take_fields(&mut data).unwrap();
+    let data = SessionData::from([("type".to_owned(), json!("admin"))]);
+    let session = AppSession::read_fields(&data).unwrap();
     assert_eq!(session.r#type.as_deref(), Some("admin"));
 }
