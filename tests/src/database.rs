@@ -2,6 +2,7 @@
 //! own on PostgreSQL, a database of its own on MySQL. Server URLs come from
 //! the environment.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use diesel_async::{
@@ -49,17 +50,27 @@ impl Kind {
                 panic!("{variable} is not set, and CI=true requires the {self:?} suite")
             }
             _ => {
-                eprintln!(
-                    "SKIPPED: the {self:?} suite needs {variable} (e.g. {}); set it to run against a live server",
-                    match self {
-                        Kind::Postgres => "postgres://postgres@127.0.0.1:5432/test",
-                        _ => "mysql://root@127.0.0.1:3306/test",
-                    }
-                );
+                announce_skip(self, variable);
                 None
             }
         }
     }
+}
+
+/// Says once per test binary and backend, on the real stderr (which the
+/// test harness does not capture), that a suite was skipped and why.
+fn announce_skip(kind: Kind, variable: &str) {
+    static ANNOUNCED: [std::sync::Once; 3] = [const { std::sync::Once::new() }; 3];
+    ANNOUNCED[kind as usize].call_once(|| {
+        let example = match kind {
+            Kind::Postgres => "postgres://postgres@127.0.0.1:5432/test",
+            _ => "mysql://root@127.0.0.1:3306/test",
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: the {kind:?} tests of this binary need {variable} (e.g. {example}); set it to run them against a live server ***"
+        );
+    });
 }
 
 fn unique_name() -> String {
