@@ -136,7 +136,9 @@ pub mod __private {
         pub type Data = diesel::sql_types::Jsonb;
         pub type Expiry = diesel::sql_types::Timestamptz;
         pub type DateTime = diesel::sql_types::Timestamptz;
-        pub type Json = diesel::sql_types::Jsonb;
+        // JSON, not JSONB: a typed column holds one value written verbatim,
+        // and JSONB would print a float such as 3.5e17 back as an integer.
+        pub type Json = diesel::sql_types::Json;
     }
 
     /// See `sqlite`.
