@@ -152,15 +152,5 @@ async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Meas
             })
         })
         .collect();
-    let mut measurement = Measurement::default();
-    let mut end = start;
-    for handle in handles {
-        let (latencies, finished) = handle.await??;
-        measurement.latencies.extend(latencies);
-        end = end.max(finished);
-    }
-    measurement.ops = measurement.latencies.len();
-    measurement.elapsed = end - start;
-    measurement.latencies.sort();
-    Ok(measurement)
+    Measurement::from_tasks(start, handles).await
 }

@@ -141,6 +141,27 @@ impl Measurement {
     }
 }
 
+/// What a timing task returns: its latencies and when it finished.
+pub type TaskTimings = tokio::task::JoinHandle<BenchResult<(Vec<Duration>, Instant)>>;
+
+impl Measurement {
+    /// Joins timing tasks started at `start`: every latency, and the time
+    /// from `start` until the last task finished.
+    pub async fn from_tasks(start: Instant, handles: Vec<TaskTimings>) -> BenchResult<Measurement> {
+        let mut measurement = Measurement::default();
+        let mut end = start;
+        for handle in handles {
+            let (latencies, finished) = handle.await??;
+            measurement.latencies.extend(latencies);
+            end = end.max(finished);
+        }
+        measurement.ops = measurement.latencies.len();
+        measurement.elapsed = end - start;
+        measurement.latencies.sort();
+        Ok(measurement)
+    }
+}
+
 /// Runs `op` on `contender` from `tasks` concurrent tasks until `max_ops`
 /// operations are done or `duration` has passed.
 pub async fn run(
@@ -177,17 +198,7 @@ pub async fn run(
             })
         })
         .collect();
-    let mut measurement = Measurement::default();
-    let mut end = start;
-    for handle in handles {
-        let (latencies, finished) = handle.await??;
-        measurement.latencies.extend(latencies);
-        end = end.max(finished);
-    }
-    measurement.ops = measurement.latencies.len();
-    measurement.elapsed = end - start;
-    measurement.latencies.sort();
-    Ok(measurement)
+    Measurement::from_tasks(start, handles).await
 }
 
 /// One operation, with a check that it did what it should: a benchmark of
