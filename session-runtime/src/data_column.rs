@@ -2,8 +2,6 @@
 //! columns hold, written from the borrowed map and read straight back into
 //! a map, with no `serde_json::Value` tree in between.
 
-use std::io::Write as _;
-
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -112,6 +110,8 @@ mod sqlite {
 
 #[cfg(feature = "mysql")]
 mod mysql {
+    use std::io::Write as _;
+
     use diesel::mysql::{Mysql, MysqlValue};
     use diesel::sql_types::Json;
 
@@ -133,6 +133,8 @@ mod mysql {
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres {
+    use std::io::Write as _;
+
     use diesel::pg::{Pg, PgValue};
     use diesel::sql_types::Jsonb;
 
