@@ -91,12 +91,7 @@ macro_rules! impl_typed_session {
         #[async_trait::async_trait]
         impl $crate::TypedSessionExt for $core::Session {
             async fn typed<S: $crate::SessionTable>(&self) -> Result<S, $crate::Error> {
-                let mut data = $crate::SessionData::new();
-                for key in $crate::typed_session::keys::<S>() {
-                    if let Some(value) = self.get_value(key).await.map_err(session_error)? {
-                        data.insert(key.to_owned(), value);
-                    }
-                }
+                let data = current_values(self, &$crate::typed_session::keys::<S>()).await?;
                 $crate::typed_session::read(data)
             }
 
@@ -105,12 +100,7 @@ macro_rules! impl_typed_session {
                 value: S,
             ) -> Result<(), $crate::Error> {
                 let keys = $crate::typed_session::keys::<S>();
-                let mut current = $crate::SessionData::new();
-                for key in &keys {
-                    if let Some(value) = self.get_value(key).await.map_err(session_error)? {
-                        current.insert((*key).to_owned(), value);
-                    }
-                }
+                let current = current_values(self, &keys).await?;
                 let mut next = $crate::typed_session::write(current, value)?;
                 for key in keys {
                     match next.remove(key) {
@@ -124,6 +114,20 @@ macro_rules! impl_typed_session {
                 }
                 Ok(())
             }
+        }
+
+        /// The session's values under `keys`; absent keys are left out.
+        async fn current_values(
+            session: &$core::Session,
+            keys: &[&'static str],
+        ) -> Result<$crate::SessionData, $crate::Error> {
+            let mut data = $crate::SessionData::new();
+            for key in keys {
+                if let Some(value) = session.get_value(key).await.map_err(session_error)? {
+                    data.insert((*key).to_owned(), value);
+                }
+            }
+            Ok(data)
         }
 
         fn session_error(error: $core::session::Error) -> $crate::Error {
