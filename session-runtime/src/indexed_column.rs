@@ -104,7 +104,7 @@ impl<S: SessionTable> DieselStore<S> {
         value: &C::Value,
     ) -> Result<Vec<SessionInfo<S>>, Error> {
         let _ = column;
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = Self::expiry_now();
         let mut connection = self.connection().await?;
         let rows = C::list(&mut connection, value, &now).await;
         let rows = finish::<S, _>(connection, "SELECT", rows)?;
@@ -131,7 +131,7 @@ impl<S: SessionTable> DieselStore<S> {
         value: &C::Value,
     ) -> Result<u64, Error> {
         let _ = column;
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = Self::expiry_now();
         let mut connection = self.connection().await?;
         let count = C::count(&mut connection, value, &now).await;
         let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;

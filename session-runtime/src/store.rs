@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, PoolOptions};
 use crate::ddl::Migration;
 use crate::key_path::SessionData;
-use crate::session_table::{LoadedRow, SessionRow, SessionTable};
+use crate::session_table::{ExpiryOf, LoadedRow, SessionRow, SessionTable};
 use crate::{Error, SessionDigest};
 
 /// Inserts tried with fresh ids before `create` gives up. Ids are 128
@@ -130,7 +130,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// Deletes every expired session and says how many there were.
     pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = Self::expiry_now();
         let mut connection = self.connection().await?;
         let deleted = S::delete_expired(&mut connection, &now).await;
         finish::<S, _>(connection, "DELETE", deleted)
@@ -138,7 +138,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// Counts the live sessions.
     pub async fn count(&self) -> Result<u64, Error> {
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = Self::expiry_now();
         let mut connection = self.connection().await?;
         let count = S::count_live(&mut connection, &now).await;
         let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;
@@ -150,6 +150,23 @@ impl<S: SessionTable> DieselStore<S> {
         let mut connection = self.connection().await?;
         let deleted = S::delete_all(&mut connection).await;
         finish::<S, _>(connection, "DELETE", deleted)
+    }
+
+    /// This instant as an `expiry_date` value: what the app's own queries
+    /// compare with to keep to live sessions.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// // SQLite keeps Unix microseconds.
+    /// assert!(AppSessionStore::expiry_now() > 1_700_000_000_000_000);
+    /// ```
+    pub fn expiry_now() -> ExpiryOf<S> {
+        S::Backend::expiry_to_column(OffsetDateTime::now_utc())
     }
 
     /// Checks a connection out of the store's pool, for the app's own
@@ -192,7 +209,7 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let row = encode::<S>(id, data, expiry)?;
-        let now = S::Backend::expiry_to_column(OffsetDateTime::now_utc());
+        let now = Self::expiry_now();
         let mut connection = self.connection().await?;
         let updated = S::update(&mut connection, &row, &now).await;
         finish::<S, _>(connection, "UPDATE", updated).map(drop)

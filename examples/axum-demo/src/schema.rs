@@ -161,7 +161,7 @@ macro_rules! session_backend {
                 }
 
                 async fn session_counts(&self) -> Result<Vec<UserSessions>, Error> {
-                    let now = Engine::expiry_to_column(OffsetDateTime::now_utc());
+                    let now = DemoSessionStore::expiry_now();
                     let mut connection = self.connection().await?;
                     // The session table is a Diesel table like any other:
                     // it joins to the users table through its foreign key.
