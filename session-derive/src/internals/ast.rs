@@ -122,12 +122,7 @@ impl<'a> Field<'a> {
             table: table.clone(),
             column: attrs.referenced_column.get().cloned(),
             on_delete: attrs.on_delete.get().copied().unwrap_or(OnDelete::Cascade),
-            span: attrs
-                .references
-                .tokens()
-                .map_or_else(|| table.span(), |tokens| tokens.span())
-                .join(table.span())
-                .unwrap_or_else(|| table.span()),
+            span: table.span(),
         });
         Field {
             ident,
