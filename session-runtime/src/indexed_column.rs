@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::backend::Backend;
 use crate::session_table::{ConnectionOf, ExpiryOf, SessionTable};
-use crate::store::finish;
+use crate::store::run_statement;
 use crate::{DieselStore, Error, SessionDigest};
 
 /// A column of a derived session table that sessions can be looked up by:
@@ -105,9 +105,9 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<Vec<SessionInfo<S>>, Error> {
         let _ = column;
         let now = Self::expiry_now();
-        let mut connection = self.connection().await?;
-        let rows = C::list(&mut connection, value, &now).await;
-        let rows = finish::<S, _>(connection, "SELECT", rows)?;
+        let rows = run_statement!(self, "SELECT", |connection| {
+            C::list(connection, value, &now)
+        })?;
         rows.into_iter()
             .map(|row| {
                 Ok(SessionInfo {
@@ -132,9 +132,9 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<u64, Error> {
         let _ = column;
         let now = Self::expiry_now();
-        let mut connection = self.connection().await?;
-        let count = C::count(&mut connection, value, &now).await;
-        let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;
+        let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
+            C::count(connection, value, &now)
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -146,9 +146,9 @@ impl<S: SessionTable> DieselStore<S> {
         value: &C::Value,
     ) -> Result<usize, Error> {
         let _ = column;
-        let mut connection = self.connection().await?;
-        let deleted = C::delete_all(&mut connection, value).await;
-        finish::<S, _>(connection, "DELETE", deleted)
+        run_statement!(self, "DELETE", |connection| {
+            C::delete_all(connection, value)
+        })
     }
 
     /// Deletes every session with `value` in `column` but `keep` ("log out
@@ -160,9 +160,9 @@ impl<S: SessionTable> DieselStore<S> {
         keep: SessionDigest,
     ) -> Result<usize, Error> {
         let _ = column;
-        let mut connection = self.connection().await?;
-        let deleted = C::delete_all_except(&mut connection, value, keep.as_bytes()).await;
-        finish::<S, _>(connection, "DELETE", deleted)
+        run_statement!(self, "DELETE", |connection| {
+            C::delete_all_except(connection, value, keep.as_bytes())
+        })
     }
 
     /// Deletes the session `session` if it has `value` in `column`, so that
@@ -175,8 +175,9 @@ impl<S: SessionTable> DieselStore<S> {
         session: SessionDigest,
     ) -> Result<bool, Error> {
         let _ = column;
-        let mut connection = self.connection().await?;
-        let deleted = C::delete_one(&mut connection, value, session.as_bytes()).await;
-        Ok(finish::<S, _>(connection, "DELETE", deleted)? > 0)
+        let deleted = run_statement!(self, "DELETE", |connection| {
+            C::delete_one(connection, value, session.as_bytes())
+        })?;
+        Ok(deleted > 0)
     }
 }

@@ -16,6 +16,40 @@ use crate::{Error, SessionDigest};
 /// the rest are for id generators that collide on purpose in tests.
 const CREATE_ATTEMPTS: usize = 16;
 
+/// How many times a statement runs while the database picks it as a
+/// deadlock's victim.
+pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
+
+/// Runs one statement, the future `$query` makes from `$connection`, on a
+/// connection of `$store`'s pool, and ends it with [`finish`].
+///
+/// The statement runs again while the database breaks a deadlock by
+/// rolling it back: it runs alone, so running it again is what would have
+/// happened had it waited. InnoDB does this even to single-row statements.
+///
+/// A macro rather than a function taking an async closure: rustc cannot yet
+/// prove such a function's future `Send` for every lifetime, which the
+/// `SessionStore` trait requires.
+macro_rules! run_statement {
+    ($store:expr, $statement:literal, |$connection:ident| $query:expr) => {{
+        let mut pooled = $store.connection().await?;
+        let mut attempts = 1;
+        loop {
+            let $connection = &mut *pooled;
+            match $query.await {
+                Err(error)
+                    if attempts < $crate::store::DEADLOCK_ATTEMPTS
+                        && <S::Backend as $crate::backend::Backend>::is_deadlock(&error) =>
+                {
+                    attempts += 1;
+                }
+                result => break $crate::store::finish::<S, _>(pooled, $statement, result),
+            }
+        }
+    }};
+}
+pub(crate) use run_statement;
+
 type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 
 /// A tower-sessions store on the Diesel table of a derived session struct.
@@ -131,25 +165,23 @@ impl<S: SessionTable> DieselStore<S> {
     /// Deletes every expired session and says how many there were.
     pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
         let now = Self::expiry_now();
-        let mut connection = self.connection().await?;
-        let deleted = S::delete_expired(&mut connection, &now).await;
-        finish::<S, _>(connection, "DELETE", deleted)
+        run_statement!(self, "DELETE", |connection| {
+            S::delete_expired(connection, &now)
+        })
     }
 
     /// Counts the live sessions.
     pub async fn count(&self) -> Result<u64, Error> {
         let now = Self::expiry_now();
-        let mut connection = self.connection().await?;
-        let count = S::count_live(&mut connection, &now).await;
-        let count = finish::<S, _>(connection, "SELECT COUNT(*)", count)?;
+        let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
+            S::count_live(connection, &now)
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Deletes every session, live or expired: everyone is logged out.
     pub async fn clear(&self) -> Result<usize, Error> {
-        let mut connection = self.connection().await?;
-        let deleted = S::delete_all(&mut connection).await;
-        finish::<S, _>(connection, "DELETE", deleted)
+        run_statement!(self, "DELETE", |connection| S::delete_all(connection))
     }
 
     /// This instant as an `expiry_date` value: what the app's own queries
@@ -184,20 +216,25 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let mut row = encode::<S>(*id, data, expiry)?;
-        let mut connection = self.connection().await?;
-        for _ in 0..CREATE_ATTEMPTS {
-            match S::insert(&mut connection, &row).await {
-                Ok(_) => return Ok(()),
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    *id = (self.new_id)();
-                    row.id = *SessionDigest::of_id(*id).as_bytes();
+        let inserted = run_statement!(self, "INSERT", |connection| async {
+            for _ in 0..CREATE_ATTEMPTS {
+                match S::insert(connection, &row).await {
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        *id = (self.new_id)();
+                        row.id = *SessionDigest::of_id(*id).as_bytes();
+                    }
+                    inserted => return inserted.map(|_| true),
                 }
-                Err(error) => return finish::<S, ()>(connection, "INSERT", Err(error)),
             }
+            Ok(false)
+        })?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(Error::Backend(format!(
+                "no free session id in {CREATE_ATTEMPTS} attempts; is the id generator random?"
+            )))
         }
-        Err(Error::Backend(format!(
-            "no free session id in {CREATE_ATTEMPTS} attempts; is the id generator random?"
-        )))
     }
 
     /// Updates an existing session. A session whose row is gone (logged out
@@ -210,9 +247,10 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<(), Error> {
         let row = encode::<S>(id, data, expiry)?;
         let now = Self::expiry_now();
-        let mut connection = self.connection().await?;
-        let updated = S::update(&mut connection, &row, &now).await;
-        finish::<S, _>(connection, "UPDATE", updated).map(drop)
+        run_statement!(self, "UPDATE", |connection| {
+            S::update(connection, &row, &now)
+        })
+        .map(drop)
     }
 
     pub(crate) async fn load_session(
@@ -222,9 +260,9 @@ impl<S: SessionTable> DieselStore<S> {
         let digest = SessionDigest::of_id(id);
         let now = OffsetDateTime::now_utc();
         let now_column = S::Backend::expiry_to_column(now);
-        let mut connection = self.connection().await?;
-        let row = S::select(&mut connection, digest.as_bytes(), &now_column).await;
-        let row = finish::<S, _>(connection, "SELECT", row)?;
+        let row = run_statement!(self, "SELECT", |connection| {
+            S::select(connection, digest.as_bytes(), &now_column)
+        })?;
         match row.map(decode::<S>).transpose()? {
             // The database compared the row as live, yet its expiry reads
             // back as past: SQLite orders a hand-written TEXT expiry after
@@ -238,9 +276,10 @@ impl<S: SessionTable> DieselStore<S> {
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
-        let mut connection = self.connection().await?;
-        let deleted = S::delete(&mut connection, digest.as_bytes()).await;
-        finish::<S, _>(connection, "DELETE", deleted).map(drop)
+        run_statement!(self, "DELETE", |connection| {
+            S::delete(connection, digest.as_bytes())
+        })
+        .map(drop)
     }
 }
 

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::ops::DerefMut;
 use std::time::Duration;
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use time::OffsetDateTime;
 
@@ -91,6 +92,17 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     fn write_failure_hint(message: &str) -> Option<&'static str> {
         let _ = message;
         None
+    }
+
+    /// Whether the database rolled a statement back to break a deadlock
+    /// with another one. Every statement of the store runs alone, so it can
+    /// simply run again.
+    #[doc(hidden)]
+    fn is_deadlock(error: &DieselError) -> bool {
+        matches!(
+            error,
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
+        )
     }
 
     /// Builds a pool whose every connection is set up for session use.

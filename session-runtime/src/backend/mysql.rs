@@ -1,3 +1,4 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Datetime, Double, Float, Integer, Json, SmallInt, Text, Time,
     Timestamp,
@@ -61,6 +62,18 @@ impl Backend for Mysql {
         (message.contains("Broken pipe") || message.contains("Connection reset")).then_some(
             "if the session is large: MySQL closes the connection on a statement \
              larger than its `max_allowed_packet`",
+        )
+    }
+
+    fn is_deadlock(error: &DieselError) -> bool {
+        // diesel-async keeps the server's message but not its code (1213,
+        // `ER_LOCK_DEADLOCK`). InnoDB can pick a single UPDATE as the victim
+        // when the optimizer walks the `expiry_date` index towards a row
+        // another statement is deleting.
+        matches!(
+            error,
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("Deadlock found")
         )
     }
 

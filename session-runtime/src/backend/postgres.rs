@@ -1,3 +1,4 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
     Timestamp, Timestamptz,
@@ -53,6 +54,18 @@ impl Backend for Postgres {
 
     fn quote_identifier(name: &str) -> String {
         quote_with('"', name)
+    }
+
+    fn is_deadlock(error: &DieselError) -> bool {
+        // diesel-async maps `40001` but not `40P01` (`deadlock_detected`),
+        // whose message it keeps.
+        match error {
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+                info.message() == "deadlock detected"
+            }
+            _ => false,
+        }
     }
 
     fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
