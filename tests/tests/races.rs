@@ -249,7 +249,7 @@ macro_rules! race_suite {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn migrations_racing_from_separate_pools_all_succeed() {
-                const ROUNDS: usize = 3;
+                const ROUNDS: usize = 10;
                 for _ in 0..ROUNDS {
                     // A fresh database each time: the first creation is the
                     // race that matters.

@@ -1,3 +1,6 @@
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, SmallInt, Text, Time, Timestamp,
     TimestamptzSqlite,
@@ -27,9 +30,10 @@ pub struct Sqlite;
 
 impl sealed::Sealed for Sqlite {}
 
-const CONNECTION_SETUP: &str = "PRAGMA busy_timeout = 5000; \
-     PRAGMA foreign_keys = ON; \
-     PRAGMA journal_mode = WAL; \
+/// How long a statement waits on another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const CONNECTION_SETUP: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA mmap_size = 268435456;";
 
@@ -39,12 +43,38 @@ fn establish(url: &str) -> super::SetupFuture<'_, Connection> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     Box::pin(async move {
         let mut connection = Connection::establish(path).await?;
+        let busy_timeout = format!("PRAGMA busy_timeout = {};", BUSY_TIMEOUT.as_millis());
         connection
-            .batch_execute(CONNECTION_SETUP)
+            .batch_execute(&(busy_timeout + CONNECTION_SETUP))
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        use_wal(&mut connection)
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(connection)
     })
+}
+
+/// Switches the database to the WAL journal, which it keeps from then on.
+///
+/// A new database switches under an exclusive lock, and SQLite answers a
+/// second connection switching at the same moment (several servers starting
+/// on one file) with "database is locked" at once instead of waiting, lest
+/// the two deadlock; so this waits and tries again, up to the busy timeout.
+async fn use_wal(connection: &mut Connection) -> QueryResult<()> {
+    const PAUSE: Duration = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        match connection.batch_execute("PRAGMA journal_mode = WAL").await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info))
+                if info.message() == "database is locked" && waited < BUSY_TIMEOUT =>
+            {
+                tokio::time::sleep(PAUSE).await;
+                waited += PAUSE;
+            }
+            switched => return switched,
+        }
+    }
 }
 
 impl Backend for Sqlite {
