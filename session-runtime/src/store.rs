@@ -1,5 +1,6 @@
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use serde_json::Value;
@@ -21,7 +22,8 @@ const CREATE_ATTEMPTS: usize = 16;
 pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
 
 /// Runs one statement, the future `$query` makes from `$connection`, on a
-/// connection of `$store`'s pool, and ends it with [`finish`].
+/// connection of `$store`'s pool, and ends it with [`finish`], or with
+/// [`unanswered`] after the store's statement timeout.
 ///
 /// The statement runs again while the database breaks a deadlock by
 /// rolling it back: it runs alone, so running it again is what would have
@@ -36,7 +38,15 @@ macro_rules! run_statement {
         let mut attempts = 1;
         loop {
             let $connection = &mut *pooled;
-            match $query.await {
+            let answered = tokio::time::timeout($store.statement_timeout, $query).await;
+            let Ok(result) = answered else {
+                break Err($crate::store::unanswered::<S>(
+                    pooled,
+                    $statement,
+                    $store.statement_timeout,
+                ));
+            };
+            match result {
                 Err(error)
                     if attempts < $crate::store::DEADLOCK_ATTEMPTS
                         && <S::Backend as $crate::backend::Backend>::is_deadlock(&error) =>
@@ -88,6 +98,7 @@ type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 /// ```
 pub struct DieselStore<S: SessionTable> {
     pool: PoolOf<S>,
+    pub(crate) statement_timeout: Duration,
     new_id: fn() -> i128,
     table: PhantomData<fn() -> S>,
 }
@@ -96,6 +107,7 @@ impl<S: SessionTable> Clone for DieselStore<S> {
     fn clone(&self) -> Self {
         DieselStore {
             pool: self.pool.clone(),
+            statement_timeout: self.statement_timeout,
             new_id: self.new_id,
             table: PhantomData,
         }
@@ -112,10 +124,12 @@ impl<S: SessionTable> fmt::Debug for DieselStore<S> {
 }
 
 impl<S: SessionTable> DieselStore<S> {
-    /// A store on an existing pool.
+    /// A store on an existing pool, with the statement timeout of
+    /// [`PoolOptions::default`].
     pub fn new(pool: PoolOf<S>) -> Self {
         DieselStore {
             pool,
+            statement_timeout: PoolOptions::default().statement_timeout,
             new_id: rand::random,
             table: PhantomData,
         }
@@ -129,12 +143,20 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// A store with its own pool on the database at `url`.
     pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
-        S::Backend::build_pool(url, options).map(Self::new)
+        let pool = S::Backend::build_pool(url, options)?;
+        Ok(Self::new(pool).with_statement_timeout(options.statement_timeout))
     }
 
     /// The connection pool, for the app's own queries.
     pub fn pool(&self) -> &PoolOf<S> {
         &self.pool
+    }
+
+    /// Sets how long one statement may go unanswered; see
+    /// [`PoolOptions::statement_timeout`].
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
     }
 
     /// Replaces the generator of the fresh ids that `create` draws after a
@@ -155,7 +177,15 @@ impl<S: SessionTable> DieselStore<S> {
     /// The tables its foreign keys reference must exist first.
     pub async fn migrate(&self) -> Result<(), Error> {
         let mut connection = self.connection().await?;
-        let migrated = S::Backend::migrate(&mut connection, &Self::migration()).await;
+        let migration = Self::migration();
+        let migrating = S::Backend::migrate(&mut connection, &migration);
+        let Ok(migrated) = tokio::time::timeout(self.statement_timeout, migrating).await else {
+            return Err(unanswered::<S>(
+                connection,
+                "CREATE TABLE",
+                self.statement_timeout,
+            ));
+        };
         if migrated.is_err() {
             S::Backend::discard(connection);
         }
@@ -335,6 +365,22 @@ pub(crate) fn finish<S: SessionTable, T>(
             other => other,
         },
     })
+}
+
+/// Ends a statement that got no answer within `timeout`: its connection is
+/// in an unknown state, perhaps frozen, and leaves the pool.
+pub(crate) fn unanswered<S: SessionTable>(
+    connection: <S::Backend as Backend>::PooledConnection,
+    statement: &str,
+    timeout: Duration,
+) -> Error {
+    S::Backend::discard(connection);
+    Error::Backend(format!(
+        "{statement} on `{}` got no answer from {} within the statement timeout of \
+         {timeout:?}; its connection is dropped",
+        S::TABLE.name,
+        S::Backend::NAME
+    ))
 }
 
 /// An error's message followed by those of its causes.

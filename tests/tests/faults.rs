@@ -238,7 +238,7 @@ macro_rules! fault_suite {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 stores(&db.url).await;
                 let timeout = Duration::from_millis(150);
-                let options = PoolOptions { max_size: 2, timeout };
+                let options = PoolOptions { max_size: 2, timeout, ..PoolOptions::default() };
                 let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
                 let mut target = record(json!({"user_id": 1, "v": 1}));
                 store.create(&mut target).await.unwrap();
@@ -414,13 +414,62 @@ macro_rules! network_fault_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_frozen_network_fails_each_operation_in_time_and_loses_nothing() {
+                let Some(db) = TestDatabase::new($kind).await else { return };
+                let (direct, _) = stores(&db.url).await;
+                let (template, upstream) = Proxy::route(&db.url).await;
+                let proxy = Proxy::start(upstream).await;
+                let options = PoolOptions {
+                    max_size: 4,
+                    timeout: Duration::from_millis(400),
+                    statement_timeout: Duration::from_millis(300),
+                };
+                let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
+                let hang = options.timeout * 4 + GRACE;
+                let mut target = record(json!({"user_id": 1}));
+                store.create(&mut target).await.unwrap();
+                let mut victim = record(json!({"user_id": 1, "victim": true}));
+                store.create(&mut victim).await.unwrap();
+
+                // The pool's open connection goes silent mid-use: no reset,
+                // no close, nothing a driver could notice.
+                proxy.set(Mode::Freeze).await;
+                let mut during = target.clone();
+                during.data.insert("written".into(), json!("during the freeze"));
+                let (steps, created) = every_operation(&store, http_sessions::user_id, &during, &victim, hang).await;
+                assert!(created.is_none());
+                for step in &steps {
+                    eprintln!("Freeze {}: {:?}", step.name, step.outcome);
+                }
+                assert_all_failed(&steps, options.timeout, "while the network was frozen");
+                assert!(
+                    steps.iter().any(|step| matches!(
+                        &step.outcome,
+                        Err(failure) if failure.message.contains("statement timeout")
+                    )),
+                    "no operation met the frozen connection"
+                );
+
+                proxy.set(Mode::Up).await;
+                target.data.insert("written".into(), json!("after the freeze"));
+                let (steps, created) = every_operation(&store, http_sessions::user_id, &target, &victim, hang).await;
+                assert_all_succeeded(&steps, "once the network was back");
+                let created = created.expect("created after the freeze");
+                for session in [&target, &created] {
+                    let loaded = direct.load(&session.id).await.unwrap().expect("a stored session survives");
+                    assert_eq!(loaded.data, session.data);
+                }
+                assert_eq!(direct.load(&victim.id).await.unwrap(), None, "deleted after the freeze");
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn the_database_cut_away_mid_run_and_restored_loses_nothing() {
                 let Some(db) = TestDatabase::new($kind).await else { return };
                 let (direct, _) = stores(&db.url).await;
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
                 let timeout = Duration::from_millis(400);
-                let options = PoolOptions { max_size: 4, timeout };
+                let options = PoolOptions { max_size: 4, timeout, ..PoolOptions::default() };
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
                 let hang = timeout * 4 + GRACE;
 
@@ -567,6 +616,7 @@ mod sqlite_files {
         let options = PoolOptions {
             max_size: 2,
             timeout,
+            ..PoolOptions::default()
         };
         let store = AppSessionStore::connect_with(url, &options).unwrap();
         let target = record(json!({"user_id": 1}));

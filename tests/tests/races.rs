@@ -56,6 +56,7 @@ fn race_pool() -> PoolOptions {
     PoolOptions {
         max_size: 8,
         timeout: Duration::from_secs(60),
+        ..PoolOptions::default()
     }
 }
 

@@ -110,6 +110,7 @@ impl Plan {
             max_size: self.pool,
             // Generous: 32 tasks share the pool, and SQLite writers queue.
             timeout: Duration::from_secs(30),
+            ..PoolOptions::default()
         }
     }
 }

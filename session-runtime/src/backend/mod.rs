@@ -135,6 +135,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 ///
 /// let options = PoolOptions { max_size: 4, ..PoolOptions::default() };
 /// assert_eq!(options.timeout, Duration::from_secs(5));
+/// assert_eq!(options.statement_timeout, Duration::from_secs(30));
 /// ```
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -143,6 +144,13 @@ pub struct PoolOptions {
     /// How long an operation waits for a connection, and for a new one to
     /// be established, before it fails with [`Error::Backend`].
     pub timeout: Duration,
+    /// How long one statement of the store may go unanswered before the
+    /// store gives up on it, drops its connection and fails with
+    /// [`Error::Backend`]. It bounds a request whose connection a network
+    /// fault froze without closing it, which TCP alone would let hang for
+    /// many minutes. A statement the database had already received may
+    /// still complete there.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -150,6 +158,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_size: 16,
             timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }

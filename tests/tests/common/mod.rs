@@ -57,6 +57,9 @@ pub enum Mode {
     Refuse,
     /// Accepts new connections and never answers, as a dead network.
     Blackhole,
+    /// Stops forwarding on open connections without closing them, and
+    /// swallows new ones: a network that drops every packet.
+    Freeze,
 }
 
 /// The proxy's state: its mode, and how many times it cut every
@@ -144,11 +147,12 @@ impl Proxy {
         template.replace("{proxy}", &self.addr.to_string())
     }
 
-    /// Applies `mode` to new connections and, unless forwarding, cuts
-    /// every open one, returning once all are closed.
+    /// Applies `mode` to new connections and, when refusing or swallowing,
+    /// cuts every open one, returning once all are closed. Freezing keeps
+    /// them open; leaving a freeze cuts them.
     pub async fn set(&self, mode: Mode) {
         self.switch(mode);
-        if mode != Mode::Up {
+        if matches!(mode, Mode::Refuse | Mode::Blackhole) {
             let mut open = self.open.subscribe();
             let _ = open.wait_for(|open| *open == 0).await;
         }
@@ -156,7 +160,7 @@ impl Proxy {
 
     fn switch(&self, mode: Mode) {
         self.state.send_modify(|state| {
-            if mode != Mode::Up {
+            if mode != Mode::Up || state.mode == Mode::Freeze {
                 state.cuts += 1;
             }
             state.mode = mode;
@@ -204,7 +208,7 @@ async fn accept_loop(
                 refused.fetch_add(1, Ordering::SeqCst);
                 drop(client);
             }
-            Mode::Blackhole => {
+            Mode::Blackhole | Mode::Freeze => {
                 refused.fetch_add(1, Ordering::SeqCst);
                 let mut state = state.clone();
                 // Held open, unanswered, until the next change of mode.
@@ -226,12 +230,19 @@ async fn accept_loop(
                     let Ok(mut server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    tokio::select! {
+                    let was_cut = tokio::select! {
                         biased;
-                        _ = state.wait_for(|next| next.cuts != now.cuts) => {
-                            cut.fetch_add(1, Ordering::SeqCst);
+                        _ = state.wait_for(|next| next.cuts != now.cuts) => true,
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+                    };
+                    if was_cut {
+                        cut.fetch_add(1, Ordering::SeqCst);
+                        // A freeze holds both ends open, silent, until the
+                        // next change of mode.
+                        let frozen = *state.borrow();
+                        if frozen.mode == Mode::Freeze {
+                            let _ = state.wait_for(|next| next.cuts != frozen.cuts).await;
                         }
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                     }
                 });
             }
