@@ -43,33 +43,27 @@ pub struct E2eResult {
 
 const KEY: &str = "visits";
 
-/// Counts the client's visits in its session: one read, one write.
-async fn visit(session: tower_sessions::Session) -> Result<String, StatusCode> {
-    let visits: u64 = session
-        .get(KEY)
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-        .unwrap_or(0);
-    session
-        .insert(KEY, visits + 1)
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok((visits + 1).to_string())
+/// A handler that counts the client's visits in its session: one read, one
+/// write. One body for both tower-sessions versions, whose `Session` types
+/// differ: ours runs on 0.15, the peer on 0.14.
+macro_rules! visit_handler {
+    ($name:ident, $session:ty) => {
+        async fn $name(session: $session) -> Result<String, StatusCode> {
+            let visits: u64 = session
+                .get(KEY)
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+                .unwrap_or(0);
+            session
+                .insert(KEY, visits + 1)
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            Ok((visits + 1).to_string())
+        }
+    };
 }
-
-/// [`visit`] on tower-sessions 0.14, for the peer.
-async fn visit_014(session: tower_sessions_014::Session) -> Result<String, StatusCode> {
-    let visits: u64 = session
-        .get(KEY)
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-        .unwrap_or(0);
-    session
-        .insert(KEY, visits + 1)
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok((visits + 1).to_string())
-}
+visit_handler!(visit, tower_sessions::Session);
+visit_handler!(visit_014, tower_sessions_014::Session);
 
 fn app(store: impl OursStore) -> Router {
     Router::new()
