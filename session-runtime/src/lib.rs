@@ -48,6 +48,7 @@ mod indexed_column;
 mod key_path;
 mod session_table;
 mod store;
+pub mod telemetry;
 mod tower_sessions_impl;
 #[doc(hidden)]
 pub mod typed_session;

@@ -10,6 +10,7 @@ use crate::backend::{Backend, PoolOptions};
 use crate::ddl::Migration;
 use crate::key_path::SessionData;
 use crate::session_table::{ExpiryOf, LoadedRow, SessionRow, SessionTable};
+use crate::telemetry::refused;
 use crate::{Error, SessionDigest};
 
 /// Inserts tried with fresh ids before `create` gives up. Ids are 128
@@ -29,14 +30,31 @@ pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
 /// rolling it back: it runs alone, so running it again is what would have
 /// happened had it waited. InnoDB does this even to single-row statements.
 ///
+/// Each run ends in one `tracing` event; see [`crate::telemetry`]. The
+/// `session = digest` form names the session, by a prefix of its digest.
+///
 /// A macro rather than a function taking an async closure: rustc cannot yet
 /// prove such a function's future `Send` for every lifetime, which the
 /// `SessionStore` trait requires.
 macro_rules! run_statement {
-    ($store:expr, $statement:literal, |$connection:ident| $query:expr) => {{
-        let mut pooled = $store.connection().await?;
+    ($store:expr, $statement:literal, session = $digest:expr, |$connection:ident| $query:expr) => {
+        $crate::store::run_statement!(@traced $store, $statement, Some($digest), |$connection| $query)
+    };
+    ($store:expr, $statement:literal, |$connection:ident| $query:expr) => {
+        $crate::store::run_statement!(@traced $store, $statement, None, |$connection| $query)
+    };
+    (@traced $store:expr, $statement:literal, $session:expr, |$connection:ident| $query:expr) => {{
+        let trace = $crate::telemetry::Trace::start(
+            $statement,
+            $session,
+            $store.slow_statement_threshold,
+        );
+        let mut pooled = $store
+            .connection()
+            .await
+            .map_err(|error| trace.failed::<S>(error, 0))?;
         let mut attempts = 1;
-        loop {
+        let ended = loop {
             let $connection = &mut *pooled;
             let answered = tokio::time::timeout($store.statement_timeout, $query).await;
             let Ok(result) = answered else {
@@ -55,6 +73,13 @@ macro_rules! run_statement {
                 }
                 result => break $crate::store::finish::<S, _>(pooled, $statement, result),
             }
+        };
+        match ended {
+            Ok(value) => {
+                trace.done::<S>($crate::telemetry::Rows::rows(&value), attempts);
+                Ok(value)
+            }
+            Err(error) => Err(trace.failed::<S>(error, attempts)),
         }
     }};
 }
@@ -99,6 +124,7 @@ type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 pub struct DieselStore<S: SessionTable> {
     pool: PoolOf<S>,
     pub(crate) statement_timeout: Duration,
+    pub(crate) slow_statement_threshold: Duration,
     new_id: fn() -> i128,
     table: PhantomData<fn() -> S>,
 }
@@ -108,6 +134,7 @@ impl<S: SessionTable> Clone for DieselStore<S> {
         DieselStore {
             pool: self.pool.clone(),
             statement_timeout: self.statement_timeout,
+            slow_statement_threshold: self.slow_statement_threshold,
             new_id: self.new_id,
             table: PhantomData,
         }
@@ -124,12 +151,14 @@ impl<S: SessionTable> fmt::Debug for DieselStore<S> {
 }
 
 impl<S: SessionTable> DieselStore<S> {
-    /// A store on an existing pool, with the statement timeout of
-    /// [`PoolOptions::default`].
+    /// A store on an existing pool, with the statement timeout and slow
+    /// statement threshold of [`PoolOptions::default`].
     pub fn new(pool: PoolOf<S>) -> Self {
+        let defaults = PoolOptions::default();
         DieselStore {
             pool,
-            statement_timeout: PoolOptions::default().statement_timeout,
+            statement_timeout: defaults.statement_timeout,
+            slow_statement_threshold: defaults.slow_statement_threshold,
             new_id: rand::random,
             table: PhantomData,
         }
@@ -144,7 +173,9 @@ impl<S: SessionTable> DieselStore<S> {
     /// A store with its own pool on the database at `url`.
     pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
         let pool = S::Backend::build_pool(url, options)?;
-        Ok(Self::new(pool).with_statement_timeout(options.statement_timeout))
+        Ok(Self::new(pool)
+            .with_statement_timeout(options.statement_timeout)
+            .with_slow_statement_threshold(options.slow_statement_threshold))
     }
 
     /// The connection pool, for the app's own queries.
@@ -156,6 +187,27 @@ impl<S: SessionTable> DieselStore<S> {
     /// [`PoolOptions::statement_timeout`].
     pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets how long an operation may take before its `tracing` event is a
+    /// `WARN` "slow session statement"; see
+    /// [`PoolOptions::slow_statement_threshold`] (500 ms by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?
+    ///     .with_slow_statement_threshold(Duration::from_millis(100));
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_slow_statement_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_statement_threshold = threshold;
         self
     }
 
@@ -245,8 +297,10 @@ impl<S: SessionTable> DieselStore<S> {
         data: &SessionData,
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
-        let mut row = encode::<S>(*id, data, expiry)?;
-        let inserted = run_statement!(self, "INSERT", |connection| async {
+        let digest = SessionDigest::of_id(*id);
+        let mut row = encode::<S>(*id, data, expiry)
+            .map_err(|error| refused::<S>("INSERT", Some(&digest), error))?;
+        let inserted = run_statement!(self, "INSERT", session = &digest, |connection| async {
             for _ in 0..CREATE_ATTEMPTS {
                 match S::insert(connection, &row).await {
                     Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -275,9 +329,11 @@ impl<S: SessionTable> DieselStore<S> {
         data: &SessionData,
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
-        let row = encode::<S>(id, data, expiry)?;
+        let digest = SessionDigest::of_id(id);
+        let row = encode::<S>(id, data, expiry)
+            .map_err(|error| refused::<S>("UPDATE", Some(&digest), error))?;
         let now = Self::expiry_now();
-        run_statement!(self, "UPDATE", |connection| {
+        run_statement!(self, "UPDATE", session = &digest, |connection| {
             S::update(connection, &row, &now)
         })
         .map(drop)
@@ -290,7 +346,7 @@ impl<S: SessionTable> DieselStore<S> {
         let digest = SessionDigest::of_id(id);
         let now = OffsetDateTime::now_utc();
         let now_column = S::Backend::expiry_to_column(now);
-        let row = run_statement!(self, "SELECT", |connection| {
+        let row = run_statement!(self, "SELECT", session = &digest, |connection| {
             S::select(connection, digest.as_bytes(), &now_column)
         })?;
         match row.map(decode::<S>).transpose()? {
@@ -306,7 +362,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
-        run_statement!(self, "DELETE", |connection| {
+        run_statement!(self, "DELETE", session = &digest, |connection| {
             S::delete(connection, digest.as_bytes())
         })
         .map(drop)

@@ -423,6 +423,7 @@ macro_rules! network_fault_suite {
                     max_size: 4,
                     timeout: Duration::from_millis(400),
                     statement_timeout: Duration::from_millis(300),
+                    ..PoolOptions::default()
                 };
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
                 let hang = options.timeout * 4 + GRACE;

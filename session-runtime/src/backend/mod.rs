@@ -136,6 +136,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 /// let options = PoolOptions { max_size: 4, ..PoolOptions::default() };
 /// assert_eq!(options.timeout, Duration::from_secs(5));
 /// assert_eq!(options.statement_timeout, Duration::from_secs(30));
+/// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
 /// ```
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -151,6 +152,11 @@ pub struct PoolOptions {
     /// many minutes. A statement the database had already received may
     /// still complete there.
     pub statement_timeout: Duration,
+    /// How long an operation (the wait for a connection included) may take
+    /// before its event is logged at `WARN` as slow instead of at `DEBUG`.
+    /// 500 ms by default: a session operation is one indexed single-row
+    /// statement, which takes a millisecond or two on a healthy database.
+    pub slow_statement_threshold: Duration,
 }
 
 impl Default for PoolOptions {
@@ -159,6 +165,7 @@ impl Default for PoolOptions {
             max_size: 16,
             timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            slow_statement_threshold: Duration::from_millis(500),
         }
     }
 }

@@ -1,0 +1,195 @@
+//! The `tracing` events of store operations.
+//!
+//! Every statement of the store ends in one event, under the target
+//! `session_runtime`:
+//!
+//! | outcome | level | message |
+//! |---|---|---|
+//! | done within the slow threshold | `DEBUG` | `session statement` |
+//! | done, slower than the threshold | `WARN` | `slow session statement` |
+//! | a stored row does not decode | `WARN` | `session statement failed` |
+//! | the database or the pool failed | `ERROR` | `session statement failed` |
+//! | a session refused before any statement | `WARN` | `session refused` |
+//!
+//! with the fields `table`, `statement` (`INSERT`, `SELECT`, ...),
+//! `elapsed_us` (from the wait for a connection to the answer), `rows`
+//! (affected or returned, where known), `attempts` (above 1 after a
+//! deadlock or a lost connection), `session` (the first 8 hex digits of the
+//! stored SHA-256 digest, for the operations on one session) and, on
+//! failure, `kind` and `error`.
+//!
+//! An event never holds a session id, a cookie or a session value: only
+//! `Backend` errors carry their message, which is the database's or the
+//! pool's own, about a statement whose values are all bound parameters.
+//! `Encode` and `Decode` messages quote the offending value, so their
+//! events give the kind alone.
+
+use std::time::{Duration, Instant};
+
+use crate::session_table::SessionTable;
+use crate::{Error, SessionDigest};
+
+/// The target of every event.
+pub(crate) const TARGET: &str = "session_runtime";
+
+/// How many hex digits of the stored digest an event shows: enough to tell
+/// sessions apart in one log, far too few to find a row by.
+const DIGEST_PREFIX: usize = 8;
+
+/// The rows a statement's result tells of, for its event.
+pub(crate) trait Rows {
+    fn rows(&self) -> Option<u64>;
+}
+
+impl Rows for usize {
+    fn rows(&self) -> Option<u64> {
+        u64::try_from(*self).ok()
+    }
+}
+
+/// A create's insert: one row when it succeeded.
+impl Rows for bool {
+    fn rows(&self) -> Option<u64> {
+        Some(u64::from(*self))
+    }
+}
+
+/// A count says nothing about rows read; its value is the app's business.
+impl Rows for i64 {
+    fn rows(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl<T> Rows for Option<T> {
+    fn rows(&self) -> Option<u64> {
+        Some(u64::from(self.is_some()))
+    }
+}
+
+impl<T> Rows for Vec<T> {
+    fn rows(&self) -> Option<u64> {
+        u64::try_from(self.len()).ok()
+    }
+}
+
+/// One store statement being timed, from the wait for its connection on.
+pub(crate) struct Trace {
+    statement: &'static str,
+    session: Option<String>,
+    started: Instant,
+    slow: Duration,
+}
+
+impl Trace {
+    pub(crate) fn start(
+        statement: &'static str,
+        session: Option<&SessionDigest>,
+        slow: Duration,
+    ) -> Trace {
+        Trace {
+            statement,
+            session: session.map(|digest| {
+                let mut hex = digest.to_string();
+                hex.truncate(DIGEST_PREFIX);
+                hex
+            }),
+            started: Instant::now(),
+            slow,
+        }
+    }
+
+    fn elapsed_us(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Logs a statement that succeeded.
+    pub(crate) fn done<S: SessionTable>(&self, rows: Option<u64>, attempts: usize) {
+        let elapsed = self.started.elapsed();
+        let elapsed_us = self.elapsed_us();
+        let table = S::TABLE.name;
+        let session = self.session.as_deref();
+        if elapsed > self.slow {
+            let threshold_ms = u64::try_from(self.slow.as_millis()).unwrap_or(u64::MAX);
+            tracing::warn!(
+                target: TARGET,
+                table,
+                statement = self.statement,
+                session,
+                elapsed_us,
+                rows,
+                attempts,
+                threshold_ms,
+                "slow session statement"
+            );
+        } else {
+            tracing::debug!(
+                target: TARGET,
+                table,
+                statement = self.statement,
+                session,
+                elapsed_us,
+                rows,
+                attempts,
+                "session statement"
+            );
+        }
+    }
+
+    /// Logs a statement that failed, and hands its error on.
+    pub(crate) fn failed<S: SessionTable>(&self, error: Error, attempts: usize) -> Error {
+        let elapsed_us = self.elapsed_us();
+        let table = S::TABLE.name;
+        let session = self.session.as_deref();
+        match &error {
+            Error::Backend(message) => tracing::error!(
+                target: TARGET,
+                table,
+                statement = self.statement,
+                session,
+                elapsed_us,
+                attempts,
+                kind = "backend",
+                error = %message,
+                "session statement failed"
+            ),
+            Error::Decode(_) | Error::Encode(_) => tracing::warn!(
+                target: TARGET,
+                table,
+                statement = self.statement,
+                session,
+                elapsed_us,
+                attempts,
+                kind = kind(&error),
+                "session statement failed"
+            ),
+        }
+        error
+    }
+}
+
+/// Logs a session that `create` or `save` refused before sending anything.
+pub(crate) fn refused<S: SessionTable>(
+    statement: &'static str,
+    session: Option<&SessionDigest>,
+    error: Error,
+) -> Error {
+    let trace = Trace::start(statement, session, Duration::MAX);
+    tracing::warn!(
+        target: TARGET,
+        table = S::TABLE.name,
+        statement,
+        session = trace.session.as_deref(),
+        kind = kind(&error),
+        "session refused"
+    );
+    error
+}
+
+fn kind(error: &Error) -> &'static str {
+    match error {
+        Error::Encode(_) => "encode",
+        Error::Decode(_) => "decode",
+        Error::Backend(_) => "backend",
+    }
+}
