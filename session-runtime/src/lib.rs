@@ -40,6 +40,7 @@
 )]
 
 pub mod backend;
+pub mod cleanup;
 mod data_column;
 mod ddl;
 mod digest;
@@ -54,6 +55,7 @@ mod tower_sessions_impl;
 pub mod typed_session;
 
 pub use backend::PoolOptions;
+pub use cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
 pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;

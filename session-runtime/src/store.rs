@@ -252,6 +252,37 @@ impl<S: SessionTable> DieselStore<S> {
         })
     }
 
+    /// Deletes at most `limit` expired sessions in one short statement, and
+    /// says how many there were: fewer than `limit` means none is left.
+    ///
+    /// This is the statement of the background [cleanup](crate::cleanup),
+    /// for apps that schedule their own.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("doc-batch-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("sessions.db");
+    /// let store = AppSessionStore::connect(path.to_str().unwrap())?;
+    /// store.migrate().await?;
+    /// while store.delete_expired_batch(1000).await? == 1000 {}
+    /// # Ok::<_, session_runtime::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_expired_batch(&self, limit: u32) -> Result<usize, Error> {
+        let now = Self::expiry_now();
+        let table = S::TABLE.name;
+        run_statement!(self, "DELETE", |connection| {
+            S::Backend::delete_expired_batch(connection, table, &now, i64::from(limit))
+        })
+    }
+
     /// Counts the live sessions.
     pub async fn count(&self) -> Result<u64, Error> {
         let now = Self::expiry_now();

@@ -94,6 +94,17 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         None
     }
 
+    /// `DELETE` of at most `limit` rows of `table` that expired at or
+    /// before `now`: one short statement of a cleanup that deletes a large
+    /// backlog in batches, so that no lock is held for long.
+    #[doc(hidden)]
+    fn delete_expired_batch<'a>(
+        connection: &'a mut Self::Connection,
+        table: &'static str,
+        now: &'a Self::Expiry,
+        limit: i64,
+    ) -> impl Future<Output = diesel::QueryResult<usize>> + Send + 'a;
+
     /// Whether the database rolled a statement back to break a deadlock
     /// with another one. Every statement of the store runs alone, so it can
     /// simply run again.

@@ -48,6 +48,26 @@ impl Backend for Mysql {
         quote_with('`', name)
     }
 
+    fn delete_expired_batch<'a>(
+        connection: &'a mut AsyncMysqlConnection,
+        table: &'static str,
+        now: &'a OffsetDateTime,
+        limit: i64,
+    ) -> impl std::future::Future<Output = diesel::QueryResult<usize>> + Send + 'a {
+        // MySQL refuses `LIMIT` in an `IN` subquery, and has `DELETE ...
+        // LIMIT` instead; it walks the expiry index.
+        let sql = format!(
+            "DELETE FROM {} WHERE expiry_date <= ? LIMIT ?",
+            Self::quote_identifier(table)
+        );
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(sql)
+                .bind::<Datetime, _>(*now)
+                .bind::<BigInt, _>(limit),
+            connection,
+        )
+    }
+
     fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
         expiry
     }

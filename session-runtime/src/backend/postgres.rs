@@ -56,6 +56,29 @@ impl Backend for Postgres {
         quote_with('"', name)
     }
 
+    fn delete_expired_batch<'a>(
+        connection: &'a mut AsyncPgConnection,
+        table: &'static str,
+        now: &'a OffsetDateTime,
+        limit: i64,
+    ) -> impl std::future::Future<Output = diesel::QueryResult<usize>> + Send + 'a {
+        // PostgreSQL has no `DELETE ... LIMIT`. `SKIP LOCKED` lets the
+        // cleanups of several servers share a backlog instead of queueing
+        // on each other's rows, and leaves a row a request is saving for
+        // the next batch.
+        let table = Self::quote_identifier(table);
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN \
+             (SELECT id FROM {table} WHERE expiry_date <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        );
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(sql)
+                .bind::<Timestamptz, _>(*now)
+                .bind::<BigInt, _>(limit),
+            connection,
+        )
+    }
+
     fn is_deadlock(error: &DieselError) -> bool {
         // diesel-async maps `40001` but not `40P01` (`deadlock_detected`),
         // whose message it keeps.

@@ -95,6 +95,27 @@ impl Backend for Sqlite {
         quote_with('"', name)
     }
 
+    fn delete_expired_batch<'a>(
+        connection: &'a mut Connection,
+        table: &'static str,
+        now: &'a i64,
+        limit: i64,
+    ) -> impl std::future::Future<Output = QueryResult<usize>> + Send + 'a {
+        // SQLite's `DELETE ... LIMIT` needs a compile-time option the
+        // bundled library lacks; the subquery walks the expiry index.
+        let table = Self::quote_identifier(table);
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN \
+             (SELECT id FROM {table} WHERE expiry_date <= ? LIMIT ?)"
+        );
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(sql)
+                .bind::<BigInt, _>(*now)
+                .bind::<BigInt, _>(limit),
+            connection,
+        )
+    }
+
     fn expiry_to_column(expiry: OffsetDateTime) -> i64 {
         // Every OffsetDateTime fits: years are bounded to ±9999.
         i64::try_from(expiry.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
