@@ -140,6 +140,14 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 
 /// The size and timeouts of a store's connection pool.
 ///
+/// | field | default |
+/// |---|---|
+/// | [`max_size`](Self::max_size) | 16 connections |
+/// | [`timeout`](Self::timeout) | 5 s |
+/// | [`statement_timeout`](Self::statement_timeout) | 30 s |
+/// | [`slow_statement_threshold`](Self::slow_statement_threshold) | 500 ms |
+/// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
+///
 /// ```
 /// use std::time::Duration;
 /// use session_runtime::PoolOptions;
@@ -148,6 +156,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 /// assert_eq!(options.timeout, Duration::from_secs(5));
 /// assert_eq!(options.statement_timeout, Duration::from_secs(30));
 /// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
+/// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
 /// ```
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -168,6 +177,11 @@ pub struct PoolOptions {
     /// 500 ms by default: a session operation is one indexed single-row
     /// statement, which takes a millisecond or two on a healthy database.
     pub slow_statement_threshold: Duration,
+    /// SQLite only: how long a statement waits for another connection's
+    /// (or process's) lock before failing with "database is locked", set on
+    /// every pooled connection as `PRAGMA busy_timeout`. 5 s by default.
+    /// SQLite has one writer at a time; this is how long a write queues.
+    pub sqlite_busy_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -177,6 +191,7 @@ impl Default for PoolOptions {
             timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             slow_statement_threshold: Duration::from_millis(500),
+            sqlite_busy_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -233,8 +248,14 @@ where
 
 /// `Backend::connection` and `Backend::build_pool` for a deadpool-pooled
 /// diesel-async connection type; every backend uses the same pool.
+///
+/// `$setup` establishes one connection from a URL; with `options =>`, it
+/// is a function of the [`PoolOptions`] that returns such a setup.
 macro_rules! deadpool_backend {
     ($connection:ty, $setup:expr) => {
+        $crate::backend::deadpool_backend!($connection, options => |_| Box::new($setup));
+    };
+    ($connection:ty, options => $setup:expr) => {
         type Connection = $connection;
         type Pool = diesel_async::pooled_connection::deadpool::Pool<$connection>;
         type PooledConnection = diesel_async::pooled_connection::deadpool::Object<$connection>;
@@ -243,7 +264,10 @@ macro_rules! deadpool_backend {
             url: &str,
             options: &$crate::backend::PoolOptions,
         ) -> Result<Self::Pool, $crate::Error> {
-            $crate::backend::deadpool_pool(url, options, Box::new($setup))
+            let setup: fn(
+                &$crate::backend::PoolOptions,
+            ) -> diesel_async::pooled_connection::SetupCallback<$connection> = $setup;
+            $crate::backend::deadpool_pool(url, options, setup(options))
         }
 
         fn connection(
@@ -259,6 +283,16 @@ macro_rules! deadpool_backend {
     };
 }
 use deadpool_backend;
+
+/// A pool's connection setup from a closure, whose signature this
+/// spells out for the compiler.
+#[cfg(feature = "sqlite")]
+fn setup_callback<C, F>(setup: F) -> diesel_async::pooled_connection::SetupCallback<C>
+where
+    F: for<'a> Fn(&'a str) -> SetupFuture<'a, C> + Send + Sync + 'static,
+{
+    Box::new(setup)
+}
 
 /// What a pool's connection setup returns; the type diesel-async expects.
 type SetupFuture<'a, C> =

@@ -18,7 +18,8 @@ use crate::Error;
 /// `SyncConnectionWrapper` over a bundled libsqlite3.
 ///
 /// Every pooled connection turns on foreign keys, which SQLite leaves off, a
-/// five-second busy timeout and, on files, the WAL journal with
+/// busy timeout ([`PoolOptions::sqlite_busy_timeout`](super::PoolOptions::sqlite_busy_timeout),
+/// five seconds by default) and, on files, the WAL journal with
 /// `synchronous = NORMAL` and reads through a memory map of up to 256 MiB. A database URL is a file path, optionally
 /// prefixed with `sqlite://`. `:memory:` gives every pooled connection its
 /// own empty database, so use a file.
@@ -30,25 +31,30 @@ pub struct Sqlite;
 
 impl sealed::Sealed for Sqlite {}
 
-/// How long a statement waits on another connection's lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 const CONNECTION_SETUP: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA mmap_size = 268435456;";
 
 type Connection = SyncConnectionWrapper<SqliteConnection>;
 
-fn establish(url: &str) -> super::SetupFuture<'_, Connection> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+/// The setup of every pooled connection, with the pool's busy timeout.
+fn setup(
+    options: &super::PoolOptions,
+) -> diesel_async::pooled_connection::SetupCallback<Connection> {
+    let busy_timeout = options.sqlite_busy_timeout;
+    super::setup_callback(move |url| establish(url, busy_timeout))
+}
+
+fn establish(url: &str, busy_timeout: Duration) -> super::SetupFuture<'static, Connection> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url).to_owned();
     Box::pin(async move {
-        let mut connection = Connection::establish(path).await?;
-        let busy_timeout = format!("PRAGMA busy_timeout = {};", BUSY_TIMEOUT.as_millis());
+        let mut connection = Connection::establish(&path).await?;
+        let pragma = format!("PRAGMA busy_timeout = {};", busy_timeout.as_millis());
         connection
-            .batch_execute(&(busy_timeout + CONNECTION_SETUP))
+            .batch_execute(&(pragma + CONNECTION_SETUP))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
-        use_wal(&mut connection)
+        use_wal(&mut connection, busy_timeout)
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(connection)
@@ -61,13 +67,13 @@ fn establish(url: &str) -> super::SetupFuture<'_, Connection> {
 /// second connection switching at the same moment (several servers starting
 /// on one file) with "database is locked" at once instead of waiting, lest
 /// the two deadlock; so this waits and tries again, up to the busy timeout.
-async fn use_wal(connection: &mut Connection) -> QueryResult<()> {
+async fn use_wal(connection: &mut Connection, busy_timeout: Duration) -> QueryResult<()> {
     const PAUSE: Duration = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
     loop {
         match connection.batch_execute("PRAGMA journal_mode = WAL").await {
             Err(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info))
-                if info.message() == "database is locked" && waited < BUSY_TIMEOUT =>
+                if info.message() == "database is locked" && waited < busy_timeout =>
             {
                 tokio::time::sleep(PAUSE).await;
                 waited += PAUSE;
@@ -89,7 +95,7 @@ impl Backend for Sqlite {
     // the rowid index.
     const TABLE_OPTIONS: &'static str = " WITHOUT ROWID";
 
-    deadpool_backend!(Connection, establish);
+    deadpool_backend!(Connection, options => setup);
 
     fn quote_identifier(name: &str) -> String {
         quote_with('"', name)
