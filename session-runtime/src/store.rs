@@ -497,6 +497,7 @@ fn encode<S: SessionTable>(
     let fields = S::read_fields(data)?;
     check_exact::<S>(data, &fields)?;
     check_lengths::<S>(data)?;
+    check_precision::<S>(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
         data: S::Backend::data_to_column(data, S::TABLE.columns)?,
@@ -552,6 +553,43 @@ fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
                 "field `{}` (session key `{}`) holds {length} {unit}, more than its column's {}",
                 column.path.field, column.path, column.sql_type
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an instant with nanoseconds in a typed column that keeps
+/// microseconds (`TIMESTAMPTZ` and `TIMESTAMP` on PostgreSQL,
+/// `DATETIME(6)` and `TIMESTAMP(6)` on MySQL), which the database would
+/// silently round or cut. A microsecond-exact instant round-trips exactly;
+/// SQLite's text column keeps nanoseconds.
+///
+/// The value is read the way its field reads it, through `time`'s serde;
+/// a field of another Rust type (a `sql_type` override) is not checked.
+fn check_precision<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    use serde::Deserialize as _;
+    for column in S::TABLE.columns {
+        if !matches!(
+            column.sql_type,
+            "TIMESTAMPTZ" | "TIMESTAMP" | "DATETIME(6)" | "TIMESTAMP(6)"
+        ) {
+            continue;
+        }
+        let Some(value) = column.path.get(data).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let nanosecond = OffsetDateTime::deserialize(value)
+            .map(OffsetDateTime::nanosecond)
+            .or_else(|_| time::PrimitiveDateTime::deserialize(value).map(|at| at.nanosecond()));
+        if let Ok(nanosecond) = nanosecond {
+            if nanosecond % 1_000 != 0 {
+                return Err(Error::Encode(format!(
+                    "field `{}` (session key `{}`) holds an instant with nanoseconds, but its {} \
+                     column keeps microseconds; round it first, e.g. \
+                     `at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000)`",
+                    column.path.field, column.path, column.sql_type
+                )));
+            }
         }
     }
     Ok(())

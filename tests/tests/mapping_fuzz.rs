@@ -128,8 +128,8 @@ fn typed_value(key: &'static str, nul_free: bool) -> BoxedStrategy<Value> {
                 .prop_map(|bytes| json!(bytes))
                 .boxed(),
         ),
-        // Stored as given: UTC to the microsecond. Normalized (a KNOWN
-        // gap): another offset, or nanoseconds.
+        // Stored as given: UTC to the microsecond. Normalized: another
+        // offset. Refused on the servers: nanoseconds.
         "seen_at" => (
             datetime(1_000_000, 0).boxed(),
             prop_oneof![
@@ -251,8 +251,11 @@ fn fits(kind: Kind, key: &str, value: &Value) -> bool {
                 .iter()
                 .all(|byte| byte.as_u64().is_some_and(|byte| byte <= 255))
         }),
-        "seen_at" => serde_json::from_value::<OffsetDateTime>(value.clone())
-            .is_ok_and(|at| serde_json::to_value(at).ok().as_ref() == Some(value)),
+        // The servers' columns keep microseconds, and finer is refused.
+        "seen_at" => serde_json::from_value::<OffsetDateTime>(value.clone()).is_ok_and(|at| {
+            serde_json::to_value(at).ok().as_ref() == Some(value)
+                && (kind == Kind::Sqlite || at.nanosecond() % 1_000 == 0)
+        }),
         "agent" => value
             .as_str()
             .is_some_and(|text| kind != Kind::Mysql || text.chars().count() <= 255),
@@ -306,23 +309,10 @@ fn expect(kind: Kind, map: &HashMap<String, Value>) -> Expect {
         }
     }
     if let Some(value) = stored.get_mut("seen_at") {
-        // KNOWN: a timestamp column keeps the instant in UTC, and on the
-        // servers to the microsecond: MySQL drops the nanoseconds, diesel
-        // counts PostgreSQL's microseconds from 2000 toward zero.
+        // A timestamp column keeps the instant in UTC: another offset
+        // loads as UTC.
         let at: OffsetDateTime = serde_json::from_value(value.clone()).unwrap();
-        let at = at.to_offset(UtcOffset::UTC);
-        let at = match kind {
-            Kind::Sqlite => at,
-            Kind::Mysql => at
-                .replace_nanosecond(at.nanosecond() / 1_000 * 1_000)
-                .unwrap(),
-            Kind::Postgres => {
-                let epoch = OffsetDateTime::from_unix_timestamp(946_684_800).unwrap();
-                let micros = (at - epoch).whole_microseconds();
-                epoch + time::Duration::microseconds(i64::try_from(micros).unwrap())
-            }
-        };
-        *value = serde_json::to_value(at).unwrap();
+        *value = serde_json::to_value(at.to_offset(UtcOffset::UTC)).unwrap();
     }
     match user_id {
         Some(id) if !(1..=3).contains(&id) => Expect::ForeignKey,

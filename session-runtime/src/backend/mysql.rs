@@ -19,13 +19,37 @@ use crate::Error;
 /// `expiry_date` is `DATETIME(6)` holding UTC, bound from Rust, so neither
 /// the server's nor the connection's time zone matters. Tables are InnoDB
 /// with `utf8mb4`.
+///
+/// Every pooled connection sets a strict `sql_mode` (`STRICT_ALL_TABLES`,
+/// `STRICT_TRANS_TABLES`, `NO_ZERO_DATE`, `NO_ZERO_IN_DATE`,
+/// `ERROR_FOR_DIVISION_BY_ZERO`, `NO_ENGINE_SUBSTITUTION`) and English
+/// messages, for the store's statements and the app's own queries on
+/// [`DieselStore::connection`](crate::DieselStore::connection) alike: a
+/// value a column cannot hold is an error, never silently cut short.
 #[derive(Debug, Clone, Copy)]
 pub struct Mysql;
 
 impl sealed::Sealed for Mysql {}
 
+/// Set on every pooled connection, whatever the server's defaults:
+///
+/// - a strict `sql_mode`, so that a value a column cannot hold fails the
+///   statement instead of being cut short or zeroed with a warning;
+/// - English messages, so that the deadlock test in `is_deadlock`, the one
+///   place that must read a message, reads the words it expects.
+const CONNECTION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,STRICT_TRANS_TABLES,\
+     NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
+     SESSION lc_messages = 'en_US'";
+
 fn establish(url: &str) -> super::SetupFuture<'_, AsyncMysqlConnection> {
-    Box::pin(AsyncMysqlConnection::establish(url))
+    Box::pin(async move {
+        let mut connection = AsyncMysqlConnection::establish(url).await?;
+        connection
+            .batch_execute(CONNECTION_SETUP)
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok(connection)
+    })
 }
 
 impl Backend for Mysql {
@@ -86,14 +110,21 @@ impl Backend for Mysql {
     }
 
     fn is_deadlock(error: &DieselError) -> bool {
-        // diesel-async keeps the server's message but not its code (1213,
-        // `ER_LOCK_DEADLOCK`). InnoDB can pick a single UPDATE as the victim
-        // when the optimizer walks the `expiry_date` index towards a row
-        // another statement is deleting.
+        // By message, because the code is gone: diesel-async 0.7 turns
+        // mysql_async's `ServerError { code, message, state }` into
+        // `DatabaseError(Unknown, Box<String>)` holding the message alone
+        // (`mysql/error_helper.rs`), and a boxed `DatabaseErrorInformation`
+        // cannot be downcast. Every pooled connection pins `lc_messages` to
+        // English, so the words are the ones below. InnoDB can pick a single
+        // UPDATE as a deadlock's victim (1213, `ER_LOCK_DEADLOCK`) when the
+        // optimizer walks the `expiry_date` index towards a row another
+        // statement is deleting; a lock wait timeout (1205) rolls back the
+        // statement alone, so it too can run again.
         matches!(
             error,
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info.message().starts_with("Deadlock found")
+                    || info.message().starts_with("Lock wait timeout exceeded")
         )
     }
 

@@ -80,8 +80,16 @@ impl Backend for Postgres {
     }
 
     fn is_deadlock(error: &DieselError) -> bool {
-        // diesel-async maps `40001` but not `40P01` (`deadlock_detected`),
-        // whose message it keeps.
+        // By SQLSTATE where diesel-async keeps it: it maps `40001`
+        // (`serialization_failure`) to `SerializationFailure`. `40P01`
+        // (`deadlock_detected`) becomes `Unknown`, and its code cannot be
+        // recovered: the `DbError` that holds it is boxed in diesel-async's
+        // private `PostgresDbErrorWrapper` as a `DatabaseErrorInformation`,
+        // a trait with no code accessor that cannot be downcast
+        // (`pg/error_helper.rs`, diesel-async 0.7). So the message decides,
+        // which holds while the server's `lc_messages` is English (the
+        // default; only a superuser can change it per session).
+        // Translated messages make a deadlock an error instead of a retry.
         match error {
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
