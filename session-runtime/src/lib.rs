@@ -99,7 +99,42 @@ pub use key_path::{KeyPath, SessionData};
 pub use session_derive::SessionStore;
 pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
+pub use tower_sessions_impl::RecordId;
 pub use typed_session::TypedSessionExt;
+
+/// The diesel-async this crate is built on, for the app's own queries on
+/// [`DieselStore::connection`]: its connection types are the store's, so a
+/// query through this path always fits the pooled connection, whatever
+/// diesel-async version the app depends on itself.
+///
+/// ```
+/// // Not `diesel::prelude::*`: its synchronous `RunQueryDsl` would clash.
+/// use diesel::{ExpressionMethods, QueryDsl};
+/// use session_runtime::diesel_async::RunQueryDsl;
+/// use session_runtime::SessionStore;
+///
+/// diesel::table! { users (id) { id -> BigInt, login -> Text } }
+///
+/// #[derive(SessionStore, Debug)]
+/// #[session(table = http_sessions, backend = sqlite)]
+/// pub struct AppSession {
+///     #[session(references = users)]
+///     pub user_id: Option<i64>,
+/// }
+///
+/// async fn logins(store: &AppSessionStore) -> Result<Vec<String>, session_runtime::Error> {
+///     let mut connection = store.connection().await?;
+///     let logins = http_sessions::table
+///         .inner_join(users::table)
+///         .filter(http_sessions::expiry_date.gt(AppSessionStore::expiry_now()))
+///         .select(users::login)
+///         .load::<String>(&mut *connection)
+///         .await
+///         .map_err(|error| session_runtime::Error::Backend(error.to_string()))?;
+///     Ok(logins)
+/// }
+/// ```
+pub use diesel_async;
 
 /// What generated code reaches; not a public interface.
 #[doc(hidden)]

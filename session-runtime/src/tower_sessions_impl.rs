@@ -2,6 +2,58 @@
 //! version. The traits of 0.14 and 0.15 are distinct types with the same
 //! shape, so one definition serves both.
 
+use crate::store::DieselStore;
+use crate::{Error, SessionData, SessionTable};
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// The session id of a tower-sessions version this crate supports:
+/// `tower_sessions::session::Id` of 0.15 or of 0.14, whichever features are
+/// on. It lets [`DieselStore::load_record`] serve both.
+pub trait RecordId: sealed::Sealed {
+    /// The `Record` of the same tower-sessions version.
+    type Record;
+
+    /// The id's 128 bits.
+    #[doc(hidden)]
+    fn raw(&self) -> i128;
+
+    /// The record of this id.
+    #[doc(hidden)]
+    fn record(&self, data: SessionData, expiry_date: time::OffsetDateTime) -> Self::Record;
+}
+
+impl<S: SessionTable> DieselStore<S> {
+    /// Loads a live session: `SessionStore::load` under a name that
+    /// `diesel_async::RunQueryDsl`, which has a `load` of its own for every
+    /// type, cannot shadow in a module that imports it for the app's own
+    /// queries.
+    ///
+    /// ```
+    /// use session_runtime::diesel_async::RunQueryDsl; // for your own queries
+    /// use session_runtime::SessionStore;
+    /// use tower_sessions::session::Id;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// async fn show(store: &AppSessionStore, id: Id) -> Result<(), session_runtime::Error> {
+    ///     // `store.load(&id)` would be `RunQueryDsl::load` here.
+    ///     let record = store.load_record(&id).await?;
+    ///     // The trait's own, called through its path, works as well.
+    ///     let same = tower_sessions::SessionStore::load(store, &id).await;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn load_record<I: RecordId>(&self, id: &I) -> Result<Option<I::Record>, Error> {
+        let loaded = self.load_session(id.raw()).await?;
+        Ok(loaded.map(|(data, expiry_date)| id.record(data, expiry_date)))
+    }
+}
+
 macro_rules! impl_tower_sessions {
     ($core:ident) => {
         impl From<$crate::Error> for $core::session_store::Error {
@@ -11,6 +63,28 @@ macro_rules! impl_tower_sessions {
                     $crate::Error::Encode(message) => Store::Encode(message),
                     $crate::Error::Decode(message) => Store::Decode(message),
                     $crate::Error::Backend(message) => Store::Backend(message),
+                }
+            }
+        }
+
+        impl $crate::tower_sessions_impl::sealed::Sealed for $core::session::Id {}
+
+        impl $crate::RecordId for $core::session::Id {
+            type Record = $core::session::Record;
+
+            fn raw(&self) -> i128 {
+                self.0
+            }
+
+            fn record(
+                &self,
+                data: $crate::SessionData,
+                expiry_date: time::OffsetDateTime,
+            ) -> Self::Record {
+                $core::session::Record {
+                    id: *self,
+                    data,
+                    expiry_date,
                 }
             }
         }
@@ -48,12 +122,7 @@ macro_rules! impl_tower_sessions {
                 &self,
                 id: &$core::session::Id,
             ) -> $core::session_store::Result<Option<$core::session::Record>> {
-                let loaded = self.load_session(id.0).await?;
-                Ok(loaded.map(|(data, expiry_date)| $core::session::Record {
-                    id: *id,
-                    data,
-                    expiry_date,
-                }))
+                Ok(self.load_record(id).await?)
             }
 
             async fn delete(&self, id: &$core::session::Id) -> $core::session_store::Result<()> {
