@@ -6,7 +6,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, PoolOptions};
+use crate::backend::{Backend, Delivery, PoolOptions};
 use crate::ddl::Migration;
 use crate::key_path::SessionData;
 use crate::session_table::{ExpiryOf, LoadedRow, SessionRow, SessionTable};
@@ -22,6 +22,17 @@ const CREATE_ATTEMPTS: usize = 16;
 /// deadlock's victim.
 pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
 
+/// Whether a statement that failed with `error` may run again on a fresh
+/// connection: its connection was lost, and either it never ran or it is
+/// safe to run twice.
+pub(crate) fn may_run_again<S: SessionTable>(error: &DieselError, not_run_only: bool) -> bool {
+    match S::Backend::lost_connection(error) {
+        Some(Delivery::NotRun) => true,
+        Some(Delivery::Unknown) => !not_run_only,
+        None => false,
+    }
+}
+
 /// Runs one statement, the future `$query` makes from `$connection`, on a
 /// connection of `$store`'s pool, and ends it with [`finish`], or with
 /// [`unanswered`] after the store's statement timeout.
@@ -30,6 +41,15 @@ pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
 /// rolling it back: it runs alone, so running it again is what would have
 /// happened had it waited. InnoDB does this even to single-row statements.
 ///
+/// A statement whose connection turns out lost (the server dropped it
+/// while it sat idle in the pool) runs once more on a fresh connection,
+/// after the pool's other idle connections of that time are dropped too:
+/// once, and only when the error is the connection's, not the database's,
+/// so that the hot path never pays a validating round trip. Every
+/// statement of the store is safe to run twice except `create`'s
+/// `INSERT`, whose lost answer may hide a written row; with
+/// `not_run_only` it runs again only when the error proves it never ran.
+///
 /// Each run ends in one `tracing` event; see [`crate::telemetry`]. The
 /// `session = digest` form names the session, by a prefix of its digest.
 ///
@@ -37,13 +57,16 @@ pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
 /// prove such a function's future `Send` for every lifetime, which the
 /// `SessionStore` trait requires.
 macro_rules! run_statement {
+    ($store:expr, $statement:literal, session = $digest:expr, not_run_only, |$connection:ident| $query:expr) => {
+        $crate::store::run_statement!(@traced $store, $statement, Some($digest), true, |$connection| $query)
+    };
     ($store:expr, $statement:literal, session = $digest:expr, |$connection:ident| $query:expr) => {
-        $crate::store::run_statement!(@traced $store, $statement, Some($digest), |$connection| $query)
+        $crate::store::run_statement!(@traced $store, $statement, Some($digest), false, |$connection| $query)
     };
     ($store:expr, $statement:literal, |$connection:ident| $query:expr) => {
-        $crate::store::run_statement!(@traced $store, $statement, None, |$connection| $query)
+        $crate::store::run_statement!(@traced $store, $statement, None, false, |$connection| $query)
     };
-    (@traced $store:expr, $statement:literal, $session:expr, |$connection:ident| $query:expr) => {{
+    (@traced $store:expr, $statement:literal, $session:expr, $not_run_only:expr, |$connection:ident| $query:expr) => {{
         let trace = $crate::telemetry::Trace::start(
             $statement,
             $session,
@@ -54,6 +77,7 @@ macro_rules! run_statement {
             .await
             .map_err(|error| trace.failed::<S>(error, 0))?;
         let mut attempts = 1;
+        let mut reconnected = false;
         let ended = loop {
             let $connection = &mut *pooled;
             let answered = tokio::time::timeout($store.statement_timeout, $query).await;
@@ -69,6 +93,21 @@ macro_rules! run_statement {
                     if attempts < $crate::store::DEADLOCK_ATTEMPTS
                         && <S::Backend as $crate::backend::Backend>::is_deadlock(&error) =>
                 {
+                    attempts += 1;
+                }
+                Err(error)
+                    if !reconnected
+                        && $crate::store::may_run_again::<S>(&error, $not_run_only) =>
+                {
+                    let lost_at = std::time::Instant::now();
+                    trace.reconnecting::<S>(&error);
+                    <S::Backend as $crate::backend::Backend>::discard(pooled);
+                    <S::Backend as $crate::backend::Backend>::purge_idle($store.pool(), lost_at);
+                    pooled = $store
+                        .connection()
+                        .await
+                        .map_err(|error| trace.failed::<S>(error, attempts))?;
+                    reconnected = true;
                     attempts += 1;
                 }
                 result => break $crate::store::finish::<S, _>(pooled, $statement, result),
@@ -331,18 +370,24 @@ impl<S: SessionTable> DieselStore<S> {
         let digest = SessionDigest::of_id(*id);
         let mut row = encode::<S>(*id, data, expiry)
             .map_err(|error| refused::<S>("INSERT", Some(&digest), error))?;
-        let inserted = run_statement!(self, "INSERT", session = &digest, |connection| async {
-            for _ in 0..CREATE_ATTEMPTS {
-                match S::insert(connection, &row).await {
-                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                        *id = (self.new_id)();
-                        row.id = *SessionDigest::of_id(*id).as_bytes();
+        let inserted = run_statement!(
+            self,
+            "INSERT",
+            session = &digest,
+            not_run_only,
+            |connection| async {
+                for _ in 0..CREATE_ATTEMPTS {
+                    match S::insert(connection, &row).await {
+                        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                            *id = (self.new_id)();
+                            row.id = *SessionDigest::of_id(*id).as_bytes();
+                        }
+                        inserted => return inserted.map(|_| true),
                     }
-                    inserted => return inserted.map(|_| true),
                 }
+                Ok(false)
             }
-            Ok(false)
-        })?;
+        )?;
         if inserted {
             Ok(())
         } else {

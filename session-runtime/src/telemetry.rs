@@ -10,6 +10,7 @@
 //! | a stored row does not decode | `WARN` | `session statement failed` |
 //! | the database or the pool failed | `ERROR` | `session statement failed` |
 //! | a session refused before any statement | `WARN` | `session refused` |
+//! | the connection was lost; the statement runs again | `WARN` | `session connection lost; ...` |
 //!
 //! with the fields `table`, `statement` (`INSERT`, `SELECT`, ...),
 //! `elapsed_us` (from the wait for a connection to the answer), `rows`
@@ -134,6 +135,19 @@ impl Trace {
                 "session statement"
             );
         }
+    }
+
+    /// Logs a lost connection, on which the statement runs again.
+    pub(crate) fn reconnecting<S: SessionTable>(&self, error: &diesel::result::Error) {
+        tracing::warn!(
+            target: TARGET,
+            table = S::TABLE.name,
+            statement = self.statement,
+            session = self.session.as_deref(),
+            elapsed_us = self.elapsed_us(),
+            error = %error,
+            "session connection lost; running the statement again on a new connection"
+        );
     }
 
     /// Logs a statement that failed, and hands its error on.

@@ -105,6 +105,21 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         limit: i64,
     ) -> impl Future<Output = diesel::QueryResult<usize>> + Send + 'a;
 
+    /// Whether `error` says the connection was lost, rather than that the
+    /// database refused the statement; and if so, whether the statement is
+    /// known not to have run. SQLite has no connection to lose.
+    #[doc(hidden)]
+    fn lost_connection(error: &DieselError) -> Option<Delivery> {
+        let _ = error;
+        None
+    }
+
+    /// Drops the idle connections of the pool opened before `lost_at`: when
+    /// one connection was lost, the server most likely dropped its
+    /// siblings too (a restart, a failover, an admin's `KILL`).
+    #[doc(hidden)]
+    fn purge_idle(pool: &Self::Pool, lost_at: std::time::Instant);
+
     /// Whether the database rolled a statement back to break a deadlock
     /// with another one. Every statement of the store runs alone, so it can
     /// simply run again.
@@ -136,6 +151,17 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         connection: &mut Self::Connection,
         migration: &Migration,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// What a lost connection says about the statement sent on it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The statement never ran: it can run again whatever it is.
+    NotRun,
+    /// It may have run, its answer lost: only a statement that does the
+    /// same when run twice can run again.
+    Unknown,
 }
 
 /// The size and timeouts of a store's connection pool.
@@ -279,6 +305,10 @@ macro_rules! deadpool_backend {
 
         fn discard(connection: Self::PooledConnection) {
             drop(deadpool::managed::Object::take(connection));
+        }
+
+        fn purge_idle(pool: &Self::Pool, lost_at: std::time::Instant) {
+            drop(pool.retain(|_, metrics| metrics.created > lost_at));
         }
     };
 }

@@ -109,6 +109,36 @@ impl Backend for Mysql {
         )
     }
 
+    fn lost_connection(error: &DieselError) -> Option<super::Delivery> {
+        // diesel-async flattens mysql_async's error into its message (see
+        // `is_deadlock`), so the variant is read from the prefix its
+        // `Display` gives: `Input/output error: ...` for the socket, and
+        // the driver's "Connection to the server is closed." for a
+        // connection already known dead, where nothing was sent. A server
+        // error has no prefix: the server answered, the connection is fine.
+        //
+        // A write refused with EPIPE (os error 32) proves the statement did
+        // not run: the server had closed the socket before the write, and a
+        // closed socket is never read again. MariaDB answers a query on a
+        // connection it killed while idle this way. Any other socket error
+        // may have come after the statement ran.
+        let DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) = error else {
+            return None;
+        };
+        let message = info.message();
+        if message.starts_with("Driver error: `Connection to the server is closed.") {
+            Some(super::Delivery::NotRun)
+        } else if message.starts_with("Input/output error:") {
+            Some(if message.contains("(os error 32)") {
+                super::Delivery::NotRun
+            } else {
+                super::Delivery::Unknown
+            })
+        } else {
+            None
+        }
+    }
+
     fn is_deadlock(error: &DieselError) -> bool {
         // By message, because the code is gone: diesel-async 0.7 turns
         // mysql_async's `ServerError { code, message, state }` into

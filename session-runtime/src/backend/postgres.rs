@@ -79,6 +79,27 @@ impl Backend for Postgres {
         )
     }
 
+    fn lost_connection(error: &DieselError) -> Option<super::Delivery> {
+        // tokio-postgres errors without a SQLSTATE are its own: the
+        // connection closed, or its socket failed. Whether the statement
+        // got out first cannot be told ("connection closed" is the same
+        // either way), so only statements safe to run twice run again.
+        // A backend terminated by an admin or a shutdown answers with
+        // `57P01`..`57P03`, whose code diesel-async drops (see
+        // `is_deadlock`); its message names it.
+        match error {
+            DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+                Some(super::Delivery::Unknown)
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("terminating connection") =>
+            {
+                Some(super::Delivery::Unknown)
+            }
+            _ => None,
+        }
+    }
+
     fn is_deadlock(error: &DieselError) -> bool {
         // By SQLSTATE where diesel-async keeps it: it maps `40001`
         // (`serialization_failure`) to `SerializationFailure`. `40P01`

@@ -1,0 +1,164 @@
+//! The server drops every pooled connection (`pg_terminate_backend`,
+//! MariaDB's `KILL`): no operation that is safe to run again fails, and the
+//! hot path pays no extra round trip for it.
+
+mod common;
+
+macro_rules! dropped_suite {
+    ($backend:ident, $kind:expr) => {
+        mod $backend {
+            use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection};
+            use serde_json::json;
+            use session_tests::$backend::*;
+            use session_tests::{Kind, TestDatabase};
+            use tower_sessions::session::Record;
+            use tower_sessions::session_store::SessionStore;
+
+            use super::super::common::record;
+
+            const KIND: Kind = $kind;
+            const PAUSE: u64 = 0;
+
+            /// The store's URL, tagged so that its connections can be found
+            /// on the server among those of other tests.
+            fn tagged(db: &TestDatabase, tag: &str) -> String {
+                match KIND {
+                    Kind::Postgres => format!("{}&application_name={tag}", db.url),
+                    _ => db.url.clone(),
+                }
+            }
+
+            /// Has the server drop every connection of the store; returns
+            /// how many it dropped.
+            async fn drop_all(db: &TestDatabase, tag: &str) -> usize {
+                match KIND {
+                    Kind::Postgres => {
+                        let mut admin = AsyncPgConnection::establish(&db.url).await.unwrap();
+                        let killed: Vec<bool> = diesel_async::RunQueryDsl::load(
+                            diesel::sql_query(format!(
+                                "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+                                 WHERE application_name = '{tag}'"
+                            )),
+                            &mut admin,
+                        )
+                        .await
+                        .map(|rows: Vec<Killed>| rows.into_iter().map(|row| row.killed).collect())
+                        .unwrap();
+                        killed.len()
+                    }
+                    _ => {
+                        let mut admin = AsyncMysqlConnection::establish(&db.url).await.unwrap();
+                        let ids: Vec<ProcessId> = diesel_async::RunQueryDsl::load(
+                            diesel::sql_query(
+                                "SELECT id FROM information_schema.processlist \
+                                 WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+                            ),
+                            &mut admin,
+                        )
+                        .await
+                        .unwrap();
+                        for process in &ids {
+                            admin.batch_execute(&format!("KILL {}", process.id)).await.unwrap();
+                        }
+                        ids.len()
+                    }
+                }
+            }
+
+            #[derive(diesel::QueryableByName)]
+            struct Killed {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                killed: bool,
+            }
+
+            #[derive(diesel::QueryableByName)]
+            struct ProcessId {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+
+            #[tokio::test]
+            async fn no_safe_operation_fails_after_the_server_drops_every_connection() {
+                let Some(db) = TestDatabase::new(KIND).await else { return };
+                stores(&db.url).await;
+                let tag = format!("dropped_{:08x}", rand::random::<u32>());
+                let store = AppSessionStore::connect(&tagged(&db, &tag)).unwrap();
+                let mut sessions: Vec<Record> = Vec::new();
+                for n in 0..8 {
+                    let mut session = record(json!({"n": n, "user_id": 1}));
+                    store.create(&mut session).await.unwrap();
+                    sessions.push(session);
+                }
+                for round in 0..3 {
+                    // Open several connections, all idle in the pool.
+                    let loads = sessions.iter().map(|session| store.load(&session.id));
+                    for loaded in futures_join(loads).await {
+                        assert!(loaded.unwrap().is_some());
+                    }
+                    let dropped = drop_all(&db, &tag).await;
+                    assert!(dropped >= 2, "round {round}: dropped {dropped}");
+                    tokio::time::sleep(std::time::Duration::from_millis(PAUSE)).await;
+
+                    let loads = sessions.iter().map(|session| store.load(&session.id));
+                    let saves = sessions.iter().map(|session| store.save(session));
+                    let mut fresh: Vec<Record> = (0..4).map(|n| record(json!({"fresh": n}))).collect();
+                    let creates = fresh.iter_mut().map(|session| store.create(session));
+                    let (loaded, saved, created) =
+                        tokio::join!(futures_join(loads), futures_join(saves), futures_join(creates));
+                    let mut failures: Vec<String> = Vec::new();
+                    for result in loaded {
+                        match result {
+                            Ok(Some(_)) => {}
+                            other => failures.push(format!("load: {other:?}")),
+                        }
+                    }
+                    for (operation, results) in [("save", saved), ("create", created)] {
+                        failures.extend(results.into_iter().filter_map(|result| result.err().map(|error| format!("{operation}: {error}"))));
+                    }
+                    assert!(failures.is_empty(), "round {round}: {failures:#?}");
+                    // Each create wrote one row, and no other.
+                    for session in &fresh {
+                        assert!(store.load(&session.id).await.unwrap().is_some());
+                    }
+                    assert_eq!(store.count().await.unwrap(), 8 + 4 * (round + 1));
+                    // Deletes and counts, right after another drop.
+                    drop_all(&db, &tag).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(PAUSE)).await;
+                    store.delete(&fresh[0].id).await.unwrap();
+                    store.create(&mut fresh[0]).await.unwrap();
+                }
+            }
+
+            async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+                let mut handles = Vec::new();
+                for future in futures {
+                    handles.push(future);
+                }
+                let mut outputs = Vec::new();
+                // Concurrently: each on its own task would need 'static.
+                let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+                let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+                std::future::poll_fn(|cx| {
+                    let mut pending = false;
+                    for (future, slot) in pinned.iter_mut().zip(done.iter_mut()) {
+                        if slot.is_none() {
+                            match future.as_mut().poll(cx) {
+                                std::task::Poll::Ready(output) => *slot = Some(output),
+                                std::task::Poll::Pending => pending = true,
+                            }
+                        }
+                    }
+                    if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+                })
+                .await;
+                outputs.extend(done.into_iter().flatten());
+                outputs
+            }
+        }
+    };
+}
+
+mod servers {
+    dropped_suite!(postgres, session_tests::Kind::Postgres);
+    dropped_suite!(mysql, session_tests::Kind::Mysql);
+}
