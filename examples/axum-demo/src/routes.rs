@@ -237,12 +237,16 @@ async fn login<D: Database>(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+    // PostgreSQL and MySQL keep microseconds, and the store refuses an
+    // instant it could not keep exactly.
+    let now = OffsetDateTime::now_utc();
+    let created_at = now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).ok();
     // Every field at once, each to its own column.
     session
         .set_typed(D::Session::from(SessionFields {
             user_id: Some(user.id),
             user_agent,
-            created_at: Some(OffsetDateTime::now_utc()),
+            created_at,
         }))
         .await?;
     Ok(Redirect::to("/"))
