@@ -6,6 +6,15 @@ use example_axum_demo::config::{Config, ConfigError, USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The store's slow and failed statements and the cleanup's retries;
+    // `RUST_LOG=session_runtime=debug` shows every statement.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("session_runtime=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(ConfigError::Help) => {

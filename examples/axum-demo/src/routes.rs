@@ -240,7 +240,9 @@ async fn login<D: Database>(
     // PostgreSQL and MySQL keep microseconds, and the store refuses an
     // instant it could not keep exactly.
     let now = OffsetDateTime::now_utc();
-    let created_at = now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).ok();
+    let created_at = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .ok();
     // Every field at once, each to its own column.
     session
         .set_typed(D::Session::from(SessionFields {

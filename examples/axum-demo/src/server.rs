@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use session_runtime::{DieselStore, SessionTable};
+use session_runtime::CleanupOptions;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, DatabaseConfig, DatabaseKind};
@@ -98,7 +98,12 @@ async fn serve_with<D: Database>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     database.prepare().await?;
-    let deletion = tokio::spawn(delete_expired_forever(database.sessions().clone()));
+    // Expired sessions go in bounded batches; a failure is logged (through
+    // `tracing`) and retried with backoff.
+    let cleanup = database.sessions().spawn_cleanup(CleanupOptions {
+        interval: DELETION_PERIOD,
+        ..CleanupOptions::default()
+    });
     eprintln!(
         "serving on http://{} with sessions on {}",
         listener.local_addr()?,
@@ -107,18 +112,6 @@ async fn serve_with<D: Database>(
     let served = axum::serve(listener, router(database))
         .with_graceful_shutdown(shutdown)
         .await;
-    deletion.abort();
+    cleanup.stop().await;
     Ok(served?)
-}
-
-/// Deletes expired sessions every [`DELETION_PERIOD`]. A failure (a lost
-/// connection, say) is logged and the next round tries again.
-async fn delete_expired_forever<S: SessionTable>(store: DieselStore<S>) {
-    let mut rounds = tokio::time::interval(DELETION_PERIOD);
-    loop {
-        rounds.tick().await;
-        if let Err(error) = store.delete_expired_sessions().await {
-            eprintln!("deleting expired sessions failed, retrying later: {error}");
-        }
-    }
 }
