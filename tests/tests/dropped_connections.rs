@@ -4,6 +4,53 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Counts the store's "connection lost" events: statements that ran again
+/// on a new connection.
+#[derive(Clone, Default)]
+pub struct LostConnections(Arc<AtomicUsize>);
+
+impl LostConnections {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct Message(Option<String>);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl tracing::Subscriber for LostConnections {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut message = Message(None);
+        event.record(&mut message);
+        if message
+            .0
+            .is_some_and(|text| text.starts_with("session connection lost"))
+        {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 macro_rules! dropped_suite {
     ($backend:ident, $kind:expr) => {
         mod $backend {
@@ -14,10 +61,14 @@ macro_rules! dropped_suite {
             use tower_sessions::session::Record;
             use tower_sessions::session_store::SessionStore;
 
+            use std::time::Duration;
+
+            use session_runtime::PoolOptions;
+
             use super::super::common::record;
+            use super::super::LostConnections;
 
             const KIND: Kind = $kind;
-            const PAUSE: u64 = 0;
 
             /// The store's URL, tagged so that its connections can be found
             /// on the server among those of other tests.
@@ -79,10 +130,36 @@ macro_rules! dropped_suite {
 
             #[tokio::test]
             async fn no_safe_operation_fails_after_the_server_drops_every_connection() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
+                // No idle validation: every dead connection is met by a
+                // statement, and the statement runs again.
+                let lost = drop_every_connection_three_times(None, 0).await;
+                if KIND == Kind::Mysql {
+                    // mysql_async cannot tell a killed connection until it
+                    // writes to it.
+                    assert!(lost.is_some_and(|lost| lost > 0), "{lost:?}");
+                }
+            }
+
+            #[tokio::test]
+            async fn idle_validation_catches_dropped_connections_before_use() {
+                // Validation after 50 ms idle, and 200 ms between the drop
+                // and the requests: the pool pings and replaces every dead
+                // connection, and no statement is sent on one.
+                let lost = drop_every_connection_three_times(Some(Duration::from_millis(50)), 200).await;
+                assert!(lost.is_none_or(|lost| lost == 0), "{lost:?}");
+            }
+
+            /// Three rounds of: open connections, have the server drop them
+            /// all, wait `pause` ms, and run loads, saves and creates at
+            /// once; nothing may fail. How many statements ran again.
+            async fn drop_every_connection_three_times(validate_after_idle: Option<Duration>, pause: u64) -> Option<usize> {
+                let db = TestDatabase::new(KIND).await?;
                 stores(&db.url).await;
+                let lost = LostConnections::default();
+                let _guard = tracing::subscriber::set_default(lost.clone());
                 let tag = format!("dropped_{:08x}", rand::random::<u32>());
-                let store = AppSessionStore::connect(&tagged(&db, &tag)).unwrap();
+                let options = PoolOptions { validate_after_idle, ..PoolOptions::default() };
+                let store = AppSessionStore::connect_with(&tagged(&db, &tag), &options).unwrap();
                 let mut sessions: Vec<Record> = Vec::new();
                 for n in 0..8 {
                     let mut session = record(json!({"n": n, "user_id": 1}));
@@ -97,7 +174,7 @@ macro_rules! dropped_suite {
                     }
                     let dropped = drop_all(&db, &tag).await;
                     assert!(dropped >= 2, "round {round}: dropped {dropped}");
-                    tokio::time::sleep(std::time::Duration::from_millis(PAUSE)).await;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
 
                     let loads = sessions.iter().map(|session| store.load(&session.id));
                     let saves = sessions.iter().map(|session| store.save(session));
@@ -123,10 +200,11 @@ macro_rules! dropped_suite {
                     assert_eq!(store.count().await.unwrap(), 8 + 4 * (round + 1));
                     // Deletes and counts, right after another drop.
                     drop_all(&db, &tag).await;
-                    tokio::time::sleep(std::time::Duration::from_millis(PAUSE)).await;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                     store.delete(&fresh[0].id).await.unwrap();
                     store.create(&mut fresh[0]).await.unwrap();
                 }
+                Some(lost.count())
             }
 
             async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {

@@ -173,6 +173,7 @@ pub enum Delivery {
 /// | [`statement_timeout`](Self::statement_timeout) | 30 s |
 /// | [`slow_statement_threshold`](Self::slow_statement_threshold) | 500 ms |
 /// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
+/// | [`validate_after_idle`](Self::validate_after_idle) | 30 s |
 ///
 /// ```
 /// use std::time::Duration;
@@ -183,6 +184,7 @@ pub enum Delivery {
 /// assert_eq!(options.statement_timeout, Duration::from_secs(30));
 /// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
 /// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
+/// assert_eq!(options.validate_after_idle, Some(Duration::from_secs(30)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -208,6 +210,14 @@ pub struct PoolOptions {
     /// every pooled connection as `PRAGMA busy_timeout`. 5 s by default.
     /// SQLite has one writer at a time; this is how long a write queues.
     pub sqlite_busy_timeout: Duration,
+    /// A pooled connection unused for longer than this is pinged
+    /// (`SELECT 1`) before it is handed out, and replaced if the ping
+    /// fails; `None` never pings. 30 s by default: a connection in steady
+    /// use never pays the round trip, and one that sat idle long enough for
+    /// a server's `wait_timeout`, a failover or a firewall to drop it is
+    /// caught before a statement (a `create`'s `INSERT` above all, which
+    /// cannot always run again) is lost on it.
+    pub validate_after_idle: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -218,6 +228,7 @@ impl Default for PoolOptions {
             statement_timeout: Duration::from_secs(30),
             slow_statement_threshold: Duration::from_millis(500),
             sqlite_busy_timeout: Duration::from_secs(5),
+            validate_after_idle: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -229,10 +240,13 @@ mod sealed {
 /// The deadpool pool of a diesel-async connection type, with the setup,
 /// the recycling and the timeouts every backend shares.
 ///
-/// Recycling does not ping: a ping is one more round trip per operation.
-/// A connection that broke is dropped instead after its first failure: by
-/// deadpool when the driver knows it is closed (PostgreSQL), and by the
-/// store through [`Backend::discard`] otherwise (MySQL).
+/// Recycling does not ping a connection in steady use: a ping is one more
+/// round trip per operation. Only one idle for longer than
+/// [`PoolOptions::validate_after_idle`] is pinged. A connection that broke
+/// is dropped instead after its first failure: by deadpool when the driver
+/// knows it is closed (PostgreSQL), and by the store through
+/// [`Backend::discard`] otherwise (MySQL), which then runs the statement
+/// again on a fresh connection where that is safe.
 fn deadpool_pool<C>(
     url: &str,
     options: &PoolOptions,
@@ -247,16 +261,51 @@ where
     config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = custom_setup;
     let manager = AsyncDieselConnectionManager::<C>::new_with_config(url, config);
-    diesel_async::pooled_connection::deadpool::Pool::builder(manager)
+    let mut builder = diesel_async::pooled_connection::deadpool::Pool::builder(manager)
         .max_size(options.max_size)
         // The most recently used connection is the one whose caches are warm
         // (SQLite's page cache, the servers' prepared statements).
         .queue_mode(deadpool::managed::QueueMode::Lifo)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(options.timeout))
-        .create_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout));
+    if let Some(idle) = options.validate_after_idle {
+        builder = builder.pre_recycle(validate_after_idle::<C>(idle, options.timeout));
+    }
+    builder
         .build()
         .map_err(|error| Error::backend("cannot build the connection pool", error))
+}
+
+/// A checkout hook that pings a connection unused for longer than `idle`
+/// (as HikariCP does), so that one the server or a firewall dropped
+/// meanwhile leaves the pool before a statement is sent on it. A
+/// connection in steady use is never pinged. A failed or unanswered ping
+/// drops the connection, and deadpool hands out another.
+fn validate_after_idle<C>(
+    idle: Duration,
+    timeout: Duration,
+) -> deadpool::managed::Hook<AsyncDieselConnectionManager<C>>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    deadpool::managed::Hook::async_fn(move |connection: &mut C, metrics| {
+        let stale = metrics.last_used() > idle;
+        Box::pin(async move {
+            if !stale {
+                return Ok(());
+            }
+            let ping = diesel_async::SimpleAsyncConnection::batch_execute(connection, "SELECT 1");
+            match tokio::time::timeout(timeout, ping).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(deadpool::managed::HookError::Message(
+                    "an idle connection failed its ping".into(),
+                )),
+            }
+        })
+    })
 }
 
 async fn checkout<C>(
