@@ -25,6 +25,7 @@
 //! `Encode` and `Decode` messages quote the offending value, so their
 //! events give the kind alone.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::session_table::SessionTable;
@@ -33,9 +34,9 @@ use crate::{Error, SessionDigest};
 /// The target of every event.
 pub(crate) const TARGET: &str = "session_runtime";
 
-/// How many hex digits of the stored digest an event shows: enough to tell
-/// sessions apart in one log, far too few to find a row by.
-const DIGEST_PREFIX: usize = 8;
+/// How many bytes of the stored digest an event shows (as 8 hex digits):
+/// enough to tell sessions apart in one log, far too few to find a row by.
+const DIGEST_PREFIX_BYTES: usize = 4;
 
 /// The rows a statement's result tells of, for its event.
 pub(crate) trait Rows {
@@ -74,10 +75,24 @@ impl<T> Rows for Vec<T> {
     }
 }
 
+/// The first [`DIGEST_PREFIX_BYTES`] bytes of a digest in hex, written
+/// only when a subscriber records the event: an operation nobody logs pays
+/// nothing for it.
+#[derive(Clone, Copy)]
+struct DigestPrefix(SessionDigest);
+
+impl fmt::Display for DigestPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_bytes()[..DIGEST_PREFIX_BYTES]
+            .iter()
+            .try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
 /// One store statement being timed, from the wait for its connection on.
 pub(crate) struct Trace {
     statement: &'static str,
-    session: Option<String>,
+    session: Option<DigestPrefix>,
     started: Instant,
     slow: Duration,
 }
@@ -90,14 +105,14 @@ impl Trace {
     ) -> Trace {
         Trace {
             statement,
-            session: session.map(|digest| {
-                let mut hex = digest.to_string();
-                hex.truncate(DIGEST_PREFIX);
-                hex
-            }),
+            session: session.copied().map(DigestPrefix),
             started: Instant::now(),
             slow,
         }
+    }
+
+    fn session(&self) -> Option<tracing::field::DisplayValue<DigestPrefix>> {
+        self.session.map(tracing::field::display)
     }
 
     fn elapsed_us(&self) -> u64 {
@@ -109,7 +124,7 @@ impl Trace {
         let elapsed = self.started.elapsed();
         let elapsed_us = self.elapsed_us();
         let table = S::TABLE.name;
-        let session = self.session.as_deref();
+        let session = self.session();
         if elapsed > self.slow {
             let threshold_ms = u64::try_from(self.slow.as_millis()).unwrap_or(u64::MAX);
             tracing::warn!(
@@ -143,7 +158,7 @@ impl Trace {
             target: TARGET,
             table = S::TABLE.name,
             statement = self.statement,
-            session = self.session.as_deref(),
+            session = self.session(),
             elapsed_us = self.elapsed_us(),
             error = %error,
             "session connection lost; running the statement again on a new connection"
@@ -154,7 +169,7 @@ impl Trace {
     pub(crate) fn failed<S: SessionTable>(&self, error: Error, attempts: usize) -> Error {
         let elapsed_us = self.elapsed_us();
         let table = S::TABLE.name;
-        let session = self.session.as_deref();
+        let session = self.session();
         match &error {
             Error::Backend(message) => tracing::error!(
                 target: TARGET,
@@ -193,7 +208,7 @@ pub(crate) fn refused<S: SessionTable>(
         target: TARGET,
         table = S::TABLE.name,
         statement,
-        session = trace.session.as_deref(),
+        session = trace.session(),
         kind = kind(&error),
         "session refused"
     );
