@@ -46,18 +46,23 @@ mod digest;
 mod error;
 mod indexed_column;
 mod key_path;
+#[doc(hidden)]
+pub mod live_table;
+mod migrate;
+mod schema_diff;
 mod session_table;
 mod store;
 mod tower_sessions_impl;
 #[doc(hidden)]
 pub mod typed_session;
 
-pub use backend::PoolOptions;
-pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
+pub use backend::{MigrationLock, PoolOptions};
+pub use ddl::{ColumnDef, ColumnType, Dialect, ForeignKey, Migration, OnDelete, TableDef};
 pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;
 pub use indexed_column::{IndexedColumn, ListedRow, SessionInfo};
 pub use key_path::{KeyPath, SessionData};
+pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
 /// Derives a Diesel session table and a tower-sessions store from a struct.
 ///
 /// On `struct AppSession` with `#[session(table = http_sessions, backend = ...)]`
