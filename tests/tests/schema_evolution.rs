@@ -54,6 +54,11 @@ macro_rules! evolution_suite {
                 #[session(references = users, on_delete = set_null)]
                 pub user_id: Option<i64>,
             });
+            version!($backend, cascading {
+                pub a: Option<String>,
+                #[session(references = users)]
+                pub user_id: Option<i64>,
+            });
             version!($backend, indexed {
                 pub a: Option<String>,
                 #[session(index)]
@@ -262,6 +267,24 @@ macro_rules! evolution_suite {
                 assert_eq!(diff.conflicts()[0].column, "a");
                 assert!(old_store.check_schema().await.unwrap().is_current());
                 assert_eq!(old_store.load(&old.id).await.unwrap().unwrap().data, old.data);
+            }
+
+            #[tokio::test]
+            async fn a_foreign_key_with_another_rule_is_refused() {
+                let Some((db, _old_store, old)) = old_table().await else { return };
+                let set_null = foreign::SessionStore::connect(&db.url).unwrap();
+                set_null.migrate().await.unwrap();
+                let store = cascading::SessionStore::connect(&db.url).unwrap();
+                let error = store.migrate().await.unwrap_err();
+                let Error::Schema(message) = &error else { panic!("{error:?}") };
+                assert!(message.contains("column `user_id`"), "{message}");
+                assert!(message.contains("ON DELETE SET NULL, expected"), "{message}");
+                assert!(message.contains("ON DELETE CASCADE"), "{message}");
+                if KIND != Kind::Sqlite {
+                    assert!(message.contains("DROP"), "{message}");
+                }
+                assert!(set_null.check_schema().await.unwrap().is_current());
+                assert!(set_null.load(&old.id).await.unwrap().is_some());
             }
 
             #[tokio::test]
