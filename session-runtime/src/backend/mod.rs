@@ -30,7 +30,7 @@ pub use mysql::Mysql;
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "sqlite")]
-pub use sqlite::Sqlite;
+pub use sqlite::{ConnectionThread, Sqlite};
 
 /// A database a derived store can run on. Implemented by [`Sqlite`],
 /// [`Postgres`] and [`Mysql`]; it is sealed.

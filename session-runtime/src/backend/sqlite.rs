@@ -10,13 +10,18 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use time::OffsetDateTime;
 
+mod connection_thread;
+
+pub use connection_thread::ConnectionThread;
+
 use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
 use crate::ddl::{column_types, Dialect};
 use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// Embedded SQLite (feature `sqlite`, on by default), through diesel-async's
-/// `SyncConnectionWrapper` over a bundled libsqlite3.
+/// `SyncConnectionWrapper` over a bundled libsqlite3, each connection
+/// running its statements on a thread of its own ([`ConnectionThread`]).
 ///
 /// Every pooled connection turns on foreign keys, which SQLite leaves off, a
 /// five-second busy timeout and, on files, the WAL journal with
@@ -38,7 +43,7 @@ const CONNECTION_SETUP: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA mmap_size = 268435456;";
 
-type Connection = SyncConnectionWrapper<SqliteConnection>;
+type Connection = SyncConnectionWrapper<SqliteConnection, ConnectionThread>;
 
 fn establish(url: &str) -> super::SetupFuture<'_, Connection> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
