@@ -9,7 +9,7 @@ mod query_parts;
 mod table;
 mod table_def;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 
 use crate::internals::ast::Container;
@@ -63,4 +63,22 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
             #indexes
         };
     }
+}
+
+/// `tokens` with every span, inside groups too, set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
