@@ -173,15 +173,22 @@ fn appear_in_same_query(container: &Container, reference: &Reference) -> TokenSt
         let only = quote!(#diesel::query_builder::Only);
         let tablesample = quote!(#diesel::query_builder::Tablesample);
         let method = quote!(#diesel::query_builder::TablesampleMethod);
-        // `ONLY http_sessions` next to the referenced table cannot be a
-        // blanket impl (the orphan rule forbids a type parameter as the
-        // trait's argument when the self type is diesel's `Only`), so an
-        // unknown table still makes these two conflict on Postgres.
+        // Not written: `TableNotEqual<referenced> for Only<http_sessions>`
+        // and its `Tablesample` twin, which let `http_sessions::table
+        // .only()` or `.tablesample_*()` share a query with the referenced
+        // table. The orphan rule forbids them as blanket impls like the
+        // ones above (E0210: diesel's trait on diesel's `Only`, with a type
+        // parameter as the argument), and written per table, an unknown
+        // table (an error type) as the argument matches the session table
+        // itself: two conflicting-impl errors, reported before the unknown
+        // name. `ONLY` means nothing for a table nothing inherits from; an
+        // app that samples sessions with `TABLESAMPLE` next to the users
+        // table writes the one impl itself, which its crate may (see
+        // `tests/ui/pass/joinable_postgres.rs`):
+        // `impl<M: TablesampleMethod> TableNotEqual<users::table> for Tablesample<http_sessions::table, M> {}`.
         items.extend(quote! {
             impl #table_not_equal<#only<#session_table>> for #referenced_table {}
-            impl #table_not_equal<#referenced_table> for #only<#session_table> {}
             impl<TSM: #method> #table_not_equal<#tablesample<#session_table, TSM>> for #referenced_table {}
-            impl<TSM: #method> #table_not_equal<#referenced_table> for #tablesample<#session_table, TSM> {}
         });
     }
     items
