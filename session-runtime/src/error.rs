@@ -24,6 +24,12 @@ pub enum Error {
     /// The database or the pool failed; the message is the database's own.
     #[error("session store backend: {0}")]
     Backend(String),
+    /// The live session table differs from its struct in a way `migrate()`
+    /// does not change by itself; the message names each column, what was
+    /// found, what was expected, and the SQL that fixes it. Nothing was
+    /// changed. As a tower-sessions error it is a backend error.
+    #[error("session table schema: {0}")]
+    Schema(String),
 }
 
 impl Error {

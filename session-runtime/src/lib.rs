@@ -47,6 +47,10 @@ mod digest;
 mod error;
 mod indexed_column;
 mod key_path;
+#[doc(hidden)]
+pub mod live_table;
+mod migrate;
+mod schema_diff;
 mod session_table;
 mod store;
 pub mod telemetry;
@@ -54,13 +58,14 @@ mod tower_sessions_impl;
 #[doc(hidden)]
 pub mod typed_session;
 
-pub use backend::PoolOptions;
+pub use backend::{MigrationLock, PoolOptions};
 pub use cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
-pub use ddl::{ColumnDef, ColumnType, ForeignKey, Migration, OnDelete, TableDef};
+pub use ddl::{ColumnDef, ColumnType, Dialect, ForeignKey, Migration, OnDelete, TableDef};
 pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;
 pub use indexed_column::{IndexedColumn, ListedRow, SessionInfo};
 pub use key_path::{KeyPath, SessionData};
+pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
 /// Derives a Diesel session table and a tower-sessions store from a struct.
 ///
 /// On `struct AppSession` with `#[session(table = http_sessions, backend = ...)]`
@@ -154,11 +159,42 @@ pub mod __private {
     pub trait SameSqlType<Referenced> {}
     impl<T> SameSqlType<T> for T {}
 
+    /// Asserts that Diesel can write a field's value to its column and read
+    /// it back, for a field with `sql_type = ...`. `Bind` is
+    /// [`BindsAs<B>`] when the queries also compare the column with a
+    /// `&Self` of SQL type `B`, else [`NotBound`].
+    #[diagnostic::on_unimplemented(
+        message = "Diesel cannot store `{Self}` in a column of SQL type `{ST}`",
+        label = "Diesel has no `ToSql<{ST}, {DB}>` and `FromSql<{ST}, {DB}>` for this type, or no `AsExpression` for a reference to it",
+        note = "derive diesel's `AsExpression` and `FromSqlRow` for `{Self}` with `#[diesel(sql_type = {ST})]` and implement `ToSql<{ST}, DB>` and `FromSql<{ST}, DB>`, or give `sql_type` the SQL type that Diesel maps `{Self}` to"
+    )]
+    pub trait ColumnValue<ST, DB, Bind> {}
+    /// See [`ColumnValue`].
+    pub struct NotBound;
+    /// See [`ColumnValue`].
+    pub struct BindsAs<SqlType>(core::marker::PhantomData<SqlType>);
+    impl<T, ST, DB> ColumnValue<ST, DB, NotBound> for T
+    where
+        DB: diesel::backend::Backend,
+        T: diesel::serialize::ToSql<ST, DB> + diesel::deserialize::FromSql<ST, DB>,
+    {
+    }
+    impl<T, ST, DB, B> ColumnValue<ST, DB, BindsAs<B>> for T
+    where
+        DB: diesel::backend::Backend,
+        T: diesel::serialize::ToSql<ST, DB> + diesel::deserialize::FromSql<ST, DB>,
+        for<'a> &'a T: diesel::expression::AsExpression<B>,
+        B: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    {
+    }
+
     /// The SQL types a backend gives the fixed columns and the field types
     /// whose column type differs between backends.
     #[cfg(feature = "sqlite")]
     pub mod sqlite {
         pub use crate::backend::Sqlite as Backend;
+        /// Diesel's backend.
+        pub type Db = diesel::sqlite::Sqlite;
         pub type Id = diesel::sql_types::Binary;
         pub type Data = diesel::sql_types::Json;
         pub type Expiry = diesel::sql_types::BigInt;
@@ -170,6 +206,8 @@ pub mod __private {
     #[cfg(feature = "postgres")]
     pub mod postgres {
         pub use crate::backend::Postgres as Backend;
+        /// Diesel's backend.
+        pub type Db = diesel::pg::Pg;
         pub type Id = diesel::sql_types::Binary;
         pub type Data = diesel::sql_types::Jsonb;
         pub type Expiry = diesel::sql_types::Timestamptz;
@@ -183,6 +221,8 @@ pub mod __private {
     #[cfg(feature = "mysql")]
     pub mod mysql {
         pub use crate::backend::Mysql as Backend;
+        /// Diesel's backend.
+        pub type Db = diesel::mysql::Mysql;
         pub type Id = diesel::sql_types::Binary;
         pub type Data = diesel::sql_types::Json;
         pub type Expiry = diesel::sql_types::Datetime;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, Delivery, PoolOptions};
 use crate::ddl::Migration;
 use crate::key_path::SessionData;
+use crate::schema_diff::SchemaDiff;
 use crate::session_table::{ExpiryOf, LoadedRow, SessionRow, SessionTable};
 use crate::telemetry::refused;
 use crate::{Error, SessionDigest};
@@ -262,25 +263,45 @@ impl<S: SessionTable> DieselStore<S> {
         Migration::for_table::<S::Backend>(&S::TABLE)
     }
 
-    /// Creates the table and its indexes if they do not exist.
+    /// Creates the table and its indexes, or brings an existing table to
+    /// the struct, and says what it changed.
+    ///
+    /// On a table that an earlier version of the struct made, it adds the
+    /// columns of new fields (nullable ones start out NULL, required ones
+    /// with the field's default), their indexes and foreign keys, and any
+    /// missing index. It never drops or converts anything: a column of
+    /// another type, a foreign key to another table or with another rule,
+    /// or a `NOT NULL` column no field fills, is an [`Error::Schema`] that
+    /// names each column, what was found and expected, and the SQL that
+    /// fixes it; then nothing is changed. Columns of removed fields stay,
+    /// with their data.
     ///
     /// Idempotent, and safe to run from several servers starting at once.
     /// The tables its foreign keys reference must exist first.
-    pub async fn migrate(&self) -> Result<(), Error> {
+    pub async fn migrate(&self) -> Result<SchemaDiff, Error> {
         let mut connection = self.connection().await?;
-        let migration = Self::migration();
-        let migrating = S::Backend::migrate(&mut connection, &migration);
+        let migrating = crate::migrate::migrate::<S>(&mut connection);
         let Ok(migrated) = tokio::time::timeout(self.statement_timeout, migrating).await else {
             return Err(unanswered::<S>(
                 connection,
-                "CREATE TABLE",
+                "migration",
                 self.statement_timeout,
             ));
         };
-        if migrated.is_err() {
+        if matches!(migrated, Err(Error::Backend(_))) {
             S::Backend::discard(connection);
         }
         migrated
+    }
+
+    /// How the live table differs from the struct, without changing
+    /// anything: for deployments whose DDL runs out of band. Its
+    /// [`up`](SchemaDiff::up) and [`down`](SchemaDiff::down) are the SQL of
+    /// the change, for a diesel migrations folder.
+    pub async fn check_schema(&self) -> Result<SchemaDiff, Error> {
+        run_statement!(self, "catalog SELECT", |connection| {
+            crate::migrate::check::<S>(connection)
+        })
     }
 
     /// Deletes every expired session and says how many there were.
@@ -683,8 +704,21 @@ fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 
 /// Joins a row back into a session: the typed columns are the truth for
 /// their keys.
+///
+/// Every save takes the typed keys out of `data`, so a typed key still in
+/// `data` marks a row saved before its field's column existed: that value
+/// is the session's, not the column's NULL or default, until the next save
+/// moves it into the column.
 fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<(SessionData, OffsetDateTime), Error> {
     let mut data = row.data;
+    let saved_before_column: Vec<_> = S::TABLE
+        .columns
+        .iter()
+        .filter_map(|column| Some((column.path, column.path.get(&data)?.clone())))
+        .collect();
     row.fields.put_fields(&mut data)?;
+    for (path, value) in saved_before_column {
+        path.put(&mut data, &value)?;
+    }
     Ok((data, S::Backend::expiry_from_column(row.expiry)?))
 }

@@ -8,7 +8,7 @@
 //! | done within the slow threshold | `DEBUG` | `session statement` |
 //! | done, slower than the threshold | `WARN` | `slow session statement` |
 //! | a stored row does not decode | `WARN` | `session statement failed` |
-//! | the database or the pool failed | `ERROR` | `session statement failed` |
+//! | the database or the pool failed, or the table's schema drifted | `ERROR` | `session statement failed` |
 //! | a session refused before any statement | `WARN` | `session refused` |
 //! | the connection was lost; the statement runs again | `WARN` | `session connection lost; ...` |
 //!
@@ -72,6 +72,13 @@ impl<T> Rows for Option<T> {
 impl<T> Rows for Vec<T> {
     fn rows(&self) -> Option<u64> {
         u64::try_from(self.len()).ok()
+    }
+}
+
+/// The catalog reads of `check_schema()` tell of no session rows.
+impl Rows for crate::schema_diff::SchemaDiff {
+    fn rows(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -171,14 +178,16 @@ impl Trace {
         let table = S::TABLE.name;
         let session = self.session();
         match &error {
-            Error::Backend(message) => tracing::error!(
+            // A schema drift names tables, columns and the fixing SQL,
+            // never a session's values.
+            Error::Backend(message) | Error::Schema(message) => tracing::error!(
                 target: TARGET,
                 table,
                 statement = self.statement,
                 session,
                 elapsed_us,
                 attempts,
-                kind = "backend",
+                kind = kind(&error),
                 error = %message,
                 "session statement failed"
             ),
@@ -220,5 +229,6 @@ fn kind(error: &Error) -> &'static str {
         Error::Encode(_) => "encode",
         Error::Decode(_) => "decode",
         Error::Backend(_) => "backend",
+        Error::Schema(_) => "schema",
     }
 }

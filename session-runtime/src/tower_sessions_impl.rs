@@ -63,6 +63,7 @@ macro_rules! impl_tower_sessions {
                     $crate::Error::Encode(message) => Store::Encode(message),
                     $crate::Error::Decode(message) => Store::Decode(message),
                     $crate::Error::Backend(message) => Store::Backend(message),
+                    schema @ $crate::Error::Schema(_) => Store::Backend(schema.to_string()),
                 }
             }
         }

@@ -125,7 +125,7 @@ where
             .map_err(from_runtime)
     });
     step!("migrate", async {
-        store.migrate().await.map_err(from_runtime)
+        store.migrate().await.map(drop).map_err(from_runtime)
     });
     (steps, created)
 }

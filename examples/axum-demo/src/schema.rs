@@ -111,7 +111,7 @@ macro_rules! session_backend {
                     let mut connection = self.connection().await?;
                     connection.batch_execute(USERS_DDL).await?;
                     drop(connection);
-                    self.migrate().await
+                    self.migrate().await.map(drop)
                 }
 
                 async fn create_user(

@@ -13,7 +13,11 @@ pub fn expand(container: &Container) -> TokenStream {
         let ident = field.ident;
         let path = key_path(krate, field);
         let value_ty = field.value_ty;
-        let read = quote_spanned!(field.ty.span()=> #path.read::<#value_ty>(data)?);
+        // `data` keeps the call-site span of the parameter it names: with the
+        // field type's span it would not resolve when the struct comes out
+        // of a `macro_rules!`.
+        let data = quote!(data);
+        let read = quote_spanned!(field.ty.span()=> #path.read::<#value_ty>(#data)?);
         let value = if field.nullable {
             read
         } else {

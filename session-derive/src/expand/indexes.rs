@@ -4,10 +4,11 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::column_values::ColumnValues;
 use super::query_parts::QueryParts;
 use crate::internals::ast::Container;
 
-pub fn expand(container: &Container) -> TokenStream {
+pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStream {
     let Container {
         ident,
         table,
@@ -30,6 +31,8 @@ pub fn expand(container: &Container) -> TokenStream {
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
     let row_struct = parts.struct_from_bindings(ident);
+    // Every impl selects every column, so each carries every field's bounds.
+    let where_column_values = column_values.where_clause();
     container
         .fields
         .iter()
@@ -38,7 +41,7 @@ pub fn expand(container: &Container) -> TokenStream {
             let column = &field.column;
             let value_ty = field.value_ty;
             quote! {
-                impl #krate::IndexedColumn<#ident> for #table::#column {
+                impl #krate::IndexedColumn<#ident> for #table::#column #where_column_values {
                     type Value = #value_ty;
 
                     fn list<'a>(

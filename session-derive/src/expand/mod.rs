@@ -1,5 +1,6 @@
 //! Code generation: one file per generated part.
 
+mod column_values;
 mod fallback;
 mod fields;
 mod foreign_keys;
@@ -9,7 +10,7 @@ mod query_parts;
 mod table;
 mod table_def;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 
 use crate::internals::ast::Container;
@@ -40,8 +41,11 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
     let table_def = table_def::expand(container, &backend);
     let fields = fields::expand(container);
     let queries = queries::expand(container);
+    let column_values = column_values::expand(container, &backend);
     let foreign_keys = foreign_keys::expand(container);
-    let indexes = indexes::expand(container);
+    let indexes = indexes::expand(container, &column_values);
+    let column_value_assertions = &column_values.assertions;
+    let where_column_values = column_values.where_clause();
     let store_doc = format!(
         "The session store on the `{}` table of [`{ident}`].",
         container.table
@@ -53,7 +57,9 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
         #vis type #store = #krate::DieselStore<#ident>;
 
         const _: () = {
-            impl #krate::SessionTable for #ident {
+            #column_value_assertions
+
+            impl #krate::SessionTable for #ident #where_column_values {
                 type Backend = #krate::__private::#backend::Backend;
                 #table_def
                 #fields
@@ -63,4 +69,22 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
             #indexes
         };
     }
+}
+
+/// `tokens` with every span, inside groups too, set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

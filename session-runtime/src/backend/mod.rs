@@ -13,8 +13,9 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use time::OffsetDateTime;
 
 use crate::data_column::DataJson;
-use crate::ddl::{ColumnDef, Migration};
+use crate::ddl::{ColumnDef, Dialect};
 use crate::key_path::SessionData;
+use crate::live_table::LiveTable;
 use crate::Error;
 
 #[cfg(feature = "mysql")]
@@ -29,7 +30,7 @@ pub use mysql::Mysql;
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "sqlite")]
-pub use sqlite::Sqlite;
+pub use sqlite::{ConnectionThread, Sqlite};
 
 /// A database a derived store can run on. Implemented by [`Sqlite`],
 /// [`Postgres`] and [`Mysql`]; it is sealed.
@@ -37,7 +38,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The backend's name in messages.
     const NAME: &'static str;
     /// The diesel-async connection.
-    type Connection: Send + 'static;
+    type Connection: diesel_async::SimpleAsyncConnection + Send + 'static;
     /// The connection pool.
     type Pool: Clone + Send + Sync + 'static;
     /// A connection checked out of [`Backend::Pool`].
@@ -51,9 +52,8 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     const DATA_SQL: &'static str;
     /// The column type of `expiry_date`.
     const EXPIRY_SQL: &'static str;
-    /// Whether indexes are declared inside `CREATE TABLE` (MySQL has no
-    /// `CREATE INDEX IF NOT EXISTS`).
-    const INLINE_INDEXES: bool;
+    /// How the backend's DDL alters a live table.
+    const DIALECT: Dialect;
     /// What follows the closing parenthesis of `CREATE TABLE`.
     const TABLE_OPTIONS: &'static str;
 
@@ -146,11 +146,37 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     fn discard(connection: Self::PooledConnection);
 
-    /// Runs the creating DDL, safely against other servers doing the same.
-    fn migrate(
+    /// What `migrate()` runs around its reading and altering of a table, so
+    /// that servers migrating at once take turns.
+    fn migration_lock(table: &str) -> MigrationLock;
+
+    /// The table's name as the catalog queries of
+    /// [`Backend::read_live_table`] take it.
+    #[doc(hidden)]
+    fn catalog_name(table: &str) -> String {
+        table.to_owned()
+    }
+
+    /// Reads the live shape of a table from the catalog; `None` if there is
+    /// no such table.
+    #[doc(hidden)]
+    fn read_live_table(
         connection: &mut Self::Connection,
-        migration: &Migration,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+        catalog_name: &str,
+    ) -> impl Future<Output = diesel::QueryResult<Option<LiveTable>>> + Send;
+
+    /// A column type in one spelling, so that the type a struct declares
+    /// and the one the catalog reports compare equal when they are the same.
+    #[doc(hidden)]
+    fn canonical_type(sql_type: &str) -> String {
+        canonical_spelling(sql_type)
+    }
+
+    /// A string literal in SQL.
+    #[doc(hidden)]
+    fn quote_string(text: &str) -> String {
+        quote_with('\'', text)
+    }
 }
 
 /// What a lost connection says about the statement sent on it.
@@ -383,25 +409,23 @@ fn quote_with(quote: char, name: &str) -> String {
     format!("{quote}{}{quote}", name.replace(quote, &doubled))
 }
 
-/// Runs `statements` between `begin` and `COMMIT`, rolling back on failure
-/// so that the pooled connection is not left inside a transaction.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-async fn run_in_transaction<C>(
-    connection: &mut C,
-    begin: &str,
-    statements: &[String],
-) -> Result<(), Error>
-where
-    C: diesel_async::SimpleAsyncConnection + Send,
-{
-    connection.batch_execute(begin).await?;
-    for statement in statements {
-        if let Err(error) = connection.batch_execute(statement).await {
-            // The statement's error is the one worth reporting.
-            let _ = connection.batch_execute("ROLLBACK").await;
-            return Err(Error::backend("migration failed", error));
-        }
-    }
-    connection.batch_execute("COMMIT").await?;
-    Ok(())
+/// The statements `migrate()` runs before its work, and after it on
+/// success or on failure.
+#[derive(Debug, Clone)]
+pub struct MigrationLock {
+    /// Takes the lock (and, where DDL is transactional, opens the transaction).
+    pub begin: String,
+    /// Ends a migration that succeeded.
+    pub commit: String,
+    /// Ends a migration that failed.
+    pub rollback: String,
+}
+
+/// A type name in lower case with single spaces.
+fn canonical_spelling(sql_type: &str) -> String {
+    sql_type
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

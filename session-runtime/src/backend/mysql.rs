@@ -3,11 +3,12 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Datetime, Double, Float, Integer, Json, SmallInt, Text, Time,
     Timestamp,
 };
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use time::OffsetDateTime;
 
-use super::{deadpool_backend, quote_with, sealed, Backend};
-use crate::ddl::{column_types, Migration};
+use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
+use crate::ddl::{column_types, Dialect};
+use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// MySQL and MariaDB (feature `mysql`), through diesel-async's
@@ -41,11 +42,14 @@ const CONNECTION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,STRICT
      NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
      SESSION lc_messages = 'en_US'";
 
+/// How long `migrate()` waits for another server's migration of the same
+/// table; the statement timeout bounds it as well.
+const MIGRATION_LOCK_WAIT_SECONDS: u32 = 60;
+
 fn establish(url: &str) -> super::SetupFuture<'_, AsyncMysqlConnection> {
     Box::pin(async move {
         let mut connection = AsyncMysqlConnection::establish(url).await?;
-        connection
-            .batch_execute(CONNECTION_SETUP)
+        diesel_async::SimpleAsyncConnection::batch_execute(&mut connection, CONNECTION_SETUP)
             .await
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
         Ok(connection)
@@ -59,7 +63,7 @@ impl Backend for Mysql {
     const ID_SQL: &'static str = "BINARY(32)";
     const DATA_SQL: &'static str = "JSON";
     const EXPIRY_SQL: &'static str = "DATETIME(6)";
-    const INLINE_INDEXES: bool = true;
+    const DIALECT: Dialect = Dialect::Mysql;
     const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
     // MariaDB's `JSON` is `LONGTEXT CHECK (json_valid(...))`, and
     // `json_valid` refuses documents nested 32 levels or more; MySQL's own
@@ -158,20 +162,60 @@ impl Backend for Mysql {
         )
     }
 
-    async fn migrate(
-        connection: &mut AsyncMysqlConnection,
-        migration: &Migration,
-    ) -> Result<(), Error> {
-        // MySQL commits DDL implicitly, so a transaction would not hold; the
-        // whole table, indexes included, is one CREATE TABLE IF NOT EXISTS,
-        // which is atomic and safe to race.
-        for statement in migration.up_statements() {
-            connection
-                .batch_execute(statement)
-                .await
-                .map_err(|error| Error::backend("migration failed", error))?;
+    fn migration_lock(table: &str) -> MigrationLock {
+        // DDL commits by itself in MySQL, so a transaction would not hold;
+        // a named lock, one per database and table, makes servers take
+        // turns. It is the connection's: a connection that dies frees it.
+        let name = format!(
+            "LEFT(CONCAT('session-runtime migrate ', DATABASE(), '.', {}), 64)",
+            Self::quote_string(table)
+        );
+        MigrationLock {
+            begin: format!("DO GET_LOCK({name}, {MIGRATION_LOCK_WAIT_SECONDS})"),
+            commit: format!("DO RELEASE_LOCK({name})"),
+            rollback: format!("DO RELEASE_LOCK({name})"),
         }
-        Ok(())
+    }
+
+    read_live_table!(CatalogQueries {
+        columns: "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS sql_type, \
+                  CAST(IS_NULLABLE = 'NO' AS SIGNED) AS not_null, \
+                  CAST(COLUMN_DEFAULT IS NOT NULL AS SIGNED) AS has_default \
+                  FROM information_schema.COLUMNS \
+                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        indexes: "SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS \
+                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        foreign_keys: "SELECT k.COLUMN_NAME AS column_name, \
+                       k.REFERENCED_TABLE_NAME AS referenced_table, \
+                       k.REFERENCED_COLUMN_NAME AS referenced_column, r.DELETE_RULE AS on_delete \
+                       FROM information_schema.KEY_COLUMN_USAGE k \
+                       JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+                       ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA \
+                       AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME \
+                       WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? \
+                       AND k.REFERENCED_TABLE_NAME IS NOT NULL",
+    });
+
+    fn canonical_type(sql_type: &str) -> String {
+        let spelling = super::canonical_spelling(sql_type);
+        // MariaDB and MySQL before 8.0.19 report integer display widths,
+        // `bigint(20)`; MariaDB's JSON is a LONGTEXT with a check.
+        let integer = ["bigint", "int", "mediumint", "smallint"]
+            .into_iter()
+            .find(|name| spelling.starts_with(&format!("{name}(")));
+        match (integer, spelling.as_str()) {
+            (Some(name), _) => name.to_owned(),
+            (None, "integer") => "int".to_owned(),
+            (None, "boolean" | "bool") => "tinyint(1)".to_owned(),
+            (None, "json") => "longtext".to_owned(),
+            _ => spelling,
+        }
+    }
+
+    fn quote_string(text: &str) -> String {
+        // Without `NO_BACKSLASH_ESCAPES`, MySQL reads a backslash in a
+        // string literal as an escape.
+        quote_with('\'', &text.replace('\\', "\\\\"))
     }
 }
 

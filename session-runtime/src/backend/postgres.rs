@@ -7,11 +7,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{deadpool_backend, quote_with, sealed, Backend};
+use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
 use crate::data_column::postgres::PlainFloats;
 use crate::data_column::DataJson;
-use crate::ddl::{column_types, ColumnDef, Migration};
+use crate::ddl::{column_types, ColumnDef, Dialect};
 use crate::key_path::SessionData;
+use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// PostgreSQL (feature `postgres`), through diesel-async's
@@ -26,7 +27,8 @@ pub struct Postgres;
 impl sealed::Sealed for Postgres {}
 
 /// Serialises concurrent migrations of every session table: `CREATE TABLE
-/// IF NOT EXISTS` races on the catalog when two servers start at once.
+/// IF NOT EXISTS` races on the catalog when two servers start at once, and
+/// two servers adding the same column would both read it as missing.
 const MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7436932058137104719)";
 
 fn establish(url: &str) -> super::SetupFuture<'_, AsyncPgConnection> {
@@ -40,7 +42,7 @@ impl Backend for Postgres {
     const ID_SQL: &'static str = "BYTEA";
     const DATA_SQL: &'static str = "JSONB";
     const EXPIRY_SQL: &'static str = "TIMESTAMPTZ";
-    const INLINE_INDEXES: bool = false;
+    const DIALECT: Dialect = Dialect::Postgres;
     const TABLE_OPTIONS: &'static str = "";
 
     deadpool_backend!(AsyncPgConnection, establish);
@@ -139,11 +141,62 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    async fn migrate(
-        connection: &mut AsyncPgConnection,
-        migration: &Migration,
-    ) -> Result<(), Error> {
-        super::run_in_transaction(connection, MIGRATION_LOCK, migration.up_statements()).await
+    fn migration_lock(_table: &str) -> MigrationLock {
+        MigrationLock {
+            begin: MIGRATION_LOCK.to_owned(),
+            commit: "COMMIT".to_owned(),
+            rollback: "ROLLBACK".to_owned(),
+        }
+    }
+
+    fn catalog_name(table: &str) -> String {
+        // `to_regclass` parses its argument as SQL, where an unquoted name
+        // would be folded to lower case.
+        quote_with('"', table)
+    }
+
+    read_live_table!(CatalogQueries {
+        columns: "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS sql_type, \
+                  (CASE WHEN a.attnotnull THEN 1 ELSE 0 END)::int8 AS not_null, \
+                  (CASE WHEN a.atthasdef THEN 1 ELSE 0 END)::int8 AS has_default \
+                  FROM pg_attribute a \
+                  WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
+                  ORDER BY a.attnum",
+        indexes: "SELECT c.relname::text AS name FROM pg_index i \
+                  JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)",
+        foreign_keys: "SELECT a.attname::text AS column_name, r.relname::text AS referenced_table, \
+                       ra.attname::text AS referenced_column, \
+                       CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' \
+                       WHEN 'r' THEN 'RESTRICT' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END \
+                       AS on_delete \
+                       FROM pg_constraint c \
+                       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+                       JOIN pg_class r ON r.oid = c.confrelid \
+                       JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
+                       WHERE c.contype = 'f' AND c.conrelid = to_regclass($1)",
+    });
+
+    fn canonical_type(sql_type: &str) -> String {
+        // The catalog's `format_type` spells every type in full.
+        let spelling = super::canonical_spelling(sql_type);
+        let full = match spelling.as_str() {
+            "int2" => "smallint",
+            "int" | "int4" => "integer",
+            "int8" => "bigint",
+            "float4" => "real",
+            "float8" | "double" => "double precision",
+            "bool" => "boolean",
+            "timestamptz" => "timestamp with time zone",
+            "timestamp" => "timestamp without time zone",
+            "time" => "time without time zone",
+            _ => {
+                return match spelling.strip_prefix("varchar") {
+                    Some(length) => format!("character varying{length}"),
+                    None => spelling,
+                }
+            }
+        };
+        full.to_owned()
     }
 }
 

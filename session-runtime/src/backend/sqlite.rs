@@ -10,12 +10,18 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use time::OffsetDateTime;
 
-use super::{deadpool_backend, quote_with, sealed, Backend};
-use crate::ddl::{column_types, Migration};
+mod connection_thread;
+
+pub use connection_thread::ConnectionThread;
+
+use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
+use crate::ddl::{column_types, Dialect};
+use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// Embedded SQLite (feature `sqlite`, on by default), through diesel-async's
-/// `SyncConnectionWrapper` over a bundled libsqlite3.
+/// `SyncConnectionWrapper` over a bundled libsqlite3, each connection
+/// running its statements on a thread of its own ([`ConnectionThread`]).
 ///
 /// Every pooled connection turns on foreign keys, which SQLite leaves off, a
 /// busy timeout ([`PoolOptions::sqlite_busy_timeout`](super::PoolOptions::sqlite_busy_timeout),
@@ -35,7 +41,7 @@ const CONNECTION_SETUP: &str = "PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; \
      PRAGMA mmap_size = 268435456;";
 
-type Connection = SyncConnectionWrapper<SqliteConnection>;
+type Connection = SyncConnectionWrapper<SqliteConnection, ConnectionThread>;
 
 /// The setup of every pooled connection, with the pool's busy timeout.
 fn setup(
@@ -90,7 +96,7 @@ impl Backend for Sqlite {
     const ID_SQL: &'static str = "BLOB";
     const DATA_SQL: &'static str = "TEXT";
     const EXPIRY_SQL: &'static str = "BIGINT";
-    const INLINE_INDEXES: bool = false;
+    const DIALECT: Dialect = Dialect::Sqlite;
     // The table is looked up by its 32-byte key only; clustering on it saves
     // the rowid index.
     const TABLE_OPTIONS: &'static str = " WITHOUT ROWID";
@@ -132,11 +138,25 @@ impl Backend for Sqlite {
             .map_err(|error| Error::Decode(format!("expiry_date {micros}: {error}")))
     }
 
-    async fn migrate(connection: &mut Connection, migration: &Migration) -> Result<(), Error> {
+    fn migration_lock(_table: &str) -> MigrationLock {
         // IMMEDIATE takes the write lock up front, so two servers migrating
         // at once wait on the busy timeout instead of failing on an upgrade.
-        super::run_in_transaction(connection, "BEGIN IMMEDIATE", migration.up_statements()).await
+        MigrationLock {
+            begin: "BEGIN IMMEDIATE".to_owned(),
+            commit: "COMMIT".to_owned(),
+            rollback: "ROLLBACK".to_owned(),
+        }
     }
+
+    read_live_table!(CatalogQueries {
+        columns: "SELECT name, type AS sql_type, \"notnull\" AS not_null, \
+                  dflt_value IS NOT NULL AS has_default \
+                  FROM pragma_table_info(?) ORDER BY cid",
+        indexes: "SELECT name FROM pragma_index_list(?)",
+        foreign_keys: "SELECT \"from\" AS column_name, \"table\" AS referenced_table, \
+                       COALESCE(\"to\", '') AS referenced_column, on_delete \
+                       FROM pragma_foreign_key_list(?)",
+    });
 }
 
 column_types!(Sqlite {

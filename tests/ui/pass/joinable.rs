@@ -1,6 +1,7 @@
 //! The session table joins the app's own tables like any Diesel table:
 //! `references = users` emits `joinable!` and
-//! `allow_tables_to_appear_in_same_query!`.
+//! `allow_tables_to_appear_in_same_query!`. The app can still allow its
+//! other tables next to the session table with its own macro call.
 
 use diesel::prelude::*;
 use session_runtime::SessionStore;
@@ -11,6 +12,15 @@ diesel::table! {
         login -> Text,
     }
 }
+
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(http_sessions, devices);
 
 #[derive(SessionStore)]
 #[session(table = http_sessions, backend = sqlite)]
@@ -31,4 +41,7 @@ fn main() {
         "{sql}"
     );
     let _ = http_sessions::table.left_join(users::table);
+    let _ = http_sessions::table
+        .inner_join(users::table)
+        .filter(diesel::dsl::exists(devices::table.filter(devices::name.eq(users::login))));
 }

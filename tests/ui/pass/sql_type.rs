@@ -52,13 +52,17 @@ type Counter = i64;
 pub struct AppSession {
     #[session(sql_type = diesel::sql_types::Text)]
     pub locale: Locale,
-    #[session(sql_type = diesel::sql_types::Text)]
+    #[session(sql_type = diesel::sql_types::Text, index)]
     pub fallback: Option<Locale>,
     #[session(sql_type = diesel::sql_types::BigInt)]
     pub counter: Counter,
 }
 
+/// Compiles only if the per-value queries exist for the column.
+fn indexed<C: session_runtime::IndexedColumn<AppSession>>(_: C) {}
+
 fn main() {
+    indexed(http_sessions::fallback);
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"locale\" TEXT NOT NULL"), "{up}");
 }
