@@ -47,7 +47,8 @@ pub struct CleanupOptions {
     /// The time from the end of one sweep to the start of the next; a
     /// sweep also runs as soon as the task starts. 60 s by default.
     pub interval: Duration,
-    /// The most rows one `DELETE` removes. 1000 by default: on every
+    /// The most rows one `DELETE` removes (0 counts as 1). 1000 by
+    /// default: on every
     /// backend such a batch takes milliseconds, so the lock it holds is
     /// never what a request waits on for long.
     pub batch_size: u32,
