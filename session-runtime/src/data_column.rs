@@ -6,8 +6,8 @@ use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::ddl::ColumnDef;
 use crate::key_path::SessionData;
+use crate::table_def::ColumnDef;
 use crate::Error;
 
 /// The JSON text bound to the `data` column.

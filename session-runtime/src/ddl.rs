@@ -1,66 +1,7 @@
-//! The `CREATE TABLE` and `DROP TABLE` of a derived session table.
+//! The statements that create, alter and drop a derived session table.
 
-use crate::backend::Backend;
-
-/// A derived session table, as the DDL needs it.
-#[derive(Debug, Clone, Copy)]
-pub struct TableDef {
-    /// The table's SQL name.
-    pub name: &'static str,
-    /// One column per field of the struct; the fixed `id`, `data` and
-    /// `expiry_date` columns come from the backend.
-    pub columns: &'static [ColumnDef],
-}
-
-/// One typed column.
-#[derive(Debug, Clone, Copy)]
-pub struct ColumnDef {
-    /// The column's SQL name.
-    pub name: &'static str,
-    /// Where the column's value lives in the session map.
-    pub path: crate::KeyPath,
-    /// The column type, from [`ColumnType`].
-    pub sql_type: &'static str,
-    /// `false` for `NOT NULL` columns.
-    pub nullable: bool,
-    /// Whether the column gets an index of its own.
-    pub indexed: bool,
-    /// The foreign key, if the column references another table.
-    pub references: Option<ForeignKey>,
-}
-
-/// A `FOREIGN KEY ... REFERENCES` clause.
-#[derive(Debug, Clone, Copy)]
-pub struct ForeignKey {
-    /// The referenced table's SQL name.
-    pub table: &'static str,
-    /// The referenced column's SQL name.
-    pub column: &'static str,
-    /// What deleting the referenced row does to the session row.
-    pub on_delete: OnDelete,
-}
-
-/// The `ON DELETE` rule of a foreign key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnDelete {
-    /// Deleting the user deletes their sessions (the default).
-    Cascade,
-    /// Deleting the user clears the column, which logs the session out.
-    SetNull,
-    /// The user cannot be deleted while a session references them.
-    Restrict,
-}
-
-impl OnDelete {
-    /// The rule as SQL writes it, and as the catalogs report it.
-    pub fn sql(self) -> &'static str {
-        match self {
-            OnDelete::Cascade => "CASCADE",
-            OnDelete::SetNull => "SET NULL",
-            OnDelete::Restrict => "RESTRICT",
-        }
-    }
-}
+use crate::backend::{Backend, Dialect};
+use crate::table_def::{ColumnDef, ForeignKey, TableDef};
 
 /// The DDL of one table on one backend: statements to create it, and to
 /// drop it again.
@@ -160,21 +101,6 @@ impl Migration {
     pub fn down(&self) -> &str {
         &self.down
     }
-}
-
-/// How a backend's DDL differs from the others' where a constant flag
-/// would not say enough: altering a live table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// SQLite: `ADD COLUMN` takes a `REFERENCES` clause, but a foreign key
-    /// cannot be added to or dropped from an existing column, and a column's
-    /// type cannot change, without rebuilding the table.
-    Sqlite,
-    /// PostgreSQL: transactional DDL; every change is an `ALTER TABLE`.
-    Postgres,
-    /// MySQL and MariaDB: DDL commits by itself; no `IF NOT EXISTS` on
-    /// indexes in MySQL.
-    Mysql,
 }
 
 /// The statements that build or alter one table on backend `B`, piece by
@@ -369,45 +295,3 @@ pub(crate) struct ColumnChange<'a> {
     pub retype: bool,
     pub renull: bool,
 }
-
-/// The DDL name of a Diesel SQL type on a backend.
-///
-/// Implemented for the SQL types the derive picks for the supported field
-/// types. A field with `#[session(sql_type = ...)]` needs its SQL type to
-/// implement this for the struct's backend.
-///
-/// ```
-/// # #[cfg(feature = "sqlite")] {
-/// use diesel::sql_types::BigInt;
-/// use session_runtime::backend::Sqlite;
-/// use session_runtime::ColumnType;
-///
-/// assert_eq!(<BigInt as ColumnType<Sqlite>>::SQL, "BIGINT");
-/// # }
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has no column type on the `{B}` backend",
-    label = "no DDL for this SQL type",
-    note = "implement `session_runtime::ColumnType<{B}>` for `{Self}` to name its column type"
-)]
-pub trait ColumnType<B: Backend> {
-    /// The column type in `CREATE TABLE`.
-    const SQL: &'static str;
-    /// The column type when the column is indexed or a foreign key, for
-    /// backends that cannot index their unbounded types.
-    const INDEXED_SQL: &'static str = Self::SQL;
-}
-
-/// Declares [`ColumnType`] for a backend: `SqlType => "DDL"` or
-/// `SqlType => "DDL", indexed "DDL"`.
-macro_rules! column_types {
-    ($backend:ty { $($sql_type:ty => $ddl:literal $(, indexed $indexed:literal)?;)* }) => {
-        $(
-            impl $crate::ddl::ColumnType<$backend> for $sql_type {
-                const SQL: &'static str = $ddl;
-                $(const INDEXED_SQL: &'static str = $indexed;)?
-            }
-        )*
-    };
-}
-pub(crate) use column_types;

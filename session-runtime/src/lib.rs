@@ -53,14 +53,16 @@ mod migrate;
 mod schema_diff;
 mod session_table;
 mod store;
+mod table_def;
 pub mod telemetry;
 mod tower_sessions_impl;
 #[doc(hidden)]
 pub mod typed_session;
 
+pub use backend::{ColumnType, Dialect};
 pub use backend::{MigrationLock, PoolOptions};
 pub use cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
-pub use ddl::{ColumnDef, ColumnType, Dialect, ForeignKey, Migration, OnDelete, TableDef};
+pub use ddl::Migration;
 pub use digest::{ParseDigestError, SessionDigest};
 pub use error::Error;
 pub use indexed_column::{IndexedColumn, ListedRow, SessionInfo};
@@ -104,6 +106,7 @@ pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
 pub use session_derive::SessionStore;
 pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
+pub use table_def::{ColumnDef, ForeignKey, OnDelete, TableDef};
 pub use tower_sessions_impl::RecordId;
 pub use typed_session::TypedSessionExt;
 

@@ -4,8 +4,7 @@
 use diesel::QueryResult;
 use diesel_async::SimpleAsyncConnection;
 
-use crate::backend::Backend;
-use crate::ddl::Dialect;
+use crate::backend::{Backend, Dialect};
 use crate::schema_diff::SchemaDiff;
 use crate::session_table::{ConnectionOf, SessionTable};
 use crate::Error;

@@ -5,11 +5,12 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::backend::Backend;
-use crate::ddl::{ColumnChange, ColumnDef, Dialect, Migration, TableDdl};
+use crate::backend::{Backend, Dialect};
+use crate::ddl::{ColumnChange, Migration, TableDdl};
 use crate::key_path::SessionData;
 use crate::live_table::{LiveColumn, LiveTable};
 use crate::session_table::SessionTable;
+use crate::table_def::ColumnDef;
 
 /// How a live session table differs from its struct.
 ///

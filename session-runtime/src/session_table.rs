@@ -6,8 +6,8 @@ use diesel::result::QueryResult;
 
 use crate::backend::Backend;
 use crate::data_column::DataJson;
-use crate::ddl::TableDef;
 use crate::key_path::SessionData;
+use crate::table_def::TableDef;
 use crate::Error;
 
 /// The connection type of a session struct's backend.

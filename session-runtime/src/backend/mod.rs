@@ -13,11 +13,12 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use time::OffsetDateTime;
 
 use crate::data_column::DataJson;
-use crate::ddl::{ColumnDef, Dialect};
 use crate::key_path::SessionData;
 use crate::live_table::LiveTable;
+use crate::table_def::ColumnDef;
 use crate::Error;
 
+mod column_type;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -25,6 +26,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub(crate) use column_type::column_types;
+pub use column_type::ColumnType;
 #[cfg(feature = "mysql")]
 pub use mysql::Mysql;
 #[cfg(feature = "postgres")]
@@ -257,6 +260,21 @@ impl Default for PoolOptions {
             validate_after_idle: Some(Duration::from_secs(30)),
         }
     }
+}
+
+/// How a backend's DDL differs from the others' where a constant flag
+/// would not say enough: altering a live table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite: `ADD COLUMN` takes a `REFERENCES` clause, but a foreign key
+    /// cannot be added to or dropped from an existing column, and a column's
+    /// type cannot change, without rebuilding the table.
+    Sqlite,
+    /// PostgreSQL: transactional DDL; every change is an `ALTER TABLE`.
+    Postgres,
+    /// MySQL and MariaDB: DDL commits by itself; no `IF NOT EXISTS` on
+    /// indexes in MySQL.
+    Mysql,
 }
 
 mod sealed {

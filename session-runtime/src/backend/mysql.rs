@@ -6,8 +6,8 @@ use diesel::sql_types::{
 use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use time::OffsetDateTime;
 
-use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
-use crate::ddl::{column_types, Dialect};
+use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
+
 use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 

@@ -7,12 +7,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
+use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
 use crate::data_column::postgres::PlainFloats;
 use crate::data_column::DataJson;
-use crate::ddl::{column_types, ColumnDef, Dialect};
 use crate::key_path::SessionData;
 use crate::live_table::{read_live_table, CatalogQueries};
+use crate::table_def::ColumnDef;
 use crate::Error;
 
 /// PostgreSQL (feature `postgres`), through diesel-async's

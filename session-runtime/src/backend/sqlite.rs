@@ -14,8 +14,8 @@ mod connection_thread;
 
 pub use connection_thread::ConnectionThread;
 
-use super::{deadpool_backend, quote_with, sealed, Backend, MigrationLock};
-use crate::ddl::{column_types, Dialect};
+use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
+
 use crate::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 

@@ -1,0 +1,62 @@
+//! A derived session table as data: its name and typed columns, which
+//! the derive writes as constants and everything else reads.
+
+/// A derived session table, as the DDL needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct TableDef {
+    /// The table's SQL name.
+    pub name: &'static str,
+    /// One column per field of the struct; the fixed `id`, `data` and
+    /// `expiry_date` columns come from the backend.
+    pub columns: &'static [ColumnDef],
+}
+
+/// One typed column.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnDef {
+    /// The column's SQL name.
+    pub name: &'static str,
+    /// Where the column's value lives in the session map.
+    pub path: crate::KeyPath,
+    /// The column type, from [`ColumnType`].
+    pub sql_type: &'static str,
+    /// `false` for `NOT NULL` columns.
+    pub nullable: bool,
+    /// Whether the column gets an index of its own.
+    pub indexed: bool,
+    /// The foreign key, if the column references another table.
+    pub references: Option<ForeignKey>,
+}
+
+/// A `FOREIGN KEY ... REFERENCES` clause.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignKey {
+    /// The referenced table's SQL name.
+    pub table: &'static str,
+    /// The referenced column's SQL name.
+    pub column: &'static str,
+    /// What deleting the referenced row does to the session row.
+    pub on_delete: OnDelete,
+}
+
+/// The `ON DELETE` rule of a foreign key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// Deleting the user deletes their sessions (the default).
+    Cascade,
+    /// Deleting the user clears the column, which logs the session out.
+    SetNull,
+    /// The user cannot be deleted while a session references them.
+    Restrict,
+}
+
+impl OnDelete {
+    /// The rule as SQL writes it, and as the catalogs report it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+            OnDelete::Restrict => "RESTRICT",
+        }
+    }
+}
