@@ -321,15 +321,7 @@ impl<S: SessionTable> Comparison<'_, S> {
                 self.conflict(column.name, found, expected, fix);
             }
             None => match self.ddl.add_foreign_key(column.name, key) {
-                Some(add) => {
-                    self.diff.changes.push(SchemaChange::AddForeignKey {
-                        column: column.name,
-                    });
-                    self.diff.up.push(add);
-                    self.diff
-                        .down
-                        .extend(self.ddl.drop_foreign_key(column.name));
-                }
+                Some(add) => self.foreign_key_added(column.name, add),
                 None => {
                     let fix = format!(
                         "{}; or drop the column, losing its values, and run migrate() again, \
@@ -387,13 +379,7 @@ impl<S: SessionTable> Comparison<'_, S> {
             .push(self.ddl.add_column(column, default.as_deref()));
         if let Some(key) = &column.references {
             if let Some(add) = self.ddl.add_foreign_key(column.name, key) {
-                self.diff.changes.push(SchemaChange::AddForeignKey {
-                    column: column.name,
-                });
-                self.diff.up.push(add);
-                self.diff
-                    .down
-                    .extend(self.ddl.drop_foreign_key(column.name));
+                self.foreign_key_added(column.name, add);
             }
         }
         if S::Backend::DIALECT == Dialect::Sqlite && column.references.is_some() {
@@ -401,6 +387,15 @@ impl<S: SessionTable> Comparison<'_, S> {
             return Some(format!("-- {}", sqlite_rebuild(column.name)));
         }
         Some(self.ddl.drop_column(column.name))
+    }
+
+    /// Records adding `column`'s foreign key with the statement `add`.
+    fn foreign_key_added(&mut self, column: &'static str, add: String) {
+        self.diff
+            .changes
+            .push(SchemaChange::AddForeignKey { column });
+        self.diff.up.push(add);
+        self.diff.down.extend(self.ddl.drop_foreign_key(column));
     }
 
     fn indexes(&mut self) {
