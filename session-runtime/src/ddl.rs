@@ -295,3 +295,10 @@ pub(crate) struct ColumnChange<'a> {
     pub retype: bool,
     pub renull: bool,
 }
+
+impl ColumnChange<'_> {
+    /// Whether the column already is what it should become.
+    pub fn is_none(&self) -> bool {
+        !self.retype && !self.renull
+    }
+}

@@ -266,27 +266,25 @@ impl<S: SessionTable> Comparison<'_, S> {
             );
             match self.live.column(name) {
                 None => self.conflict(name, "no such column".to_owned(), expected, start_over),
-                Some(live) if !same_column::<S::Backend>(sql_type, false, live) => {
-                    let fix = match self
-                        .ddl
-                        .alter_column(name, change_to::<S::Backend>(sql_type, false, live))
-                    {
+                Some(live) => {
+                    let change = change_to::<S::Backend>(sql_type, false, live);
+                    if change.is_none() {
+                        continue;
+                    }
+                    let fix = match self.ddl.alter_column(name, change) {
                         Some(alter) => format!("{start_over}; or convert the column: {alter}"),
                         None => start_over,
                     };
                     self.conflict(name, describe(live), expected, fix);
                 }
-                Some(_) => {}
             }
         }
     }
 
     fn existing_column(&mut self, column: &ColumnDef, live: &LiveColumn) {
-        if !same_column::<S::Backend>(column.sql_type, column.nullable, live) {
-            let fix = self.retype_fix(
-                column.name,
-                change_to::<S::Backend>(column.sql_type, column.nullable, live),
-            );
+        let change = change_to::<S::Backend>(column.sql_type, column.nullable, live);
+        if !change.is_none() {
+            let fix = self.retype_fix(column.name, change);
             self.conflict(column.name, describe(live), declared(column), fix);
             return;
         }
@@ -486,11 +484,6 @@ fn change_to<'a, B: Backend>(
         retype: B::canonical_type(sql_type) != B::canonical_type(&live.sql_type),
         renull: live.nullable() != nullable,
     }
-}
-
-/// Whether a live column is what the struct declares.
-fn same_column<B: Backend>(sql_type: &str, nullable: bool, live: &LiveColumn) -> bool {
-    live.nullable() == nullable && B::canonical_type(sql_type) == B::canonical_type(&live.sql_type)
 }
 
 fn describe(live: &LiveColumn) -> String {
