@@ -144,7 +144,7 @@ impl Backend for Mysql {
     }
 
     fn is_deadlock(error: &DieselError) -> bool {
-        // By message, because the code is gone: diesel-async 0.7 turns
+        // By message, because the code is gone: diesel-async 0.9 turns
         // mysql_async's `ServerError { code, message, state }` into
         // `DatabaseError(Unknown, Box<String>)` holding the message alone
         // (`mysql/error_helper.rs`), and a boxed `DatabaseErrorInformation`

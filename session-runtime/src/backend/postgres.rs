@@ -109,7 +109,7 @@ impl Backend for Postgres {
         // recovered: the `DbError` that holds it is boxed in diesel-async's
         // private `PostgresDbErrorWrapper` as a `DatabaseErrorInformation`,
         // a trait with no code accessor that cannot be downcast
-        // (`pg/error_helper.rs`, diesel-async 0.7). So the message decides,
+        // (`pg/error_helper.rs`, diesel-async 0.9). So the message decides,
         // which holds while the server's `lc_messages` is English (the
         // default; only a superuser can change it per session).
         // Translated messages make a deadlock an error instead of a retry.
