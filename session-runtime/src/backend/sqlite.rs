@@ -97,9 +97,12 @@ impl Backend for Sqlite {
     const DATA_SQL: &'static str = "TEXT";
     const EXPIRY_SQL: &'static str = "BIGINT";
     const DIALECT: Dialect = Dialect::Sqlite;
-    // The table is looked up by its 32-byte key only; clustering on it saves
-    // the rowid index.
-    const TABLE_OPTIONS: &'static str = " WITHOUT ROWID";
+    // A rowid table, not `WITHOUT ROWID`: a session row (200 B to many KB)
+    // is far above the twentieth of a page below which SQLite advises
+    // clustering on the key, and large rows in a clustered key's B-tree
+    // make every save and load walk overflow pages. `schema_choices` in the
+    // benchmark measures both.
+    const TABLE_OPTIONS: &'static str = "";
 
     deadpool_backend!(Connection, options => setup);
 
@@ -156,6 +159,7 @@ impl Backend for Sqlite {
         foreign_keys: "SELECT \"from\" AS column_name, \"table\" AS referenced_table, \
                        COALESCE(\"to\", '') AS referenced_column, on_delete \
                        FROM pragma_foreign_key_list(?)",
+        unlogged: None,
     });
 }
 
