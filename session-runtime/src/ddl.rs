@@ -15,7 +15,7 @@ use crate::table_def::{ColumnDef, ForeignKey, TableDef};
 /// use session_runtime::backend::Sqlite;
 /// use session_runtime::{Migration, TableDef};
 ///
-/// let table = TableDef { name: "http_sessions", columns: &[] };
+/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false };
 /// let migration = Migration::for_table::<Sqlite>(&table);
 /// assert!(migration.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
 /// assert_eq!(migration.down(), "DROP TABLE IF EXISTS \"http_sessions\";\n");
@@ -72,7 +72,8 @@ impl Migration {
             }
         }
         let mut up = vec![format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {}\n){}",
+            "CREATE {}TABLE IF NOT EXISTS {} (\n    {}\n){}",
+            ddl.unlogged_keyword(table.unlogged),
             ddl.name,
             columns.join(",\n    "),
             B::TABLE_OPTIONS
@@ -188,6 +189,22 @@ impl<B: Backend> TableDdl<B> {
             ));
         }
         statement
+    }
+
+    /// `UNLOGGED ` where the backend has unlogged tables and `unlogged` asks for one.
+    fn unlogged_keyword(&self, unlogged: bool) -> &'static str {
+        if unlogged && B::DIALECT == Dialect::Postgres {
+            "UNLOGGED "
+        } else {
+            ""
+        }
+    }
+
+    /// `ALTER TABLE ... SET UNLOGGED` or `SET LOGGED`: PostgreSQL rewrites
+    /// the table under an exclusive lock, keeping its rows.
+    pub fn set_unlogged(&self, unlogged: bool) -> String {
+        let persistence = if unlogged { "UNLOGGED" } else { "LOGGED" };
+        format!("ALTER TABLE {} SET {persistence}", self.name)
     }
 
     pub fn drop_column(&self, column: &str) -> String {

@@ -10,6 +10,8 @@ pub struct LiveTable {
     /// The names of the table's indexes, the primary key's included.
     pub indexes: Vec<String>,
     pub foreign_keys: Vec<LiveForeignKey>,
+    /// Whether PostgreSQL keeps the table out of its write-ahead log.
+    pub unlogged: bool,
 }
 
 impl LiveTable {
@@ -74,12 +76,22 @@ pub struct LiveForeignKey {
     pub on_delete: String,
 }
 
-/// The three catalog queries of one backend. Each takes the table's name,
-/// as `Backend::catalog_name` spells it, as its one parameter.
+/// One flag of a live table, as a catalog query returns it.
+#[derive(Debug, diesel::deserialize::QueryableByName)]
+pub struct LiveFlag {
+    #[diesel(sql_type = BigInt)]
+    pub flag: i64,
+}
+
+/// The catalog queries of one backend. Each takes the table's name, as
+/// `Backend::catalog_name` spells it, as its one parameter.
 pub struct CatalogQueries {
     pub columns: &'static str,
     pub indexes: &'static str,
     pub foreign_keys: &'static str,
+    /// One row whose `flag` is 1 for an unlogged table; `None` on backends
+    /// without unlogged tables.
+    pub unlogged: Option<&'static str>,
 }
 
 /// `Backend::read_live_table` for a diesel-async connection type: the same
@@ -109,10 +121,21 @@ macro_rules! read_live_table {
                 .bind::<Text, _>(table_argument.to_owned())
                 .load(connection)
                 .await?;
+            let unlogged = match queries.unlogged {
+                Some(query) => {
+                    let flags: Vec<$crate::live_table::LiveFlag> = diesel::sql_query(query)
+                        .bind::<Text, _>(table_argument.to_owned())
+                        .load(connection)
+                        .await?;
+                    flags.iter().any(|flag| flag.flag != 0)
+                }
+                None => false,
+            };
             Ok(Some($crate::live_table::LiveTable {
                 columns,
                 indexes: indexes.into_iter().map(|index| index.name).collect(),
                 foreign_keys,
+                unlogged,
             }))
         }
     };

@@ -77,6 +77,14 @@ pub enum SchemaChange {
         /// The referencing column.
         column: &'static str,
     },
+    /// `#[session(unlogged)]` was added to or removed from the struct, on
+    /// PostgreSQL. `ALTER TABLE ... SET UNLOGGED` (or `SET LOGGED`) rewrites
+    /// the table under an exclusive lock and keeps every row; setting it
+    /// logged again writes the whole table to the write-ahead log.
+    SetUnlogged {
+        /// Whether the table becomes unlogged.
+        unlogged: bool,
+    },
 }
 
 /// Drift that [`DieselStore::migrate`](crate::DieselStore::migrate) will
@@ -234,6 +242,7 @@ impl<S: SessionTable> Comparison<'_, S> {
         }
         self.indexes();
         self.removed_columns();
+        self.persistence();
         self.diff.down.reverse();
         down_columns.reverse();
         self.diff.down.extend(down_columns);
@@ -407,6 +416,19 @@ impl<S: SessionTable> Comparison<'_, S> {
             self.diff.up.push(self.ddl.create_index(column));
             self.diff.down.push(self.ddl.drop_index(column));
         }
+    }
+
+    /// Makes the table unlogged, or logged again, as the struct says.
+    fn persistence(&mut self) {
+        let unlogged = S::TABLE.unlogged && S::Backend::DIALECT == Dialect::Postgres;
+        if self.live.unlogged == unlogged {
+            return;
+        }
+        self.diff
+            .changes
+            .push(SchemaChange::SetUnlogged { unlogged });
+        self.diff.up.push(self.ddl.set_unlogged(unlogged));
+        self.diff.down.push(self.ddl.set_unlogged(!unlogged));
     }
 
     /// Columns of removed fields stay, unless inserts would fail on them.

@@ -9,6 +9,10 @@ pub struct TableDef {
     /// One column per field of the struct; the fixed `id`, `data` and
     /// `expiry_date` columns come from the backend.
     pub columns: &'static [ColumnDef],
+    /// PostgreSQL's `CREATE UNLOGGED TABLE` (`#[session(unlogged)]`): writes
+    /// skip the write-ahead log, and a server crash empties the table.
+    /// Always `false` on the other backends, which have no such tables.
+    pub unlogged: bool,
 }
 
 /// One typed column.

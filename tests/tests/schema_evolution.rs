@@ -361,3 +361,131 @@ macro_rules! evolution_suite {
 evolution_suite!(sqlite, Kind::Sqlite);
 evolution_suite!(postgres, Kind::Postgres);
 evolution_suite!(mysql, Kind::Mysql);
+
+/// `#[session(unlogged)]`, a PostgreSQL table option: `migrate()` creates
+/// the table unlogged, and follows the struct when the option comes or goes.
+mod unlogged {
+    use diesel::sql_types::Text;
+    use serde_json::json;
+    use session_runtime::SchemaChange;
+    use session_tests::{Kind, TestDatabase};
+    use tower_sessions::SessionStore as _;
+
+    use crate::common::record;
+
+    version!(postgres, logged {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
+
+    pub mod unlogged_struct {
+        diesel::table! {
+            users (id) {
+                id -> BigInt,
+                login -> Text,
+            }
+        }
+
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = evolving, backend = postgres, unlogged)]
+        pub struct Session {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+        }
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Persistence {
+        #[diesel(sql_type = Text)]
+        persistence: String,
+    }
+
+    /// `p` for a logged table, `u` for an unlogged one.
+    async fn persistence(store: &unlogged_struct::SessionStore) -> String {
+        let mut connection = store.connection().await.expect("a connection");
+        let row: Persistence = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT relpersistence::text AS persistence FROM pg_class \
+                 WHERE oid = 'evolving'::regclass",
+            ),
+            &mut connection,
+        )
+        .await
+        .expect("the table is in the catalog");
+        row.persistence
+    }
+
+    #[test]
+    fn the_migration_creates_an_unlogged_table() {
+        let up = unlogged_struct::SessionStore::migration().up();
+        assert!(
+            up.starts_with("CREATE UNLOGGED TABLE IF NOT EXISTS \"evolving\""),
+            "{up}"
+        );
+        let up = logged::SessionStore::migration().up();
+        assert!(
+            up.starts_with("CREATE TABLE IF NOT EXISTS \"evolving\""),
+            "{up}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unlogged_table_stores_sessions_and_enforces_its_foreign_key() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let store = unlogged_struct::SessionStore::connect(&db.url).expect("pool");
+        store.migrate().await.expect("migrate");
+        assert_eq!(persistence(&store).await, "u");
+        assert!(store.check_schema().await.unwrap().is_current());
+
+        let mut session = record(json!({ "user_id": 2, "cart": [1, 2] }));
+        store.create(&mut session).await.expect("create");
+        let loaded = store.load(&session.id).await.unwrap().expect("stored");
+        assert_eq!(loaded.data, session.data);
+
+        let mut stranger = record(json!({ "user_id": 99 }));
+        let refused = store.create(&mut stranger).await;
+        assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+    }
+
+    #[tokio::test]
+    async fn adding_and_removing_unlogged_follows_the_struct_and_keeps_every_session() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let logged_store = logged::SessionStore::connect(&db.url).expect("pool");
+        logged_store.migrate().await.expect("the logged table");
+        let mut old = record(json!({ "user_id": 1, "theme": "dark" }));
+        logged_store.create(&mut old).await.expect("create");
+
+        let store = unlogged_struct::SessionStore::connect(&db.url).expect("pool");
+        let drift = store.check_schema().await.unwrap();
+        assert_eq!(
+            drift.changes(),
+            [SchemaChange::SetUnlogged { unlogged: true }]
+        );
+        assert_eq!(drift.up(), "ALTER TABLE \"evolving\" SET UNLOGGED;\n");
+        assert_eq!(drift.down(), "ALTER TABLE \"evolving\" SET LOGGED;\n");
+        assert_eq!(
+            persistence(&store).await,
+            "p",
+            "check_schema changes nothing"
+        );
+
+        store.migrate().await.expect("set unlogged");
+        assert_eq!(persistence(&store).await, "u");
+        assert!(store.check_schema().await.unwrap().is_current());
+        let loaded = store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+
+        let diff = logged_store.migrate().await.expect("set logged again");
+        assert_eq!(
+            diff.changes(),
+            [SchemaChange::SetUnlogged { unlogged: false }]
+        );
+        assert_eq!(persistence(&store).await, "p");
+        let loaded = logged_store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+    }
+}

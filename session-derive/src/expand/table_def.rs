@@ -14,10 +14,12 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         .fields
         .iter()
         .map(|field| column_def(krate, backend, field));
+    let unlogged = container.unlogged.is_some();
     quote! {
         const TABLE: #krate::TableDef = #krate::TableDef {
             name: #name,
             columns: &[#(#columns),*],
+            unlogged: #unlogged,
         };
     }
 }

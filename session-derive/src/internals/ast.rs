@@ -19,6 +19,8 @@ pub struct Container<'a> {
     pub store: syn::Ident,
     /// The path to session_runtime.
     pub krate: syn::Path,
+    /// The `unlogged` key, when given; `check` allows it on PostgreSQL only.
+    pub unlogged: Option<TokenStream>,
     pub fields: Vec<Field<'a>>,
     /// Whether the struct has named fields (or none), the one shape that
     /// can be a table; `check` reports the others.
@@ -90,6 +92,7 @@ impl<'a> Container<'a> {
                 .cloned()
                 .unwrap_or_else(|| format_ident!("{}Store", input.ident)),
             krate,
+            unlogged: attrs.unlogged.tokens().cloned(),
             fields,
             is_named_struct,
             generics: &input.generics,

@@ -16,6 +16,7 @@ const CONTAINER_KEYS: &[(&str, &str)] = &[
     ("backend", "backend = sqlite"),
     ("store", "store = AppSessionStore"),
     ("crate", "crate = session_runtime"),
+    ("unlogged", "backend = postgres, unlogged"),
 ];
 
 const FIELD_KEYS: &[(&str, &str)] = &[
@@ -50,6 +51,8 @@ const CONTAINER_ALIASES: &[(&str, &str)] = &[
     ("check_for_backend", "backend"),
     ("store_name", "store"),
     ("krate", "crate"),
+    ("no_wal", "unlogged"),
+    ("skip_wal", "unlogged"),
 ];
 
 const FIELD_ALIASES: &[(&str, &str)] = &[
@@ -322,6 +325,7 @@ pub struct Container {
     pub backend: Attr<(BackendKind, syn::Ident)>,
     pub store: Attr<syn::Ident>,
     pub krate: Attr<syn::Path>,
+    pub unlogged: Attr<()>,
 }
 
 pub struct Field {
@@ -343,6 +347,7 @@ impl Container {
             backend: Attr::none("backend"),
             store: Attr::none("store"),
             krate: Attr::none("crate"),
+            unlogged: Attr::none("unlogged"),
         };
         let malformed = for_each_key(cx, attrs, Level::Container, |key, meta| {
             let tokens = key_tokens(meta);
@@ -369,6 +374,11 @@ impl Container {
                 "crate" => {
                     if let Some(path) = path_value(cx, meta, CONTAINER_KEYS, "crate")? {
                         container.krate.set(cx, tokens, path);
+                    }
+                }
+                "unlogged" => {
+                    if flag_value(cx, meta, CONTAINER_KEYS, "unlogged")? {
+                        container.unlogged.set(cx, tokens, ());
                     }
                 }
                 _ => unreachable!("for_each_key passes known keys only"),
@@ -461,13 +471,7 @@ impl Field {
                     }
                 }
                 "index" => {
-                    if meta.input.peek(syn::Token![=]) {
-                        let value: syn::Expr = meta.value()?.parse()?;
-                        cx.error_spanned_by(
-                            value,
-                            format!("`index` takes no value\n\n{}", help(FIELD_KEYS, "index")),
-                        );
-                    } else {
+                    if flag_value(cx, meta, FIELD_KEYS, "index")? {
                         field.index.set(cx, tokens, ());
                     }
                 }
@@ -627,6 +631,25 @@ fn wrong_kind(cx: &Ctxt, value: &syn::Expr, keys: &[(&str, &'static str)], key: 
         value.span(),
         format!("`{key}` expects {kind}, not {given}\n\n{help}"),
     ));
+}
+
+/// Reads a key that stands alone, reporting a value given to it; `true`
+/// when the key was written as it should be.
+fn flag_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    keys: &[(&str, &'static str)],
+    key: &str,
+) -> syn::Result<bool> {
+    if !meta.input.peek(syn::Token![=]) {
+        return Ok(true);
+    }
+    let value: syn::Expr = meta.value()?.parse()?;
+    cx.error_spanned_by(
+        value,
+        format!("`{key}` takes no value\n\n{}", help(keys, key)),
+    );
+    Ok(false)
 }
 
 fn path_value(

@@ -6,7 +6,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 
 use super::ast::{unraw, Container, Field};
-use super::attr::OnDelete;
+use super::attr::{BackendKind, OnDelete};
 use super::field_type::{Builtin, SUPPORTED};
 use super::Ctxt;
 
@@ -277,6 +277,18 @@ fn check_shape(cx: &Ctxt, container: &Container) {
 }
 
 fn check_backend(cx: &Ctxt, container: &Container) {
+    if let (Some(unlogged), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
+        (&container.unlogged, &container.backend)
+    {
+        cx.error_spanned_by(
+            unlogged,
+            format!(
+                "`unlogged` is a PostgreSQL table option, and `backend = {backend}` has no \
+                 unlogged tables\n\n\
+                 help: remove `unlogged`, or use it with `#[session(backend = postgres, unlogged)]`"
+            ),
+        );
+    }
     if container.backend.is_none() {
         cx.error_spanned_by(
             container.ident,

@@ -174,6 +174,10 @@ impl Backend for Postgres {
                        JOIN pg_class r ON r.oid = c.confrelid \
                        JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
                        WHERE c.contype = 'f' AND c.conrelid = to_regclass($1)",
+        unlogged: Some(
+            "SELECT (CASE relpersistence WHEN 'u' THEN 1 ELSE 0 END)::int8 AS flag \
+             FROM pg_class WHERE oid = to_regclass($1)"
+        ),
     });
 
     fn canonical_type(sql_type: &str) -> String {
