@@ -208,10 +208,14 @@ mod tests {
     fn repetitions_and_the_chart_path_can_be_set() {
         let options = parse(&["--repeat", "3", "--chart", "examples/bench/chart.svg"]).unwrap();
         assert_eq!(options.repeat, Some(3));
+        assert_eq!(options.chart, PathBuf::from("examples/bench/chart.svg"));
+    }
+
+    #[test]
+    fn run_length_and_warm_up_can_be_set() {
         let options = parse(&["--max-ops", "1600", "--no-warm-up"]).unwrap();
         assert_eq!(options.max_ops, Some(1_600));
         assert!(!options.warm_up);
-        assert_eq!(options.chart, PathBuf::from("examples/bench/chart.svg"));
     }
 
     #[test]
