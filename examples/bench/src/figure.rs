@@ -18,8 +18,8 @@
 //!   runs (`--repeat 1`) of each setting, plain/peer had a median of 0.98
 //!   (pool 8, 1 600 operations) and 1.09 (pool 16), typed/peer 0.69 and
 //!   0.62; the repeated runs (`--repeat 5`) agree (plain/peer 0.70–1.29,
-//!   typed/peer 0.62–1.21 over twelve runs of six settings, typed the lower in
-//!   ten of them);
+//!   typed/peer 0.62–1.21 over twelve runs of six settings, typed the
+//!   lower in ten of them);
 //! - **pool size, run length and warm-up** move neither ratio beyond the
 //!   spread of its own runs: no setting brought plain/peer near 1.85;
 //! - **one run** is what makes a figure extreme: single runs of typed/peer
