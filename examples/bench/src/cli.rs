@@ -1,6 +1,7 @@
 //! The command line.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::measure::Op;
 
@@ -69,7 +70,18 @@ pub struct Options {
     pub e2e: bool,
     /// The operations to time; all of them when empty.
     pub only: Vec<Op>,
+    /// Timed runs per figure; the plan's default when `None`.
+    pub repeat: Option<usize>,
+    /// The most operations of a timed run; the plan's default when `None`.
+    pub max_ops: Option<usize>,
+    /// Whether every pooled connection is opened and used before timing.
+    pub warm_up: bool,
+    /// Where the SVG chart is written.
+    pub chart: PathBuf,
 }
+
+/// Where the chart goes unless `--chart` says otherwise.
+pub const DEFAULT_CHART: &str = "target/bench-chart.svg";
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
@@ -83,6 +95,15 @@ usage: cargo run --release -p example-bench -- [options]
                       commas to run several (default: all three)
   --pool N            the connection pool size of every contender (default 16)
   --no-e2e            skip the end-to-end axum figure
+  --repeat N          timed runs of every figure, interleaved across the
+                      contenders; tables show the median and its spread
+                      (default 5, or 1 with --quick)
+  --max-ops N         the most operations of a timed run (default 200000, or
+                      40000 with --quick; runs also stop at their duration)
+  --no-warm-up        time from cold pools: skip opening and using every
+                      pooled connection before the first timed run
+  --chart PATH        where to write the SVG chart of ours/peer
+                      (default target/bench-chart.svg)
   --only OPS          time only these operations (comma-separated): create,
                       save, load-hit, load-miss, delete, delete-expired, list,
                       revoke; for profiling one of them
@@ -102,6 +123,10 @@ impl Options {
             pool: 16,
             e2e: true,
             only: Vec::new(),
+            repeat: None,
+            max_ops: None,
+            warm_up: true,
+            chart: PathBuf::from(DEFAULT_CHART),
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -133,12 +158,12 @@ impl Options {
                         options.only.push(op);
                     }
                 }
-                "--pool" => {
-                    let value = args.next().ok_or("--pool needs a value")?;
-                    options.pool =
-                        value.parse().ok().filter(|size| *size > 0).ok_or_else(|| {
-                            format!("--pool takes a positive number, not {value:?}")
-                        })?;
+                "--pool" => options.pool = positive(&arg, args.next())?,
+                "--repeat" => options.repeat = Some(positive(&arg, args.next())?),
+                "--max-ops" => options.max_ops = Some(positive(&arg, args.next())?),
+                "--no-warm-up" => options.warm_up = false,
+                "--chart" => {
+                    options.chart = args.next().ok_or("--chart needs a path")?.into();
                 }
                 other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
             }
@@ -148,6 +173,16 @@ impl Options {
         }
         Ok(options)
     }
+}
+
+/// The positive number given to `flag`.
+fn positive(flag: &str, value: Option<String>) -> Result<usize, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    value
+        .parse()
+        .ok()
+        .filter(|number| *number > 0)
+        .ok_or_else(|| format!("{flag} takes a positive number, not {value:?}"))
 }
 
 #[cfg(test)]
@@ -164,6 +199,23 @@ mod tests {
         assert!(!options.quick && options.e2e);
         assert_eq!(options.backends, BackendKind::ALL);
         assert_eq!(options.pool, 16);
+        assert_eq!((options.repeat, options.max_ops), (None, None));
+        assert!(options.warm_up);
+        assert_eq!(options.chart, PathBuf::from(DEFAULT_CHART));
+    }
+
+    #[test]
+    fn repetitions_and_the_chart_path_can_be_set() {
+        let options = parse(&["--repeat", "3", "--chart", "examples/bench/chart.svg"]).unwrap();
+        assert_eq!(options.repeat, Some(3));
+        assert_eq!(options.chart, PathBuf::from("examples/bench/chart.svg"));
+    }
+
+    #[test]
+    fn run_length_and_warm_up_can_be_set() {
+        let options = parse(&["--max-ops", "1600", "--no-warm-up"]).unwrap();
+        assert_eq!(options.max_ops, Some(1_600));
+        assert!(!options.warm_up);
     }
 
     #[test]
@@ -191,6 +243,8 @@ mod tests {
         assert!(parse(&["--backend", "oracle"]).is_err());
         assert!(parse(&["--pool", "0"]).is_err());
         assert!(parse(&["--pool"]).is_err());
+        assert!(parse(&["--repeat", "0"]).is_err());
+        assert!(parse(&["--chart"]).is_err());
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["--only", "upsert"]).is_err());
     }

@@ -9,6 +9,27 @@ use time::{Duration, OffsetDateTime};
 use crate::payload::Payload;
 use crate::BenchResult;
 
+/// The column headings of the contenders, in table order. The report
+/// finds its ratios' columns by these names.
+pub mod names {
+    /// tower-sessions' `MemoryStore`: no database at all.
+    pub const CEILING: &str = "ceiling";
+    /// tower-sessions-sqlx-store.
+    pub const PEER: &str = "peer";
+    /// The derived store of a struct without fields: the peer's features,
+    /// so the store's own cost against the peer's.
+    pub const OURS_PLAIN: &str = "ours plain";
+    /// The derived store of a struct with two typed columns, one a foreign
+    /// key: what typed columns cost on top of `ours plain`.
+    pub const OURS_TYPED: &str = "ours typed";
+    /// The statement `ours typed` sends, by hand through the same
+    /// diesel-async driver on the same table.
+    pub const SAME_SCHEMA_FLOOR: &str = "same-schema floor";
+    /// One prepared statement per operation on a table of `id`, `data` and
+    /// `expiry_date` with its primary key only, through sqlx.
+    pub const PHYSICAL_FLOOR: &str = "physical floor";
+}
+
 /// A session the benchmark puts in a contender's table before timing an
 /// operation on it.
 #[derive(Debug, Clone, Copy)]

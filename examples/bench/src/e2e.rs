@@ -12,11 +12,15 @@ use axum::routing::get;
 use axum::Router;
 use tower::ServiceExt as _;
 
+use crate::contender::names;
+use crate::figure::Figure;
 use crate::measure::Measurement;
+use crate::percentile::LatencyHistogram;
 use crate::runner::Plan;
 use crate::BenchResult;
 
-/// A store for tower-sessions 0.15's middleware: ours, or the ceiling.
+/// A store for tower-sessions 0.15's middleware: ours, plain or typed, or
+/// the ceiling.
 pub trait OursStore: tower_sessions::SessionStore + Clone {}
 impl<T: tower_sessions::SessionStore + Clone> OursStore for T {}
 
@@ -25,9 +29,11 @@ pub trait PeerStore: tower_sessions_core_014::SessionStore + Clone {}
 impl<T: tower_sessions_core_014::SessionStore + Clone> PeerStore for T {}
 
 /// The stores the figure wraps in middleware.
-pub struct Stores<O, P> {
-    /// The derived store.
-    pub ours: O,
+pub struct Stores<T, L, P> {
+    /// The derived store with typed columns.
+    pub ours_typed: T,
+    /// The derived store without.
+    pub ours_plain: L,
     /// The sqlx store.
     pub peer: P,
 }
@@ -37,8 +43,8 @@ pub struct Stores<O, P> {
 pub struct E2eResult {
     /// The contender.
     pub contender: &'static str,
-    /// All its requests.
-    pub measurement: Measurement,
+    /// Its requests, in every repetition.
+    pub figure: Figure,
 }
 
 const KEY: &str = "visits";
@@ -77,27 +83,40 @@ fn app_014(store: impl PeerStore) -> Router {
         .layer(tower_sessions_014::SessionManagerLayer::new(store).with_secure(false))
 }
 
-/// The figure for the ceiling, the peer and ours, in that order.
+/// The figure for the ceiling, the peer and ours plain and typed, in that
+/// order; [`Plan::repeat`] rounds of every contender, in an order that
+/// rotates from round to round, as the operation tables are timed.
 pub async fn measure(
-    stores: Stores<impl OursStore, impl PeerStore>,
+    stores: Stores<impl OursStore, impl OursStore, impl PeerStore>,
     plan: &Plan,
 ) -> BenchResult<Vec<E2eResult>> {
     let apps = [
-        ("ceiling", app(tower_sessions::MemoryStore::default())),
-        ("peer", app_014(stores.peer)),
-        ("ours", app(stores.ours)),
+        (names::CEILING, app(tower_sessions::MemoryStore::default())),
+        (names::PEER, app_014(stores.peer)),
+        (names::OURS_PLAIN, app(stores.ours_plain)),
+        (names::OURS_TYPED, app(stores.ours_typed)),
     ];
-    let mut results = Vec::new();
-    for (contender, app) in apps {
+    for (_, app) in &apps {
         // Warms the pool and the prepared statements up, untimed.
         drive(app.clone(), plan.e2e_clients, plan.e2e_clients * 4).await?;
-        let measurement = drive(app, plan.e2e_clients, plan.e2e_requests).await?;
-        results.push(E2eResult {
-            contender,
-            measurement,
-        });
     }
-    Ok(results)
+    let mut runs = vec![Vec::new(); apps.len()];
+    for round in 0..plan.repeat {
+        for index in crate::runner::rotation(apps.len(), round) {
+            let app = apps[index].1.clone();
+            runs[index].push(drive(app, plan.e2e_clients, plan.e2e_requests).await?);
+        }
+    }
+    Ok(apps
+        .iter()
+        .zip(runs)
+        .filter_map(|((contender, _), runs)| {
+            Some(E2eResult {
+                contender,
+                figure: Figure::new(runs)?,
+            })
+        })
+        .collect())
 }
 
 /// Sends `requests` requests from `clients` concurrent clients, each with
@@ -112,7 +131,7 @@ async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Meas
             tokio::spawn(async move {
                 let mut cookie: Option<String> = None;
                 let mut visits = 0_u64;
-                let mut latencies = Vec::new();
+                let mut latencies = LatencyHistogram::default();
                 while counter.fetch_add(1, Ordering::Relaxed) < requests {
                     let began = Instant::now();
                     let mut request = Request::get("/");
@@ -140,7 +159,7 @@ async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Meas
                         )
                         .into());
                     }
-                    latencies.push(began.elapsed());
+                    latencies.record(began.elapsed());
                 }
                 Ok::<_, crate::BoxError>((latencies, Instant::now()))
             })

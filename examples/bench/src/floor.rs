@@ -1,4 +1,4 @@
-//! The floor: the one statement each operation needs, written by hand with
+//! The same-schema floor: the one statement each operation needs, written by hand with
 //! the Diesel DSL on the derived table and sent through the same
 //! diesel-async driver and the same kind of pool as ours, with the same
 //! parameters.
@@ -64,12 +64,6 @@ macro_rules! floor {
                 <$backend as Backend>::expiry_to_column(at)
             }
 
-            /// Rows per multi-row `INSERT` when seeding: few enough for
-            /// every backend's bind limit and MySQL's packet limit.
-            fn chunk_size(payload: &Payload) -> usize {
-                (4_000_000 / (payload.json_bytes + 200)).clamp(1, 500)
-            }
-
             /// The floor, on its own pool built as ours builds its pool.
             #[derive(Clone)]
             pub struct Floor {
@@ -113,7 +107,7 @@ macro_rules! floor {
             impl Seeder for Floor {
                 async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
                     let mut connection = self.connection().await?;
-                    for chunk in rows.chunks(chunk_size(payload)) {
+                    for chunk in rows.chunks(payload.rows_per_insert()) {
                         let digests: Vec<SessionDigest> = chunk
                             .iter()
                             .map(|row| SessionDigest::of_id(row.id))
@@ -143,7 +137,7 @@ macro_rules! floor {
             #[async_trait]
             impl Contender for Floor {
                 fn name(&self) -> &'static str {
-                    "floor"
+                    crate::contender::names::SAME_SCHEMA_FLOOR
                 }
 
                 async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {

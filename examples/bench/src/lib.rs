@@ -2,26 +2,36 @@
 //!
 //! It compares, side by side in one run and on every backend:
 //!
-//! - **ours**: the store `#[derive(SessionStore)]` generates for a struct
-//!   with two typed columns, one a foreign key to a users table;
+//! - **ours plain**: the store `#[derive(SessionStore)]` generates for a
+//!   struct without fields, which has the peer's features;
+//! - **ours typed**: the store of a struct with two typed columns, one a
+//!   foreign key to a users table;
 //! - **peer**: `tower-sessions-sqlx-store`, the store users would otherwise
 //!   pick, migrated by its own `migrate()`;
-//! - **floor**: the one SQL statement each operation needs, sent by hand
-//!   through the same diesel-async driver and pool with the same parameters;
+//! - **same-schema floor**: the one SQL statement each operation of ours
+//!   typed needs, sent by hand through the same diesel-async driver and
+//!   pool with the same parameters;
+//! - **physical floor**: one prepared statement per operation on a table of
+//!   the three fixed columns and a primary key, through sqlx;
 //! - **ceiling**: tower-sessions' `MemoryStore`.
 //!
-//! It prints markdown tables; it is not a timed test. Run it with
+//! It prints markdown tables, each figure the median of several runs, and
+//! draws an SVG chart of ours/peer; it is not a timed test. Run it with
 //! `cargo run --release -p example-bench` (`-- --help` lists the flags).
 
+pub mod chart;
 pub mod cli;
 pub mod contender;
 pub mod e2e;
+pub mod figure;
 pub mod floor;
 pub mod measure;
 pub mod memory;
 pub mod ours;
 pub mod payload;
 pub mod peer;
+pub mod percentile;
+pub mod physical_floor;
 pub mod report;
 pub mod runner;
 pub mod schema;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use example_bench::cli::Options;
 use example_bench::payload::Payload;
 use example_bench::runner::{self, Plan};
-use example_bench::{peer, report};
+use example_bench::{chart, peer, report};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +30,9 @@ async fn main() -> ExitCode {
         Plan::full(options.pool)
     };
     let plan = Plan {
+        repeat: options.repeat.unwrap_or(plan.repeat),
+        max_ops: options.max_ops.unwrap_or(plan.max_ops),
+        warm_up: options.warm_up,
         e2e_requests: if options.e2e { plan.e2e_requests } else { 0 },
         ops: if options.only.is_empty() {
             plan.ops
@@ -45,17 +48,20 @@ async fn main() -> ExitCode {
     println!(
         "## Session store benchmark{}\n\n\
          Contenders: **ceiling** = tower-sessions `MemoryStore`; **peer** = tower-sessions-sqlx-store 0.15 \
-         (its own `migrate()`, no ping before checkout); **ours** = the derived store, 2 typed columns \
-         (`user_id` FK to `bench_users`, `user_agent`); **floor** = the one statement by hand through \
-         the same diesel-async driver and pool.\n\
+         (its own `migrate()`, no ping before checkout); **ours plain** = the derived store of a struct \
+         without fields (the peer's features); **ours typed** = the derived store, 2 typed columns \
+         (`user_id` FK to `bench_users`, `user_agent`); **same-schema floor** = ours typed's one statement \
+         by hand through the same diesel-async driver and pool; **physical floor** = one prepared \
+         statement per operation through sqlx on `id`, `data`, `expiry_date` and a primary key only.\n\
          Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
-         Timed runs last up to {} ms; `delete_expired` deletes {} expired rows. \
-         {} cores.\n",
+         Timed runs last up to {} ms, {} per figure, interleaved across the contenders; \
+         `delete_expired` deletes {} expired rows. {} cores.\n",
         if options.quick { " (--quick)" } else { "" },
         small.json_bytes,
         large.json_bytes,
         peer::encoded_size(&large),
         plan.duration.as_millis(),
+        plan.repeat,
         plan.expired_rows,
         std::thread::available_parallelism().map_or(0, |cores| cores.get()),
     );
@@ -66,7 +72,10 @@ async fn main() -> ExitCode {
         let begun = Instant::now();
         match runner::run_backend(*kind, &plan).await {
             Ok(Some(backend)) => {
-                println!("{}", report::backend_tables(&backend, plan.pool));
+                println!(
+                    "{}",
+                    report::backend_tables(&backend, plan.pool, plan.repeat)
+                );
                 println!("({kind}: {:.0} s)\n", begun.elapsed().as_secs_f64());
                 reports.push(backend);
             }
@@ -80,7 +89,19 @@ async fn main() -> ExitCode {
         let _ = std::io::stdout().flush();
     }
     if options.e2e && !reports.is_empty() {
-        println!("{}", report::e2e_table(&reports, plan.e2e_clients));
+        println!(
+            "{}",
+            report::e2e_table(&reports, plan.e2e_clients, plan.repeat)
+        );
+    }
+    if !reports.is_empty() {
+        match chart::write(&reports, &options.chart) {
+            Ok(()) => println!("(chart: {})", options.chart.display()),
+            Err(error) => {
+                failed = true;
+                println!("> error: the chart {}: {error}", options.chart.display());
+            }
+        }
     }
     println!("(total: {:.0} s)", started.elapsed().as_secs_f64());
     if failed {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::contender::{Contender, Slot};
 use crate::payload::Payload;
+use crate::percentile::LatencyHistogram;
 use crate::BenchResult;
 
 /// An operation the benchmark times.
@@ -100,8 +101,8 @@ pub struct Measurement {
     pub ops: usize,
     /// From the start to the end of the last task.
     pub elapsed: Duration,
-    /// The latency of every operation, sorted.
-    pub latencies: Vec<Duration>,
+    /// How long each operation took.
+    pub latencies: LatencyHistogram,
 }
 
 impl Measurement {
@@ -115,52 +116,25 @@ impl Measurement {
         }
     }
 
-    /// The latency below which `fraction` of the operations completed.
-    pub fn percentile(&self, fraction: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let last = self.latencies.len() - 1;
-        let index = ((last as f64) * fraction).round() as usize;
-        self.latencies[index.min(last)]
-    }
-
-    /// The median of several single-call runs, as one measurement.
-    pub fn median_of(runs: Vec<Measurement>) -> Measurement {
-        let mut latencies: Vec<Duration> = runs.iter().map(|run| run.elapsed).collect();
-        latencies.sort();
-        let median = latencies
-            .get(latencies.len() / 2)
-            .copied()
-            .unwrap_or_default();
-        Measurement {
-            ops: 1,
-            elapsed: median,
-            latencies,
-        }
-    }
-}
-
-/// What a timing task returns: its latencies and when it finished.
-pub type TaskTimings = tokio::task::JoinHandle<BenchResult<(Vec<Duration>, Instant)>>;
-
-impl Measurement {
-    /// Joins timing tasks started at `start`: every latency, and the time
-    /// from `start` until the last task finished.
+    /// Joins timing tasks started at `start`: every task's latencies, and
+    /// the time from `start` until the last task finished.
     pub async fn from_tasks(start: Instant, handles: Vec<TaskTimings>) -> BenchResult<Measurement> {
         let mut measurement = Measurement::default();
         let mut end = start;
         for handle in handles {
             let (latencies, finished) = handle.await??;
-            measurement.latencies.extend(latencies);
+            measurement.latencies.merge(&latencies);
             end = end.max(finished);
         }
-        measurement.ops = measurement.latencies.len();
+        measurement.ops = usize::try_from(measurement.latencies.count()).unwrap_or(usize::MAX);
         measurement.elapsed = end - start;
-        measurement.latencies.sort();
         Ok(measurement)
     }
 }
+
+/// What a timing task returns: its latencies and when it finished. Each
+/// task records into a histogram of its own, so that timing takes no lock.
+pub type TaskTimings = tokio::task::JoinHandle<BenchResult<(LatencyHistogram, Instant)>>;
 
 /// Runs `op` on `contender` from `tasks` concurrent tasks until `max_ops`
 /// operations are done or `duration` has passed.
@@ -184,7 +158,7 @@ pub async fn run(
             let inputs = Arc::clone(&inputs);
             let counter = Arc::clone(&counter);
             tokio::spawn(async move {
-                let mut latencies = Vec::new();
+                let mut latencies = LatencyHistogram::default();
                 loop {
                     let index = counter.fetch_add(1, Ordering::Relaxed);
                     if index >= max_ops || Instant::now() >= deadline {
@@ -192,7 +166,7 @@ pub async fn run(
                     }
                     let began = Instant::now();
                     one(&*contender, op, &mut slot, &inputs, index).await?;
-                    latencies.push(began.elapsed());
+                    latencies.record(began.elapsed());
                 }
                 Ok::<_, crate::BoxError>((latencies, Instant::now()))
             })

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{MemoryStore, SessionStore as _};
 
-use crate::contender::{Contender, SeedRow, Slot};
+use crate::contender::{names, Contender, SeedRow, Slot};
 use crate::payload::Payload;
 use crate::BenchResult;
 
@@ -32,7 +32,7 @@ impl Memory {
 #[async_trait]
 impl Contender for Memory {
     fn name(&self) -> &'static str {
-        "ceiling"
+        names::CEILING
     }
 
     async fn reset(&self) -> BenchResult<()> {

@@ -1,5 +1,6 @@
 //! The derived store, driven through the tower-sessions 0.15 traits and its
-//! own per-user queries, exactly as an app calls it.
+//! own per-user queries, exactly as an app calls it: `ours plain` (a struct
+//! without fields) and `ours typed` (two typed columns, one a foreign key).
 
 use std::sync::Arc;
 
@@ -8,38 +9,106 @@ use session_runtime::{DieselStore, IndexedColumn, SessionTable};
 use tower_sessions::session::Id;
 use tower_sessions::{ExpiredDeletion as _, SessionStore as _};
 
-use crate::contender::{Contender, SeedRow, Seeder, Slot};
+use crate::contender::{names, Contender, SeedRow, Seeder, Slot};
 use crate::payload::Payload;
 use crate::BenchResult;
 
-/// The derived store, with the foreign-key column its per-user queries
-/// use.
-pub struct Ours<S: SessionTable, C> {
+/// The per-user queries of a derived store, where its struct has a user
+/// column.
+#[async_trait]
+pub trait UserQueries<S: SessionTable>: Send + Sync + 'static {
+    /// Whether the store can list and revoke by user at all.
+    fn supported(&self) -> bool;
+
+    /// The live sessions of `user`; how many there are.
+    async fn list(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize>;
+
+    /// Deletes every session of `user`; how many there were.
+    async fn revoke(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize>;
+}
+
+/// A struct without fields has no column to query by.
+pub struct NoUserColumn;
+
+#[async_trait]
+impl<S: SessionTable> UserQueries<S> for NoUserColumn {
+    fn supported(&self) -> bool {
+        false
+    }
+
+    async fn list(&self, _: &DieselStore<S>, _: i64) -> BenchResult<usize> {
+        Err("a store without a user column has no per-user list".into())
+    }
+
+    async fn revoke(&self, _: &DieselStore<S>, _: i64) -> BenchResult<usize> {
+        Err("a store without a user column has no per-user revoke".into())
+    }
+}
+
+/// The user column of a typed struct, an indexed foreign key.
+pub struct UserColumn<C>(pub C);
+
+#[async_trait]
+impl<S, C> UserQueries<S> for UserColumn<C>
+where
+    S: SessionTable,
+    C: IndexedColumn<S, Value = i64>,
+{
+    fn supported(&self) -> bool {
+        true
+    }
+
+    async fn list(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize> {
+        Ok(store.list_by(self.0, &user).await?.len())
+    }
+
+    async fn revoke(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize> {
+        Ok(store.revoke_by(self.0, &user).await?)
+    }
+}
+
+/// A derived store, its per-user queries and the bulk writer of its rows.
+pub struct Ours<S: SessionTable, Q> {
+    name: &'static str,
     store: DieselStore<S>,
-    column: C,
+    user_queries: Q,
     /// Writes rows as the store does, for seeding.
     seeder: Arc<dyn Seeder>,
 }
 
-impl<S: SessionTable, C> Ours<S, C> {
-    /// `store`, queried per user by `column`, seeded by `seeder`.
-    pub fn new(store: DieselStore<S>, column: C, seeder: Arc<dyn Seeder>) -> Self {
+impl<S: SessionTable> Ours<S, NoUserColumn> {
+    /// `ours plain`: the store of a struct without fields.
+    pub fn plain(store: DieselStore<S>, seeder: Arc<dyn Seeder>) -> Self {
         Ours {
+            name: names::OURS_PLAIN,
             store,
-            column,
+            user_queries: NoUserColumn,
+            seeder,
+        }
+    }
+}
+
+impl<S: SessionTable, C> Ours<S, UserColumn<C>> {
+    /// `ours typed`: the store of a struct with typed columns, queried per
+    /// user by `column`.
+    pub fn typed(store: DieselStore<S>, column: C, seeder: Arc<dyn Seeder>) -> Self {
+        Ours {
+            name: names::OURS_TYPED,
+            store,
+            user_queries: UserColumn(column),
             seeder,
         }
     }
 }
 
 #[async_trait]
-impl<S, C> Contender for Ours<S, C>
+impl<S, Q> Contender for Ours<S, Q>
 where
     S: SessionTable,
-    C: IndexedColumn<S, Value = i64>,
+    Q: UserQueries<S>,
 {
     fn name(&self) -> &'static str {
-        "ours"
+        self.name
     }
 
     async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
@@ -70,14 +139,14 @@ where
     }
 
     fn has_user_queries(&self) -> bool {
-        true
+        self.user_queries.supported()
     }
 
     async fn list(&self, user: i64) -> BenchResult<usize> {
-        Ok(self.store.list_by(self.column, &user).await?.len())
+        self.user_queries.list(&self.store, user).await
     }
 
     async fn revoke(&self, user: i64) -> BenchResult<usize> {
-        Ok(self.store.revoke_by(self.column, &user).await?)
+        self.user_queries.revoke(&self.store, user).await
     }
 }

@@ -61,6 +61,12 @@ impl Payload {
         Payload::from_map("large", map)
     }
 
+    /// Rows of this payload per multi-row `INSERT` when seeding: few
+    /// enough for every backend's bind limit and MySQL's packet limit.
+    pub fn rows_per_insert(&self) -> usize {
+        (4_000_000 / (self.json_bytes + 200)).clamp(1, 500)
+    }
+
     fn from_map(name: &'static str, map: HashMap<String, Value>) -> Payload {
         let rest: Map<String, Value> = map
             .iter()

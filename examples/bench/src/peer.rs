@@ -6,7 +6,7 @@ use tower_sessions_core_014::session::{Id, Record};
 use tower_sessions_core_014::{ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::sqlx;
 
-use crate::contender::{Contender, SeedRow, Seeder, Slot};
+use crate::contender::{names, Contender, SeedRow, Seeder, Slot};
 use crate::payload::Payload;
 use crate::BenchResult;
 
@@ -29,7 +29,7 @@ where
     T: SessionStore + ExpiredDeletion,
 {
     fn name(&self) -> &'static str {
-        "peer"
+        names::PEER
     }
 
     async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
@@ -58,12 +58,6 @@ where
     async fn delete_expired(&self) -> BenchResult<()> {
         Ok(self.store.delete_expired().await?)
     }
-}
-
-/// Rows per multi-row `INSERT` when seeding: few enough for every
-/// backend's bind limit and MySQL's packet limit.
-fn chunk_size(payload: &Payload) -> usize {
-    (4_000_000 / (payload.json_bytes + 200)).clamp(1, 500)
 }
 
 /// The peer's rows for `rows`: its id text, its MessagePack encoding of the
@@ -121,7 +115,7 @@ macro_rules! peer_seeder {
         #[async_trait]
         impl Seeder for $name {
             async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
-                for chunk in rows.chunks(chunk_size(payload)) {
+                for chunk in rows.chunks(payload.rows_per_insert()) {
                     let values = peer_rows(chunk, payload)?;
                     let mut query = sqlx::QueryBuilder::<$database>::new(format!(
                         "INSERT INTO {} (id, data, expiry_date) ",

@@ -3,13 +3,63 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::measure::{Measurement, Op};
-use crate::runner::BackendReport;
+use crate::contender::names;
+use crate::figure::Figure;
+use crate::measure::Op;
+use crate::runner::{BackendReport, Row};
 
 /// Ours/peer below this misses the target.
 pub const PEER_TARGET: f64 = 1.0;
-/// Ours/floor below this misses the target.
+/// Ours typed/same-schema floor below this misses the target.
 pub const FLOOR_TARGET: f64 = 0.85;
+
+/// A ratio column of the operation table: a contender's median over
+/// another's, bold below `target` where there is one.
+struct RatioColumn {
+    numerator: &'static str,
+    denominator: &'static str,
+    target: Option<f64>,
+    heading: &'static str,
+}
+
+/// The ratios every operation table shows. The physical floor has no
+/// target: it shows what the schema and the driver leave to win, not a
+/// bar ours must clear.
+const RATIOS: [RatioColumn; 5] = [
+    RatioColumn {
+        numerator: names::OURS_PLAIN,
+        denominator: names::PEER,
+        target: Some(PEER_TARGET),
+        heading: "plain/peer",
+    },
+    RatioColumn {
+        numerator: names::OURS_TYPED,
+        denominator: names::PEER,
+        target: Some(PEER_TARGET),
+        heading: "typed/peer",
+    },
+    RatioColumn {
+        numerator: names::OURS_TYPED,
+        denominator: names::SAME_SCHEMA_FLOOR,
+        target: Some(FLOOR_TARGET),
+        heading: "typed/same-schema floor",
+    },
+    RatioColumn {
+        numerator: names::OURS_PLAIN,
+        denominator: names::PHYSICAL_FLOOR,
+        target: None,
+        heading: "plain/physical floor",
+    },
+    RatioColumn {
+        numerator: names::OURS_TYPED,
+        denominator: names::PHYSICAL_FLOOR,
+        target: None,
+        heading: "typed/physical floor",
+    },
+];
+
+/// The operations whose latency under load the tables show.
+const LOADED_LATENCY_OPS: [Op; 2] = [Op::LoadHit, Op::Save];
 
 /// Operations per second, to three significant figures at most.
 fn rate(per_second: f64) -> String {
@@ -27,6 +77,19 @@ fn rate(per_second: f64) -> String {
     }
 }
 
+/// A figure's median rate and, when it was repeated, its spread.
+fn rate_cell(figure: Option<&Figure>, repeated: bool) -> String {
+    match figure {
+        Some(figure) if repeated => format!(
+            "{} ±{:.0}%",
+            rate(figure.ops_per_sec()),
+            figure.spread_percent()
+        ),
+        Some(figure) => rate(figure.ops_per_sec()),
+        None => "n/a".to_owned(),
+    }
+}
+
 /// A latency in the unit that reads best.
 fn latency(duration: Duration) -> String {
     let micros = duration.as_secs_f64() * 1e6;
@@ -39,93 +102,156 @@ fn latency(duration: Duration) -> String {
     }
 }
 
-/// A ratio of two throughputs, bold when it misses `target`.
-fn ratio(ours: Option<&Measurement>, other: Option<&Measurement>, target: f64) -> String {
-    match (ours, other) {
-        (Some(ours), Some(other)) if other.ops_per_sec() > 0.0 => {
-            let value = ours.ops_per_sec() / other.ops_per_sec();
-            if value < target {
-                format!("**{value:.2}**")
-            } else {
-                format!("{value:.2}")
-            }
+/// The median and 99th percentile of a figure.
+fn p50_p99(figure: Option<&Figure>) -> String {
+    figure.map_or("n/a".to_owned(), |figure| {
+        format!(
+            "{} / {}",
+            latency(figure.percentile(0.5)),
+            latency(figure.percentile(0.99))
+        )
+    })
+}
+
+/// The ratio of two figures' medians, if both exist.
+pub fn ratio_of(numerator: Option<&Figure>, denominator: Option<&Figure>) -> Option<f64> {
+    match (numerator, denominator) {
+        (Some(numerator), Some(denominator)) if denominator.ops_per_sec() > 0.0 => {
+            Some(numerator.ops_per_sec() / denominator.ops_per_sec())
         }
-        _ => "n/a".to_owned(),
+        _ => None,
     }
 }
 
-fn column(report: &BackendReport, name: &str) -> Option<usize> {
-    report
-        .contenders
-        .iter()
-        .position(|contender| *contender == name)
+/// A ratio, bold when it misses `target`.
+fn ratio(numerator: Option<&Figure>, denominator: Option<&Figure>, target: Option<f64>) -> String {
+    match ratio_of(numerator, denominator) {
+        Some(value) if target.is_some_and(|target| value < target) => format!("**{value:.2}**"),
+        Some(value) => format!("{value:.2}"),
+        None => "n/a".to_owned(),
+    }
 }
 
-/// The operation table and the latency table of one backend.
-pub fn backend_tables(report: &BackendReport, pool: usize) -> String {
+impl BackendReport {
+    /// The figure of contender `name` on `row`.
+    pub fn figure<'a>(&self, row: &'a Row, name: &str) -> Option<&'a Figure> {
+        let index = self
+            .contenders
+            .iter()
+            .position(|contender| *contender == name)?;
+        row.results.get(index)?.as_ref()
+    }
+}
+
+/// The operation table and the latency tables of one backend.
+pub fn backend_tables(report: &BackendReport, pool: usize, repeat: usize) -> String {
     let mut out = String::new();
-    let peer = column(report, "peer");
-    let ours = column(report, "ours");
-    let floor = column(report, "floor");
+    let repeated = repeat > 1;
+    let names = &report.contenders;
     let _ = writeln!(out, "### {}\n", report.kind);
     let _ = writeln!(
         out,
-        "Throughput in operations per second (pool of {pool} connections per contender). \
-         Ratios below target are bold (ours/peer < {PEER_TARGET:.2}, ours/floor < {FLOOR_TARGET:.2}).\n"
+        "Throughput in operations per second (pool of {pool} connections per contender){}. \
+         Ratios are of medians; below target they are bold (ours/peer < {PEER_TARGET:.2}, \
+         typed/same-schema floor < {FLOOR_TARGET:.2}).\n",
+        if repeated {
+            format!(", the median of {repeat} runs ± half their range")
+        } else {
+            String::new()
+        }
     );
-    let names: Vec<&str> = report.contenders.to_vec();
+    let headings: Vec<&str> = RATIOS.iter().map(|column| column.heading).collect();
     let _ = writeln!(
         out,
-        "| operation | payload | tasks | {} | ours/peer | ours/floor |",
-        names.join(" | ")
+        "| operation | payload | tasks | {} | {} |",
+        names.join(" | "),
+        headings.join(" | ")
     );
-    let _ = writeln!(out, "|---|---|--:|{}--:|--:|", "--:|".repeat(names.len()));
+    let _ = writeln!(
+        out,
+        "|---|---|--:|{}",
+        "--:|".repeat(names.len() + RATIOS.len())
+    );
     for row in &report.rows {
         let cells: Vec<String> = row
             .results
             .iter()
-            .map(|result| {
-                result
-                    .as_ref()
-                    .map_or("n/a".to_owned(), |m| rate(m.ops_per_sec()))
+            .map(|figure| rate_cell(figure.as_ref(), repeated))
+            .collect();
+        let ratios: Vec<String> = RATIOS
+            .iter()
+            .map(|column| {
+                ratio(
+                    report.figure(row, column.numerator),
+                    report.figure(row, column.denominator),
+                    column.target,
+                )
             })
             .collect();
-        let get = |index: Option<usize>| index.and_then(|index| row.results[index].as_ref());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             row.op.label(),
             row.payload,
             row.tasks,
             cells.join(" | "),
-            ratio(get(ours), get(peer), PEER_TARGET),
-            ratio(get(ours), get(floor), FLOOR_TARGET),
+            ratios.join(" | ")
         );
     }
+
     let _ = writeln!(
         out,
-        "\nSingle-task latency, median / p99 (`delete_expired`: the median and slowest of its runs, \
+        "\nSingle-task latency, p50 / p99 (`delete_expired`: the median and slowest of its runs, \
          each deleting the expired rows).\n"
     );
+    latency_table(
+        &mut out,
+        report,
+        |row| row.tasks == 1,
+        |row, figure| {
+            if row.op == Op::DeleteExpired {
+                format!(
+                    "{} / {}",
+                    latency(figure.percentile(0.5)),
+                    latency(figure.slowest())
+                )
+            } else {
+                p50_p99(Some(figure))
+            }
+        },
+    );
+
+    let most_tasks = report.rows.iter().map(|row| row.tasks).max().unwrap_or(0);
+    if most_tasks > 1 {
+        let _ = writeln!(
+            out,
+            "\nLatency under load, p50 / p99, at {most_tasks} tasks (every operation of every run).\n"
+        );
+        latency_table(
+            &mut out,
+            report,
+            |row| row.tasks == most_tasks && LOADED_LATENCY_OPS.contains(&row.op),
+            |_, figure| p50_p99(Some(figure)),
+        );
+    }
+    out
+}
+
+/// A table of the `rows` kept by `keep`, one cell per contender.
+fn latency_table(
+    out: &mut String,
+    report: &BackendReport,
+    keep: impl Fn(&Row) -> bool,
+    cell: impl Fn(&Row, &Figure) -> String,
+) {
+    let names = &report.contenders;
     let _ = writeln!(out, "| operation | payload | {} |", names.join(" | "));
     let _ = writeln!(out, "|---|---|{}", "--:|".repeat(names.len()));
-    for row in report.rows.iter().filter(|row| row.tasks == 1) {
+    for row in report.rows.iter().filter(|row| keep(row)) {
         let cells: Vec<String> = row
             .results
             .iter()
-            .map(|result| match result {
-                Some(m) if row.op == Op::DeleteExpired => format!(
-                    "{} / {}",
-                    latency(m.elapsed),
-                    latency(m.latencies.last().copied().unwrap_or_default())
-                ),
-                Some(m) => format!(
-                    "{} / {}",
-                    latency(m.percentile(0.5)),
-                    latency(m.percentile(0.99))
-                ),
-                None => "n/a".to_owned(),
-            })
+            .map(|figure| figure.as_ref().map_or("n/a".to_owned(), |f| cell(row, f)))
             .collect();
         let _ = writeln!(
             out,
@@ -135,55 +261,49 @@ pub fn backend_tables(report: &BackendReport, pool: usize) -> String {
             cells.join(" | ")
         );
     }
-    out
 }
 
 /// The end-to-end table over every backend that ran.
-pub fn e2e_table(reports: &[BackendReport], clients: usize) -> String {
+pub fn e2e_table(reports: &[BackendReport], clients: usize, repeat: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "### End to end: axum handler reading and writing one session value\n\n\
          Requests per second through `SessionManagerLayer`, {clients} concurrent clients, \
          each with its own session, driven in-process with `tower::ServiceExt::oneshot`. \
-         Each request loads and saves the session.\n"
+         Each request loads and saves the session. The median of {repeat} run(s); latencies \
+         over all of them.\n"
     );
     let _ = writeln!(
         out,
-        "| backend | requests | ceiling | peer | ours | ours/peer | ours p50 / p99 | peer p50 / p99 |"
+        "| backend | requests | ceiling | peer | ours plain | ours typed | plain/peer | typed/peer \
+         | typed p50 / p99 | plain p50 / p99 | peer p50 / p99 |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for report in reports.iter().filter(|report| !report.e2e.is_empty()) {
         let find = |name: &str| {
             report
                 .e2e
                 .iter()
                 .find(|result| result.contender == name)
-                .map(|result| &result.measurement)
+                .map(|result| &result.figure)
         };
-        let (ceiling, peer, ours) = (find("ceiling"), find("peer"), find("ours"));
-        let rate_of =
-            |m: Option<&Measurement>| m.map_or("n/a".to_owned(), |m| rate(m.ops_per_sec()));
-        let latencies = |m: Option<&Measurement>| {
-            m.map_or("n/a".to_owned(), |m| {
-                format!(
-                    "{} / {}",
-                    latency(m.percentile(0.5)),
-                    latency(m.percentile(0.99))
-                )
-            })
-        };
+        let (ceiling, peer) = (find(names::CEILING), find(names::PEER));
+        let (plain, typed) = (find(names::OURS_PLAIN), find(names::OURS_TYPED));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             report.kind,
-            ours.map_or(0, |m| m.ops),
-            rate_of(ceiling),
-            rate_of(peer),
-            rate_of(ours),
-            ratio(ours, peer, PEER_TARGET),
-            latencies(ours),
-            latencies(peer),
+            typed.map_or(0, Figure::ops),
+            rate_cell(ceiling, repeat > 1),
+            rate_cell(peer, repeat > 1),
+            rate_cell(plain, repeat > 1),
+            rate_cell(typed, repeat > 1),
+            ratio(plain, peer, Some(PEER_TARGET)),
+            ratio(typed, peer, Some(PEER_TARGET)),
+            p50_p99(typed),
+            p50_p99(plain),
+            p50_p99(peer),
         );
     }
     out
@@ -192,6 +312,7 @@ pub fn e2e_table(reports: &[BackendReport], clients: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Measurement;
 
     #[test]
     fn rates_read_well() {
@@ -203,19 +324,32 @@ mod tests {
 
     #[test]
     fn ratios_below_target_are_bold() {
-        let measured = |ops| Measurement {
-            ops,
-            elapsed: Duration::from_secs(1),
-            latencies: Vec::new(),
+        let figure = |ops| {
+            Figure::new(vec![Measurement {
+                ops,
+                elapsed: Duration::from_secs(1),
+                latencies: Default::default(),
+            }])
         };
+        let (eighty, ninety, hundred) = (figure(80), figure(90), figure(100));
         assert_eq!(
-            ratio(Some(&measured(80)), Some(&measured(100)), 0.85),
+            ratio(eighty.as_ref(), hundred.as_ref(), Some(0.85)),
             "**0.80**"
         );
-        assert_eq!(
-            ratio(Some(&measured(90)), Some(&measured(100)), 0.85),
-            "0.90"
-        );
-        assert_eq!(ratio(None, Some(&measured(100)), 0.85), "n/a");
+        assert_eq!(ratio(ninety.as_ref(), hundred.as_ref(), Some(0.85)), "0.90");
+        assert_eq!(ratio(eighty.as_ref(), hundred.as_ref(), None), "0.80");
+        assert_eq!(ratio(None, hundred.as_ref(), Some(0.85)), "n/a");
+    }
+
+    #[test]
+    fn repeated_figures_show_their_spread() {
+        let runs = [90, 100, 110].map(|ops| Measurement {
+            ops,
+            elapsed: Duration::from_secs(1),
+            latencies: Default::default(),
+        });
+        let figure = Figure::new(runs.to_vec());
+        assert_eq!(rate_cell(figure.as_ref(), true), "100 ±10%");
+        assert_eq!(rate_cell(figure.as_ref(), false), "100");
     }
 }

@@ -6,17 +6,20 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use session_runtime::PoolOptions;
-use tower_sessions_sqlx_store::sqlx;
 
 use crate::cli::BackendKind;
 use crate::contender::{Contender, SeedRow};
 use crate::e2e::{self, E2eResult};
+use crate::figure::Figure;
 use crate::measure::{self, Inputs, Measurement, Op};
 use crate::memory::Memory;
 use crate::ours::Ours;
 use crate::payload::Payload;
 use crate::peer::{self, Peer};
-use crate::schema::{users_ddl, PEER_SCHEMA, PEER_TABLE, SESSIONS_TABLE, USERS_TABLE};
+use crate::physical_floor::PHYSICAL_TABLE;
+use crate::schema::{
+    users_ddl, PEER_SCHEMA, PEER_TABLE, PLAIN_SESSIONS_TABLE, SESSIONS_TABLE, USERS_TABLE,
+};
 use crate::BenchResult;
 
 /// How much a run does.
@@ -42,8 +45,12 @@ pub struct Plan {
     pub listed_users: usize,
     /// Expired rows in the table when `delete_expired` runs.
     pub expired_rows: usize,
-    /// Runs of `delete_expired`; the median is reported.
-    pub expired_runs: usize,
+    /// Whether every pooled connection is opened and used before the first
+    /// timed run.
+    pub warm_up: bool,
+    /// Timed runs of every line per contender; the tables report the
+    /// median run and the spread.
+    pub repeat: usize,
     /// Requests of the end-to-end figure per contender.
     pub e2e_requests: usize,
     /// Concurrent clients of the end-to-end figure.
@@ -62,7 +69,7 @@ pub const SESSIONS_PER_REVOKED_USER: usize = 3;
 const GENERAL_USERS: i64 = 1_000;
 
 impl Plan {
-    /// The full run: a few minutes for all three backends on two cores.
+    /// The full run: several minutes per backend on two cores.
     pub fn full(pool: usize) -> Plan {
         Plan {
             duration: Duration::from_millis(400),
@@ -74,7 +81,8 @@ impl Plan {
             live: [1_000, 200],
             listed_users: 200,
             expired_rows: 10_000,
-            expired_runs: 3,
+            repeat: 5,
+            warm_up: true,
             e2e_requests: 3_000,
             e2e_clients: 8,
             pool,
@@ -92,16 +100,17 @@ impl Plan {
             seeded_large: 200,
             live: [200, 50],
             listed_users: 50,
-            expired_runs: 1,
+            repeat: 1,
             e2e_requests: 400,
             ..Plan::full(pool)
         }
     }
 
     /// Users the users table needs: the shared ones, then fresh ones for
-    /// every contender that lists and revokes.
+    /// every contender that lists and revokes (`ours typed` and the
+    /// same-schema floor), in every repetition.
     fn users_needed(&self) -> i64 {
-        let per_contender = self.listed_users + self.seeded * self.tasks.len();
+        let per_contender = self.listed_users + self.seeded * self.tasks.len() * self.repeat;
         GENERAL_USERS + 2 * i64::try_from(per_contender).unwrap_or(i64::MAX / 4) + 1
     }
 
@@ -126,7 +135,7 @@ pub struct Row {
     /// Concurrent tasks.
     pub tasks: usize,
     /// Per contender, in [`BackendReport::contenders`] order.
-    pub results: Vec<Option<Measurement>>,
+    pub results: Vec<Option<Figure>>,
 }
 
 /// Everything measured on one backend.
@@ -167,12 +176,10 @@ fn seed_rows(ids: &[i128], users: impl Fn(usize) -> i64, expired: bool) -> Vec<S
         .collect()
 }
 
-/// The contender indices of the `row`th line, starting one further along
-/// each line: whoever runs right after a heavy writer inherits its
-/// checkpoints and flushes, so no contender should always follow the same
-/// one.
-fn rotation(contenders: usize, row: usize) -> impl Iterator<Item = usize> {
-    (0..contenders).map(move |step| (row + step) % contenders)
+/// The contender indices of the `turn`th round, starting one further along
+/// each round.
+pub(crate) fn rotation(contenders: usize, turn: usize) -> impl Iterator<Item = usize> {
+    (0..contenders).map(move |step| (turn + step) % contenders)
 }
 
 fn random_ids(count: usize) -> Vec<i128> {
@@ -206,9 +213,180 @@ async fn sanity_check(contender: &Arc<dyn Contender>, payload: &Arc<Payload>) ->
     Ok(())
 }
 
-/// Times every operation on every contender, the contenders side by side
-/// within each line so that drift of the machine hits them alike, in an
-/// order that rotates from line to line.
+/// A line of a backend's table before it is timed.
+struct Line {
+    op: Op,
+    payload: Arc<Payload>,
+    /// 0 for the small payload, 1 for the large.
+    payload_index: usize,
+    tasks: usize,
+}
+
+/// The lines `plan` times, in table order: every operation it asks for,
+/// with both payloads where the payload changes the work, at every task
+/// count (`delete_expired` is one call, so one task).
+fn lines(plan: &Plan, payloads: &[Arc<Payload>; 2]) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for op in Op::ALL.into_iter().filter(|op| plan.ops.contains(op)) {
+        let payload_count = if op.depends_on_payload() { 2 } else { 1 };
+        let task_counts: &[usize] = if op == Op::DeleteExpired {
+            &[1]
+        } else {
+            &plan.tasks
+        };
+        for (payload_index, payload) in payloads.iter().take(payload_count).enumerate() {
+            for &tasks in task_counts {
+                lines.push(Line {
+                    op,
+                    payload: Arc::clone(payload),
+                    payload_index,
+                    tasks,
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// The contenders and what their tables hold while the suite runs.
+struct Suite<'a> {
+    contenders: &'a [Arc<dyn Contender>],
+    plan: &'a Plan,
+    /// The sessions that save and load work on, per contender and payload.
+    live: Vec<[Vec<i128>; 2]>,
+    /// The users that list works on, per contender.
+    listed: Vec<Vec<i64>>,
+    /// The users no contender has used yet.
+    users: Users,
+}
+
+impl Suite<'_> {
+    /// Times `line` on every contender: [`Plan::repeat`] rounds, every
+    /// contender once per round, side by side so that drift of the machine
+    /// hits them alike, in an order that rotates from round to round and
+    /// from line to line: whoever runs right after a heavy writer inherits
+    /// its checkpoints and flushes, so no contender should always follow
+    /// the same one.
+    async fn time_line(&mut self, line: &Line, row: usize) -> BenchResult<Row> {
+        let count = self.contenders.len();
+        let mut runs = vec![Vec::new(); count];
+        for round in 0..self.plan.repeat {
+            for index in rotation(count, row + round) {
+                if let Some(measured) = self.run_once(index, line).await? {
+                    runs[index].push(measured);
+                }
+            }
+        }
+        Ok(Row {
+            op: line.op,
+            payload: line.payload.name,
+            tasks: line.tasks,
+            results: runs.into_iter().map(Figure::new).collect(),
+        })
+    }
+
+    /// One timed run of `line` on the `index`th contender, after seeding
+    /// what it uses up; `None` where the contender has no such operation.
+    async fn run_once(&mut self, index: usize, line: &Line) -> BenchResult<Option<Measurement>> {
+        let contender = Arc::clone(&self.contenders[index]);
+        let plan = self.plan;
+        let payload = &line.payload;
+        let mut inputs = Inputs {
+            payload: Arc::clone(payload),
+            ids: Vec::new(),
+            users: Vec::new(),
+        };
+        let mut max_ops = plan.max_ops;
+        let mut duration = plan.duration;
+        match line.op {
+            Op::Create if payload.name == "large" => {
+                max_ops = plan.max_large_creates.min(plan.max_ops);
+            }
+            Op::Create => {}
+            Op::DeleteExpired => {
+                if !contender.has_delete_expired() {
+                    return Ok(None);
+                }
+                let ids = random_ids(plan.expired_rows);
+                contender
+                    .seed(&seed_rows(&ids, general_user, true), payload)
+                    .await?;
+                // One call, however long it takes.
+                max_ops = 1;
+                duration = Duration::from_secs(600);
+            }
+            Op::List | Op::Revoke if !contender.has_user_queries() => return Ok(None),
+            Op::Delete => {
+                let count = if payload.name == "large" {
+                    plan.seeded_large
+                } else {
+                    plan.seeded
+                };
+                inputs.ids = random_ids(count);
+                contender
+                    .seed(&seed_rows(&inputs.ids, general_user, false), payload)
+                    .await?;
+                // The run ends when it has used up what was seeded.
+                max_ops = count;
+            }
+            Op::Revoke => {
+                let revoked = self.users.take(plan.seeded);
+                let ids = random_ids(revoked.len() * SESSIONS_PER_REVOKED_USER);
+                let owners = |row: usize| revoked[row / SESSIONS_PER_REVOKED_USER];
+                contender
+                    .seed(&seed_rows(&ids, owners, false), payload)
+                    .await?;
+                max_ops = revoked.len();
+                inputs.users = revoked;
+            }
+            Op::Save | Op::LoadHit | Op::LoadMiss | Op::List => {
+                inputs.ids = self.live[index][line.payload_index].clone();
+                inputs.users = self.listed[index].clone();
+            }
+        }
+        let measured = measure::run(
+            Arc::clone(&contender),
+            line.op,
+            line.tasks,
+            Arc::new(inputs),
+            max_ops,
+            duration,
+        )
+        .await?;
+        if line.op == Op::Create {
+            // The ceiling keeps every session created.
+            contender.reset().await?;
+        }
+        Ok(Some(measured))
+    }
+
+    /// Seeds the sessions that save and load work on, and the users that
+    /// list works on.
+    async fn seed_live(&mut self, payloads: &[Arc<Payload>; 2]) -> BenchResult<()> {
+        for (index, contender) in self.contenders.iter().enumerate() {
+            for (payload_index, (payload, count)) in payloads.iter().zip(self.plan.live).enumerate()
+            {
+                let ids = random_ids(count);
+                contender
+                    .seed(&seed_rows(&ids, general_user, false), payload)
+                    .await?;
+                self.live[index][payload_index] = ids;
+            }
+            if contender.has_user_queries() {
+                let listed = self.users.take(self.plan.listed_users);
+                let ids = random_ids(listed.len() * SESSIONS_PER_LISTED_USER);
+                let owners = |row: usize| listed[row / SESSIONS_PER_LISTED_USER];
+                contender
+                    .seed(&seed_rows(&ids, owners, false), &payloads[0])
+                    .await?;
+                self.listed[index] = listed;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Times every line of `plan` on every contender.
 async fn suite(
     contenders: &[Arc<dyn Contender>],
     plan: &Plan,
@@ -217,225 +395,57 @@ async fn suite(
     let small = &payloads[0];
     for contender in contenders {
         sanity_check(contender, small).await?;
-        // Opens every pooled connection, so that no timed run pays for
-        // connecting.
-        let warm = Arc::new(Inputs {
-            payload: Arc::clone(small),
-            ids: Vec::new(),
-            users: Vec::new(),
-        });
-        measure::run(
-            Arc::clone(contender),
-            Op::LoadMiss,
-            plan.pool * 2,
-            warm,
-            plan.pool * 20,
-            Duration::from_secs(2),
-        )
-        .await?;
+        if plan.warm_up {
+            warm_up(contender, plan, small).await?;
+        }
     }
-    let mut users = Users {
-        next: GENERAL_USERS + 1,
+    let mut suite = Suite {
+        contenders,
+        plan,
+        live: vec![Default::default(); contenders.len()],
+        listed: vec![Vec::new(); contenders.len()],
+        users: Users {
+            next: GENERAL_USERS + 1,
+        },
     };
+    let (creates, others): (Vec<Line>, Vec<Line>) = lines(plan, payloads)
+        .into_iter()
+        .partition(|line| line.op == Op::Create);
     let mut rows = Vec::new();
-
     // Creates first: the ceiling keeps every session created and is reset
     // after each run, before anything else is stored in it.
-    let creates: &[Arc<Payload>] = if plan.ops.contains(&Op::Create) {
-        payloads
-    } else {
-        &[]
-    };
-    for payload in creates {
-        for &tasks in &plan.tasks {
-            let max_ops = if payload.name == "large" {
-                plan.max_large_creates
-            } else {
-                plan.max_ops
-            };
-            let mut results = vec![None; contenders.len()];
-            for index in rotation(contenders.len(), rows.len()) {
-                let contender = &contenders[index];
-                let inputs = Arc::new(Inputs {
-                    payload: Arc::clone(payload),
-                    ids: Vec::new(),
-                    users: Vec::new(),
-                });
-                let measured = measure::run(
-                    Arc::clone(contender),
-                    Op::Create,
-                    tasks,
-                    inputs,
-                    max_ops,
-                    plan.duration,
-                )
-                .await?;
-                contender.reset().await?;
-                results[index] = Some(measured);
-            }
-            rows.push(Row {
-                op: Op::Create,
-                payload: payload.name,
-                tasks,
-                results,
-            });
-        }
+    for line in &creates {
+        rows.push(suite.time_line(line, rows.len()).await?);
     }
-
-    // The sessions that save and load work on, per contender and payload.
-    let mut live: Vec<[Vec<i128>; 2]> = Vec::new();
-    let mut listed: Vec<Vec<i64>> = Vec::new();
-    for contender in contenders {
-        let mut sets = [Vec::new(), Vec::new()];
-        for (set, (payload, count)) in sets.iter_mut().zip(payloads.iter().zip(plan.live)) {
-            *set = random_ids(count);
-            contender
-                .seed(&seed_rows(set, general_user, false), payload)
-                .await?;
-        }
-        live.push(sets);
-        let mut listed_users = Vec::new();
-        if contender.has_user_queries() {
-            listed_users = users.take(plan.listed_users);
-            let ids = random_ids(listed_users.len() * SESSIONS_PER_LISTED_USER);
-            let owners = |row: usize| listed_users[row / SESSIONS_PER_LISTED_USER];
-            contender
-                .seed(&seed_rows(&ids, owners, false), small)
-                .await?;
-        }
-        listed.push(listed_users);
-    }
-
-    for op in Op::ALL {
-        if op == Op::Create || !plan.ops.contains(&op) {
-            continue;
-        }
-        let op_payloads: &[Arc<Payload>] = if op.depends_on_payload() {
-            payloads
-        } else {
-            &payloads[..1]
-        };
-        for (payload_index, payload) in op_payloads.iter().enumerate() {
-            if op == Op::DeleteExpired {
-                let mut results = vec![None; contenders.len()];
-                for index in rotation(contenders.len(), rows.len()) {
-                    let contender = &contenders[index];
-                    if contender.has_delete_expired() {
-                        results[index] = Some(delete_expired(contender, plan, payload).await?);
-                    }
-                }
-                rows.push(Row {
-                    op,
-                    payload: payload.name,
-                    tasks: 1,
-                    results,
-                });
-                continue;
-            }
-            for &tasks in &plan.tasks {
-                let mut results = vec![None; contenders.len()];
-                for index in rotation(contenders.len(), rows.len()) {
-                    let contender = &contenders[index];
-                    if matches!(op, Op::List | Op::Revoke) && !contender.has_user_queries() {
-                        continue;
-                    }
-                    let inputs = match op {
-                        Op::Delete => {
-                            let count = if payload.name == "large" {
-                                plan.seeded_large
-                            } else {
-                                plan.seeded
-                            };
-                            let ids = random_ids(count);
-                            contender
-                                .seed(&seed_rows(&ids, general_user, false), payload)
-                                .await?;
-                            Inputs {
-                                payload: Arc::clone(payload),
-                                ids,
-                                users: Vec::new(),
-                            }
-                        }
-                        Op::Revoke => {
-                            let revoked = users.take(plan.seeded);
-                            let ids = random_ids(revoked.len() * SESSIONS_PER_REVOKED_USER);
-                            let owners = |row: usize| revoked[row / SESSIONS_PER_REVOKED_USER];
-                            contender
-                                .seed(&seed_rows(&ids, owners, false), payload)
-                                .await?;
-                            Inputs {
-                                payload: Arc::clone(payload),
-                                ids: Vec::new(),
-                                users: revoked,
-                            }
-                        }
-                        _ => Inputs {
-                            payload: Arc::clone(payload),
-                            ids: live[index][payload_index].clone(),
-                            users: listed[index].clone(),
-                        },
-                    };
-                    // A run that uses up what was seeded ends when it runs
-                    // out.
-                    let max_ops = if op.consumes_seed() {
-                        inputs.ids.len().max(inputs.users.len())
-                    } else {
-                        plan.max_ops
-                    };
-                    let measured = measure::run(
-                        Arc::clone(contender),
-                        op,
-                        tasks,
-                        Arc::new(inputs),
-                        max_ops,
-                        plan.duration,
-                    )
-                    .await?;
-                    results[index] = Some(measured);
-                }
-                rows.push(Row {
-                    op,
-                    payload: payload.name,
-                    tasks,
-                    results,
-                });
-            }
-        }
+    suite.seed_live(payloads).await?;
+    for line in &others {
+        rows.push(suite.time_line(line, rows.len()).await?);
     }
     Ok(rows)
 }
 
-/// Seeds the expired rows and times one `delete_expired`, several times;
-/// the median run.
-async fn delete_expired(
+/// Opens every pooled connection, so that no timed run pays for
+/// connecting, and runs every statement of a lookup once.
+async fn warm_up(
     contender: &Arc<dyn Contender>,
     plan: &Plan,
     payload: &Arc<Payload>,
-) -> BenchResult<Measurement> {
-    let mut runs = Vec::new();
-    for _ in 0..plan.expired_runs {
-        let ids = random_ids(plan.expired_rows);
-        contender
-            .seed(&seed_rows(&ids, general_user, true), payload)
-            .await?;
-        let inputs = Arc::new(Inputs {
-            payload: Arc::clone(payload),
-            ids: Vec::new(),
-            users: Vec::new(),
-        });
-        runs.push(
-            measure::run(
-                Arc::clone(contender),
-                Op::DeleteExpired,
-                1,
-                inputs,
-                1,
-                Duration::from_secs(600),
-            )
-            .await?,
-        );
-    }
-    Ok(Measurement::median_of(runs))
+) -> BenchResult<()> {
+    let inputs = Arc::new(Inputs {
+        payload: Arc::clone(payload),
+        ids: Vec::new(),
+        users: Vec::new(),
+    });
+    measure::run(
+        Arc::clone(contender),
+        Op::LoadMiss,
+        plan.pool * 2,
+        inputs,
+        plan.pool * 20,
+        Duration::from_secs(2),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The payloads every contender stores: small, large.
@@ -483,10 +493,15 @@ async fn execute_all<C: SimpleAsyncConnection + Send>(
 }
 
 fn drop_statements(kind: BackendKind) -> Vec<String> {
-    let mut statements = vec![
-        format!("DROP TABLE IF EXISTS {SESSIONS_TABLE}"),
-        format!("DROP TABLE IF EXISTS {USERS_TABLE}"),
-    ];
+    let mut statements: Vec<String> = [
+        SESSIONS_TABLE,
+        PLAIN_SESSIONS_TABLE,
+        PHYSICAL_TABLE,
+        USERS_TABLE,
+    ]
+    .iter()
+    .map(|table| format!("DROP TABLE IF EXISTS {table}"))
+    .collect();
     match kind {
         BackendKind::Postgres => {
             statements.push(format!("DROP SCHEMA IF EXISTS {PEER_SCHEMA} CASCADE"));
@@ -497,18 +512,40 @@ fn drop_statements(kind: BackendKind) -> Vec<String> {
     statements
 }
 
-/// The contenders in column order, the stores the end-to-end figure wraps,
-/// and the suite over them.
+/// The contenders that need a database, each on a pool of its own.
+struct Lineup {
+    peer: Arc<dyn Contender>,
+    ours_plain: Arc<dyn Contender>,
+    ours_typed: Arc<dyn Contender>,
+    same_schema_floor: Arc<dyn Contender>,
+    physical_floor: Arc<dyn Contender>,
+}
+
+impl Lineup {
+    /// Every contender, the ceiling first, in column order: the peer, then
+    /// ours from the plain to the typed store, then the floors from the one
+    /// nearest ours to the barest.
+    fn columns(self) -> Vec<Arc<dyn Contender>> {
+        vec![
+            Arc::new(Memory::default()),
+            self.peer,
+            self.ours_plain,
+            self.ours_typed,
+            self.same_schema_floor,
+            self.physical_floor,
+        ]
+    }
+}
+
+/// Times the lineup and the end-to-end figure over its stores.
 async fn measure_all(
     kind: BackendKind,
     plan: &Plan,
-    peer: Arc<dyn Contender>,
-    ours: Arc<dyn Contender>,
-    floor: Arc<dyn Contender>,
-    e2e_stores: e2e::Stores<impl e2e::OursStore, impl e2e::PeerStore>,
+    lineup: Lineup,
+    e2e_stores: e2e::Stores<impl e2e::OursStore, impl e2e::OursStore, impl e2e::PeerStore>,
 ) -> BenchResult<BackendReport> {
     let payloads = payloads();
-    let contenders: Vec<Arc<dyn Contender>> = vec![Arc::new(Memory::default()), peer, ours, floor];
+    let contenders = lineup.columns();
     let rows = suite(&contenders, plan, &payloads).await?;
     let e2e = if plan.e2e_requests > 0 {
         e2e::measure(e2e_stores, plan).await?
@@ -526,44 +563,67 @@ async fn measure_all(
     })
 }
 
+/// An sqlx pool on the SQLite file at `path`, its connections set up as
+/// ours are: WAL, synchronous NORMAL, a five-second busy timeout.
+async fn sqlite_pool(path: &std::path::Path, plan: &Plan) -> BenchResult<sqlx::SqlitePool> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    Ok(sqlx_pool_options::<sqlx::Sqlite>(plan)
+        .connect_with(options)
+        .await?)
+}
+
 async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
-    use crate::sqlite::{bench_sessions, BenchSessionStore};
+    use crate::physical_floor::sqlite::PhysicalFloor;
+    use crate::sqlite::{bench_sessions, BenchSessionStore, PlainBenchSessionStore};
     use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
     let dir = std::env::temp_dir().join(format!("example-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = async {
-        let ours_path = dir.join("ours.db").to_string_lossy().into_owned();
-        let peer_path = dir.join("peer.db");
+        // Ours, plain and typed, and the same-schema floor share a file;
+        // the peer and the physical floor have one each.
+        let ours_path = dir.join("ours.db");
+        let ours_url = ours_path.to_string_lossy().into_owned();
         let mut admin =
-            SyncConnectionWrapper::<diesel::SqliteConnection>::establish(&ours_path).await?;
+            SyncConnectionWrapper::<diesel::SqliteConnection>::establish(&ours_url).await?;
         execute_all(&mut admin, &[users_ddl("SQLite")]).await?;
 
-        let store = BenchSessionStore::connect_with(&ours_path, &plan.pool_options())?;
-        store.migrate().await?;
-        let floor = crate::floor::sqlite::Floor::new(
-            BenchSessionStore::connect_with(&ours_path, &plan.pool_options())?
+        let typed = BenchSessionStore::connect_with(&ours_url, &plan.pool_options())?;
+        typed.migrate().await?;
+        let same_schema_floor = crate::floor::sqlite::Floor::new(
+            BenchSessionStore::connect_with(&ours_url, &plan.pool_options())?
                 .pool()
                 .clone(),
         );
-        floor.insert_users(1, plan.users_needed()).await?;
-        let ours = Ours::new(
-            store.clone(),
-            bench_sessions::user_id,
-            Arc::new(crate::floor::sqlite::Floor::new(store.pool().clone())),
-        );
-
-        // The peer's connections are set up as ours are: WAL, synchronous
-        // NORMAL, a five-second busy timeout.
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&peer_path)
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = peer_pool_options::<sqlx::Sqlite>(plan)
-            .connect_with(options)
+        same_schema_floor
+            .insert_users(1, plan.users_needed())
             .await?;
+        let ours_typed = Ours::typed(
+            typed.clone(),
+            bench_sessions::user_id,
+            Arc::new(crate::floor::sqlite::Floor::new(typed.pool().clone())),
+        );
+        let plain = PlainBenchSessionStore::connect_with(&ours_url, &plan.pool_options())?;
+        plain.migrate().await?;
+        let ours_plain = Ours::plain(
+            plain.clone(),
+            Arc::new(PhysicalFloor::on_table(
+                sqlite_pool(&ours_path, plan).await?,
+                PLAIN_SESSIONS_TABLE,
+            )),
+        );
+        let physical_floor = PhysicalFloor::create(
+            sqlite_pool(&dir.join("physical.db"), plan).await?,
+            PHYSICAL_TABLE,
+        )
+        .await?;
+
+        let pool = sqlite_pool(&dir.join("peer.db"), plan).await?;
         let peer_store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name(PEER_TABLE)?;
         peer_store.migrate().await?;
@@ -571,18 +631,19 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
             peer_store.clone(),
             Box::new(peer::SqliteSeeder::new(pool, PEER_TABLE.to_owned())),
         );
-        measure_all(
-            BackendKind::Sqlite,
-            plan,
-            Arc::new(peer),
-            Arc::new(ours),
-            Arc::new(floor),
-            e2e::Stores {
-                ours: store,
-                peer: peer_store,
-            },
-        )
-        .await
+        let lineup = Lineup {
+            peer: Arc::new(peer),
+            ours_plain: Arc::new(ours_plain),
+            ours_typed: Arc::new(ours_typed),
+            same_schema_floor: Arc::new(same_schema_floor),
+            physical_floor: Arc::new(physical_floor),
+        };
+        let e2e_stores = e2e::Stores {
+            ours_typed: typed,
+            ours_plain: plain,
+            peer: peer_store,
+        };
+        measure_all(BackendKind::Sqlite, plan, lineup, e2e_stores).await
     }
     .await;
     // Best effort: the files are in the temporary directory anyway.
@@ -590,130 +651,125 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
     result
 }
 
-/// The peer's pool: the same size as ours, and, like ours, no ping before
-/// each checkout (sqlx's default pings, which would cost it a round trip
-/// per operation; the comparison is of the stores, not of that default).
-fn peer_pool_options<D: sqlx::Database>(plan: &Plan) -> sqlx::pool::PoolOptions<D> {
+/// The pool of every sqlx contender: the same size as ours, and, like
+/// ours, no ping before each checkout (sqlx's default pings, which would
+/// cost a round trip per operation; the comparison is of the stores, not
+/// of that default).
+fn sqlx_pool_options<D: sqlx::Database>(plan: &Plan) -> sqlx::pool::PoolOptions<D> {
     sqlx::pool::PoolOptions::new()
         .max_connections(u32::try_from(plan.pool).unwrap_or(u32::MAX))
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
 }
 
-async fn postgres(plan: &Plan) -> BenchResult<Option<BackendReport>> {
-    use crate::postgres::{bench_sessions, BenchSessionStore};
+/// Defines the setup of a server backend: the users table, ours plain and
+/// typed, both floors and the peer in a schema of its own.
+macro_rules! server_backend {
+    (
+        $name:ident,
+        $module:ident,
+        $kind:expr,
+        $users_backend:literal,
+        $connection:ty,
+        $database:ty,
+        $peer_store:ty,
+        $peer_seeder:ident,
+        $peer_table:expr
+    ) => {
+        async fn $name(plan: &Plan) -> BenchResult<Option<BackendReport>> {
+            use crate::physical_floor::$module::PhysicalFloor;
+            use crate::$module::{bench_sessions, BenchSessionStore, PlainBenchSessionStore};
 
-    let kind = BackendKind::Postgres;
-    let url = kind.url();
-    let Some(mut admin) = reach::<diesel_async::AsyncPgConnection>(kind, &url).await else {
-        return Ok(None);
+            let kind = $kind;
+            let url = kind.url();
+            let Some(mut admin) = reach::<$connection>(kind, &url).await else {
+                return Ok(None);
+            };
+            let drops = drop_statements(kind);
+            execute_all(&mut admin, &drops).await?;
+            let result = async {
+                execute_all(&mut admin, &[users_ddl($users_backend)]).await?;
+                let typed = BenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                typed.migrate().await?;
+                let same_schema_floor = crate::floor::$module::Floor::new(
+                    BenchSessionStore::connect_with(&url, &plan.pool_options())?
+                        .pool()
+                        .clone(),
+                );
+                same_schema_floor
+                    .insert_users(1, plan.users_needed())
+                    .await?;
+                let ours_typed = Ours::typed(
+                    typed.clone(),
+                    bench_sessions::user_id,
+                    Arc::new(crate::floor::$module::Floor::new(typed.pool().clone())),
+                );
+                let physical_pool = sqlx_pool_options::<$database>(plan).connect(&url).await?;
+                let plain = PlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                plain.migrate().await?;
+                let ours_plain = Ours::plain(
+                    plain.clone(),
+                    Arc::new(PhysicalFloor::on_table(
+                        physical_pool.clone(),
+                        PLAIN_SESSIONS_TABLE,
+                    )),
+                );
+                let physical_floor = PhysicalFloor::create(physical_pool, PHYSICAL_TABLE).await?;
+
+                let pool = sqlx_pool_options::<$database>(plan).connect(&url).await?;
+                let peer_store = <$peer_store>::new(pool.clone())
+                    .with_schema_name(PEER_SCHEMA)?
+                    .with_table_name(PEER_TABLE)?;
+                peer_store.migrate().await?;
+                let peer = Peer::new(
+                    peer_store.clone(),
+                    Box::new(peer::$peer_seeder::new(pool, $peer_table)),
+                );
+                let lineup = Lineup {
+                    peer: Arc::new(peer),
+                    ours_plain: Arc::new(ours_plain),
+                    ours_typed: Arc::new(ours_typed),
+                    same_schema_floor: Arc::new(same_schema_floor),
+                    physical_floor: Arc::new(physical_floor),
+                };
+                let e2e_stores = e2e::Stores {
+                    ours_typed: typed,
+                    ours_plain: plain,
+                    peer: peer_store,
+                };
+                measure_all(kind, plan, lineup, e2e_stores).await
+            }
+            .await;
+            // Leaves the server as it was found; a failure here changes no
+            // figure.
+            let _ = execute_all(&mut admin, &drops).await;
+            result.map(Some)
+        }
     };
-    let drops = drop_statements(kind);
-    execute_all(&mut admin, &drops).await?;
-    let result = async {
-        execute_all(&mut admin, &[users_ddl("PostgreSQL")]).await?;
-        let store = BenchSessionStore::connect_with(&url, &plan.pool_options())?;
-        store.migrate().await?;
-        let floor = crate::floor::postgres::Floor::new(
-            BenchSessionStore::connect_with(&url, &plan.pool_options())?
-                .pool()
-                .clone(),
-        );
-        floor.insert_users(1, plan.users_needed()).await?;
-        let ours = Ours::new(
-            store.clone(),
-            bench_sessions::user_id,
-            Arc::new(crate::floor::postgres::Floor::new(store.pool().clone())),
-        );
-
-        let pool = peer_pool_options::<sqlx::Postgres>(plan)
-            .connect(&url)
-            .await?;
-        let peer_store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
-            .with_schema_name(PEER_SCHEMA)?
-            .with_table_name(PEER_TABLE)?;
-        peer_store.migrate().await?;
-        let peer = Peer::new(
-            peer_store.clone(),
-            Box::new(peer::PostgresSeeder::new(
-                pool,
-                format!("\"{PEER_SCHEMA}\".\"{PEER_TABLE}\""),
-            )),
-        );
-        measure_all(
-            kind,
-            plan,
-            Arc::new(peer),
-            Arc::new(ours),
-            Arc::new(floor),
-            e2e::Stores {
-                ours: store,
-                peer: peer_store,
-            },
-        )
-        .await
-    }
-    .await;
-    // Leaves the server as it was found; a failure here changes no figure.
-    let _ = execute_all(&mut admin, &drops).await;
-    result.map(Some)
 }
 
-async fn mysql(plan: &Plan) -> BenchResult<Option<BackendReport>> {
-    use crate::mysql::{bench_sessions, BenchSessionStore};
-
-    let kind = BackendKind::Mysql;
-    let url = kind.url();
-    let Some(mut admin) = reach::<diesel_async::AsyncMysqlConnection>(kind, &url).await else {
-        return Ok(None);
-    };
-    let drops = drop_statements(kind);
-    execute_all(&mut admin, &drops).await?;
-    let result = async {
-        execute_all(&mut admin, &[users_ddl("MySQL")]).await?;
-        let store = BenchSessionStore::connect_with(&url, &plan.pool_options())?;
-        store.migrate().await?;
-        let floor = crate::floor::mysql::Floor::new(
-            BenchSessionStore::connect_with(&url, &plan.pool_options())?
-                .pool()
-                .clone(),
-        );
-        floor.insert_users(1, plan.users_needed()).await?;
-        let ours = Ours::new(
-            store.clone(),
-            bench_sessions::user_id,
-            Arc::new(crate::floor::mysql::Floor::new(store.pool().clone())),
-        );
-
-        let pool = peer_pool_options::<sqlx::MySql>(plan).connect(&url).await?;
-        let peer_store = tower_sessions_sqlx_store::MySqlStore::new(pool.clone())
-            .with_schema_name(PEER_SCHEMA)?
-            .with_table_name(PEER_TABLE)?;
-        peer_store.migrate().await?;
-        let peer = Peer::new(
-            peer_store.clone(),
-            Box::new(peer::MysqlSeeder::new(
-                pool,
-                format!("`{PEER_SCHEMA}`.`{PEER_TABLE}`"),
-            )),
-        );
-        measure_all(
-            kind,
-            plan,
-            Arc::new(peer),
-            Arc::new(ours),
-            Arc::new(floor),
-            e2e::Stores {
-                ours: store,
-                peer: peer_store,
-            },
-        )
-        .await
-    }
-    .await;
-    let _ = execute_all(&mut admin, &drops).await;
-    result.map(Some)
-}
+server_backend!(
+    postgres,
+    postgres,
+    BackendKind::Postgres,
+    "PostgreSQL",
+    diesel_async::AsyncPgConnection,
+    sqlx::Postgres,
+    tower_sessions_sqlx_store::PostgresStore,
+    PostgresSeeder,
+    format!("\"{PEER_SCHEMA}\".\"{PEER_TABLE}\"")
+);
+server_backend!(
+    mysql,
+    mysql,
+    BackendKind::Mysql,
+    "MySQL",
+    diesel_async::AsyncMysqlConnection,
+    sqlx::MySql,
+    tower_sessions_sqlx_store::MySqlStore,
+    MysqlSeeder,
+    format!("`{PEER_SCHEMA}`.`{PEER_TABLE}`")
+);
 
 #[cfg(test)]
 mod tests {
@@ -735,7 +791,7 @@ mod tests {
     #[test]
     fn the_users_table_covers_the_plan() {
         for plan in [Plan::full(16), Plan::quick(16)] {
-            let taken = plan.listed_users + plan.seeded * plan.tasks.len();
+            let taken = plan.listed_users + plan.seeded * plan.tasks.len() * plan.repeat;
             assert!(plan.users_needed() > GENERAL_USERS + 2 * taken as i64);
         }
     }

@@ -3,8 +3,11 @@
 
 /// The name of the users table the session table references.
 pub const USERS_TABLE: &str = "bench_users";
-/// The name of the derived session table, shared by ours and the floor.
+/// The name of the typed derived session table, shared by `ours typed`
+/// and the same-schema floor.
 pub const SESSIONS_TABLE: &str = "bench_sessions";
+/// The name of the plain derived session table, `ours plain`'s.
+pub const PLAIN_SESSIONS_TABLE: &str = "bench_plain_sessions";
 /// The peer's table name. On PostgreSQL and MySQL it lives in a schema (a
 /// database on MySQL) of its own, [`PEER_SCHEMA`]; on SQLite in a file of
 /// its own.
@@ -17,7 +20,8 @@ pub const TYPED_KEYS: [&str; 2] = ["user_id", "user_agent"];
 
 /// Defines, for one backend, `bench_users`, the session struct
 /// `BenchSession` with two typed columns (one a foreign key to
-/// `bench_users`) and its store `BenchSessionStore`.
+/// `bench_users`) and its store `BenchSessionStore`, and the struct without
+/// fields `PlainBenchSession` and its store `PlainBenchSessionStore`.
 #[macro_export]
 macro_rules! bench_schema {
     ($backend:ident) => {
@@ -39,6 +43,11 @@ macro_rules! bench_schema {
             /// The browser's user agent: a plain typed column.
             pub user_agent: Option<String>,
         }
+
+        /// A session with the fixed columns only: what the peer stores.
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = bench_plain_sessions, backend = $backend)]
+        pub struct PlainBenchSession {}
     };
 }
 
