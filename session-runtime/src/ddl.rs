@@ -125,7 +125,7 @@ impl<B: Backend> TableDdl<B> {
     /// `expiry_date`, then every column with an index of its own.
     pub fn indexed_columns(&self) -> impl Iterator<Item = &'static str> {
         let columns: &'static [ColumnDef] = self.table.columns;
-        std::iter::once("expiry_date").chain(
+        B::EXPIRY_INDEX.then_some("expiry_date").into_iter().chain(
             columns
                 .iter()
                 .filter(|column| column.indexed || column.references.is_some())

@@ -489,3 +489,48 @@ mod unlogged {
         assert_eq!(loaded.data, old.data);
     }
 }
+
+/// SQLite tables made by earlier builds: `WITHOUT ROWID`, with an index on
+/// `expiry_date`. New tables have neither; old ones stay as they are and
+/// keep working.
+mod earlier_sqlite_layout {
+    use serde_json::json;
+    use session_tests::{Kind, TestDatabase};
+    use tower_sessions::SessionStore as _;
+
+    use crate::common::record;
+
+    version!(sqlite, v1 {
+        pub a: Option<String>,
+    });
+
+    #[tokio::test]
+    async fn a_without_rowid_table_with_an_expiry_index_is_current_and_serves_sessions() {
+        let Some(db) = TestDatabase::new(Kind::Sqlite).await else {
+            return;
+        };
+        db.execute(
+            "CREATE TABLE \"evolving\" (\"id\" BLOB NOT NULL PRIMARY KEY, \"data\" TEXT NOT NULL, \
+             \"expiry_date\" BIGINT NOT NULL, \"a\" TEXT NULL) WITHOUT ROWID; \
+             CREATE INDEX \"evolving_expiry_date_idx\" ON \"evolving\" (\"expiry_date\")",
+        )
+        .await;
+        let store = v1::SessionStore::connect(&db.url).expect("pool");
+        let diff = store.migrate().await.expect("migrate");
+        assert!(diff.is_current(), "nothing to change: {diff}");
+
+        let mut session = record(json!({ "a": "kept", "cart": [1] }));
+        store.create(&mut session).await.expect("create");
+        let loaded = store.load(&session.id).await.unwrap().expect("stored");
+        assert_eq!(loaded.data, session.data);
+        store.delete(&session.id).await.expect("delete");
+        assert!(store.load(&session.id).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn a_new_table_is_a_rowid_table_without_an_expiry_index() {
+        let up = v1::SessionStore::migration().up();
+        assert!(!up.contains("WITHOUT ROWID"), "{up}");
+        assert!(!up.contains("expiry_date_idx"), "{up}");
+    }
+}

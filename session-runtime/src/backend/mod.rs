@@ -59,6 +59,11 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     const DIALECT: Dialect;
     /// What follows the closing parenthesis of `CREATE TABLE`.
     const TABLE_OPTIONS: &'static str;
+    /// Whether `expiry_date` gets an index, for `delete_expired`. Every
+    /// save moves a session's expiry, so the index costs every save an
+    /// index update; a backend goes without it where a scan of the table
+    /// deletes the expired rows as fast.
+    const EXPIRY_INDEX: bool;
 
     /// Quotes a table or column name.
     fn quote_identifier(name: &str) -> String;

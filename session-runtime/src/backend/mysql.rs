@@ -65,6 +65,9 @@ impl Backend for Mysql {
     const EXPIRY_SQL: &'static str = "DATETIME(6)";
     const DIALECT: Dialect = Dialect::Mysql;
     const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    // InnoDB locks every row a statement reads: without the index,
+    // `delete_expired` would scan and lock the whole table against saves.
+    const EXPIRY_INDEX: bool = true;
     // MariaDB's `JSON` is `LONGTEXT CHECK (json_valid(...))`, and
     // `json_valid` refuses documents nested 32 levels or more; MySQL's own
     // limit is 100.

@@ -44,6 +44,7 @@ impl Backend for Postgres {
     const EXPIRY_SQL: &'static str = "TIMESTAMPTZ";
     const DIALECT: Dialect = Dialect::Postgres;
     const TABLE_OPTIONS: &'static str = "";
+    const EXPIRY_INDEX: bool = true;
 
     deadpool_backend!(AsyncPgConnection, establish);
 

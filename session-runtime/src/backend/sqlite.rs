@@ -103,6 +103,12 @@ impl Backend for Sqlite {
     // make every save and load walk overflow pages. `schema_choices` in the
     // benchmark measures both.
     const TABLE_OPTIONS: &'static str = "";
+    // No expiry index: one connection saved 61 % more 200-byte sessions a
+    // second without it, and `delete_expired` of 10 000 rows among a
+    // million was no slower, since deleting the rows costs more than
+    // scanning the table (`schema_choices`). Tables made with the index
+    // keep it; it costs saves, not correctness.
+    const EXPIRY_INDEX: bool = false;
 
     deadpool_backend!(Connection, options => setup);
 
@@ -117,7 +123,8 @@ impl Backend for Sqlite {
         limit: i64,
     ) -> impl std::future::Future<Output = QueryResult<usize>> + Send + 'a {
         // SQLite's `DELETE ... LIMIT` needs a compile-time option the
-        // bundled library lacks; the subquery walks the expiry index.
+        // bundled library lacks; the subquery scans in rowid order,
+        // oldest rows first, where expired sessions gather.
         let table = Self::quote_identifier(table);
         let sql = format!(
             "DELETE FROM {table} WHERE id IN \

@@ -341,7 +341,10 @@ fn sqlite_seed(
     use diesel::RunQueryDsl as _;
     let mut rng = rand::rng();
     let data = payload(payload_bytes, &mut rng);
-    let ids: Vec<Vec<u8>> = (0..count).map(|_| random_id(&mut rng)).collect();
+    let mut ids: Vec<Vec<u8>> = (0..count).map(|_| random_id(&mut rng)).collect();
+    // In key order, each insert appends to the B-tree instead of landing on
+    // a random page: a million rows seed in seconds, not minutes.
+    ids.sort_unstable();
     connection.transaction(|connection| {
         for (index, id) in ids.iter().enumerate() {
             diesel::sql_query(SQLITE_STATEMENTS.insert)
