@@ -75,93 +75,83 @@ impl Workload {
     }
 }
 
-/// A table layout: the statements that create it.
+/// A table layout: the typed struct's columns and indexes, with the
+/// choices under measurement.
 struct Layout {
     name: &'static str,
-    create: &'static [&'static str],
+    /// `UNLOGGED ` (PostgreSQL) or nothing.
+    persistence: &'static str,
+    id_type: &'static str,
+    data_type: &'static str,
+    /// `WITHOUT ROWID` (SQLite) or nothing.
+    table_options: &'static str,
+    expiry_index: bool,
+}
+
+impl Layout {
+    /// The statements that create the table `s` and its indexes.
+    fn create(&self) -> Vec<String> {
+        let Layout {
+            persistence,
+            id_type,
+            data_type,
+            table_options,
+            ..
+        } = self;
+        let mut statements = vec![format!(
+            "CREATE {persistence}TABLE s (id {id_type} PRIMARY KEY NOT NULL, \
+             data {data_type} NOT NULL, expiry_date BIGINT NOT NULL, \
+             user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, user_agent TEXT){table_options}"
+        )];
+        if self.expiry_index {
+            statements.push("CREATE INDEX s_expiry ON s (expiry_date)".to_owned());
+        }
+        statements.push("CREATE INDEX s_user ON s (user_id)".to_owned());
+        statements
+    }
+}
+
+/// A SQLite layout: `id` a BLOB, `data` JSON text.
+const fn sqlite_layout(name: &'static str, without_rowid: bool, expiry_index: bool) -> Layout {
+    Layout {
+        name,
+        persistence: "",
+        id_type: "BLOB",
+        data_type: "TEXT",
+        table_options: if without_rowid { " WITHOUT ROWID" } else { "" },
+        expiry_index,
+    }
+}
+
+/// A PostgreSQL layout: `id` a BYTEA.
+const fn postgres_layout(
+    name: &'static str,
+    data_type: &'static str,
+    unlogged: bool,
+    expiry_index: bool,
+) -> Layout {
+    Layout {
+        name,
+        persistence: if unlogged { "UNLOGGED " } else { "" },
+        id_type: "BYTEA",
+        data_type,
+        table_options: "",
+        expiry_index,
+    }
 }
 
 const SQLITE_LAYOUTS: [Layout; 4] = [
-    Layout {
-        name: "WITHOUT ROWID + expiry index",
-        create: &[
-            "CREATE TABLE s (id BLOB PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT) WITHOUT ROWID",
-            "CREATE INDEX s_expiry ON s (expiry_date)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "rowid + expiry index",
-        create: &[
-            "CREATE TABLE s (id BLOB PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_expiry ON s (expiry_date)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "WITHOUT ROWID, no expiry index",
-        create: &[
-            "CREATE TABLE s (id BLOB PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT) WITHOUT ROWID",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "rowid, no expiry index",
-        create: &[
-            "CREATE TABLE s (id BLOB PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
+    sqlite_layout("WITHOUT ROWID + expiry index", true, true),
+    sqlite_layout("rowid + expiry index", false, true),
+    sqlite_layout("WITHOUT ROWID, no expiry index", true, false),
+    sqlite_layout("rowid, no expiry index", false, false),
 ];
 
 const POSTGRES_LAYOUTS: [Layout; 4] = [
-    Layout {
-        name: "JSONB, logged",
-        create: &[
-            "CREATE TABLE s (id BYTEA PRIMARY KEY, data JSONB NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_expiry ON s (expiry_date)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "JSON, logged",
-        create: &[
-            "CREATE TABLE s (id BYTEA PRIMARY KEY, data JSON NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_expiry ON s (expiry_date)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "JSONB, UNLOGGED",
-        create: &[
-            "CREATE UNLOGGED TABLE s (id BYTEA PRIMARY KEY, data JSONB NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_expiry ON s (expiry_date)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
-    Layout {
-        name: "JSONB, logged, no expiry index",
-        create: &[
-            "CREATE TABLE s (id BYTEA PRIMARY KEY, data JSONB NOT NULL, \
-             expiry_date BIGINT NOT NULL, user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, \
-             user_agent TEXT)",
-            "CREATE INDEX s_user ON s (user_id)",
-        ],
-    },
+    postgres_layout("JSONB, logged", "JSONB", false, true),
+    postgres_layout("JSON, logged", "JSON", false, true),
+    postgres_layout("JSONB, UNLOGGED", "JSONB", true, true),
+    postgres_layout("JSONB, logged, no expiry index", "JSONB", false, false),
 ];
 
 /// What one layout did with one workload.
@@ -320,8 +310,8 @@ fn sqlite_connection(layout: &Layout) -> BenchResult<(SqliteConnection, tempfile
          PRAGMA mmap_size = 268435456; \
          CREATE TABLE u (id BIGINT PRIMARY KEY NOT NULL);",
     )?;
-    for statement in layout.create {
-        connection.batch_execute(statement)?;
+    for statement in layout.create() {
+        connection.batch_execute(&statement)?;
     }
     connection.batch_execute(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {USERS}) \
@@ -457,8 +447,8 @@ async fn postgres_connection(url: &str, layout: &Layout) -> BenchResult<AsyncPgC
              INSERT INTO u SELECT generate_series(1, {USERS});"
         ))
         .await?;
-    for statement in layout.create {
-        connection.batch_execute(statement).await?;
+    for statement in layout.create() {
+        connection.batch_execute(&statement).await?;
     }
     Ok(connection)
 }
