@@ -73,7 +73,7 @@ impl Migration {
         }
         let mut up = vec![format!(
             "CREATE {}TABLE IF NOT EXISTS {} (\n    {}\n){}",
-            ddl.unlogged_keyword(table.unlogged),
+            if ddl.unlogged() { "UNLOGGED " } else { "" },
             ddl.name,
             columns.join(",\n    "),
             B::TABLE_OPTIONS
@@ -191,13 +191,10 @@ impl<B: Backend> TableDdl<B> {
         statement
     }
 
-    /// `UNLOGGED ` where the backend has unlogged tables and `unlogged` asks for one.
-    fn unlogged_keyword(&self, unlogged: bool) -> &'static str {
-        if unlogged && B::DIALECT == Dialect::Postgres {
-            "UNLOGGED "
-        } else {
-            ""
-        }
+    /// Whether the table is unlogged: the struct asks for it, and the
+    /// backend has unlogged tables.
+    pub fn unlogged(&self) -> bool {
+        self.table.unlogged && B::DIALECT == Dialect::Postgres
     }
 
     /// `ALTER TABLE ... SET UNLOGGED` or `SET LOGGED`: PostgreSQL rewrites

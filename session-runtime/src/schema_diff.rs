@@ -420,7 +420,7 @@ impl<S: SessionTable> Comparison<'_, S> {
 
     /// Makes the table unlogged, or logged again, as the struct says.
     fn persistence(&mut self) {
-        let unlogged = S::TABLE.unlogged && S::Backend::DIALECT == Dialect::Postgres;
+        let unlogged = self.ddl.unlogged();
         if self.live.unlogged == unlogged {
             return;
         }
