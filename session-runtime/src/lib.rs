@@ -40,6 +40,7 @@
 )]
 
 pub mod backend;
+mod cached_update;
 pub mod cleanup;
 mod data_column;
 mod ddl;
@@ -147,6 +148,7 @@ pub use diesel_async;
 /// What generated code reaches; not a public interface.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cached_update::CachedUpdate;
     pub use crate::data_column::{DataJson, DataMap};
     pub use diesel;
     pub use diesel_async;

@@ -47,6 +47,7 @@ macro_rules! floor {
             use diesel_async::RunQueryDsl as _;
             #[allow(unused_imports)] // Only SQLite's seeding runs plain SQL.
             use diesel_async::SimpleAsyncConnection as _;
+            use session_runtime::__private::CachedUpdate;
             use session_runtime::backend::Backend;
             use session_runtime::SessionDigest;
             use time::OffsetDateTime;
@@ -167,15 +168,18 @@ macro_rules! floor {
                     let expiry = expiry(slot.record.expiry_date);
                     let payload = &slot.payload;
                     let mut connection = self.connection().await?;
-                    diesel::update(
-                        bench_sessions::table.filter(bench_sessions::id.eq(&digest.as_bytes()[..])),
+                    // `diesel::update` would be prepared again on every
+                    // save: Diesel's statement cache keeps no `UPDATE`.
+                    CachedUpdate::new(
+                        bench_sessions::table,
+                        (
+                            bench_sessions::data.eq(&payload.rest),
+                            bench_sessions::expiry_date.eq(&expiry),
+                            bench_sessions::user_id.eq(Some(payload.user_id)),
+                            bench_sessions::user_agent.eq(Some(payload.user_agent.as_str())),
+                        ),
+                        bench_sessions::id.eq(&digest.as_bytes()[..]),
                     )
-                    .set((
-                        bench_sessions::data.eq(&payload.rest),
-                        bench_sessions::expiry_date.eq(&expiry),
-                        bench_sessions::user_id.eq(Some(payload.user_id)),
-                        bench_sessions::user_agent.eq(Some(payload.user_agent.as_str())),
-                    ))
                     .execute(&mut *connection)
                     .await?;
                     Ok(())

@@ -10,24 +10,57 @@ use std::sync::Arc;
 
 use diesel::connection::InstrumentationEvent;
 
-/// Counts the statements a connection starts.
+/// Counts the statements a connection starts, and the statements it puts
+/// in its prepared-statement cache.
 #[derive(Clone, Default)]
-struct Counter(Arc<AtomicUsize>);
+struct Counter {
+    started: Arc<AtomicUsize>,
+    cached: Arc<AtomicUsize>,
+}
 
 impl Counter {
     /// An instrumentation that counts into this counter.
     fn instrumentation(&self) -> impl FnMut(InstrumentationEvent<'_>) + Send + 'static {
-        let count = Arc::clone(&self.0);
-        move |event: InstrumentationEvent<'_>| {
-            if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-                count.fetch_add(1, Ordering::SeqCst);
+        let started = Arc::clone(&self.started);
+        let cached = Arc::clone(&self.cached);
+        move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                started.fetch_add(1, Ordering::SeqCst);
             }
+            InstrumentationEvent::CacheQuery { .. } => {
+                cached.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {}
         }
     }
 
     fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.started.load(Ordering::SeqCst)
     }
+
+    fn cached(&self) -> usize {
+        self.cached.load(Ordering::SeqCst)
+    }
+}
+
+/// Asserts that `$operation`'s statement enters the connection's
+/// statement cache the first time it runs and is reused the second time:
+/// a statement the cache refuses is prepared again on every call, one more
+/// round trip to a server.
+macro_rules! prepared_once {
+    ($counter:expr, $name:literal, $operation:expr) => {{
+        for (run, expected) in [("first", 1), ("second", 0)] {
+            let before = $counter.cached();
+            $operation;
+            let cached = $counter.cached() - before;
+            assert_eq!(
+                cached, expected,
+                "the {run} `{}` cached {cached} statements, not {expected}",
+                $name
+            );
+        }
+        println!("{}: prepared once", $name);
+    }};
 }
 
 /// Asserts that `$operation` sends exactly one statement.
@@ -226,6 +259,34 @@ macro_rules! round_trip_suite {
                 let live = one_statement!(counter, "count", store.count().await.expect("count"));
                 assert_eq!(live, 0, "the expired session was deleted");
                 one_statement!(counter, "clear", store.clear().await.expect("clear"));
+            }
+
+            /// The hot paths reuse their prepared statements: Diesel keeps
+            /// no `UPDATE` in its cache unless the store builds it as one.
+            #[tokio::test]
+            async fn hot_paths_are_prepared_once() {
+                let Some(db) = database().await else { return };
+                let counter = Counter::default();
+                let store = BenchSessionStore::new(counting_pool(&db.url, &counter));
+                store.migrate().await.expect("migrate");
+                store.count().await.expect("warm up");
+                let mut records = [record(1, Duration::hours(1)), record(1, Duration::hours(1))];
+                let mut created = records.iter_mut();
+                prepared_once!(counter, "create", {
+                    let record = created.next().expect("two records");
+                    store.create(record).await.expect("create")
+                });
+                prepared_once!(counter, "save", {
+                    store.save(&records[0]).await.expect("save")
+                });
+                prepared_once!(counter, "load", {
+                    store.load(&records[0].id).await.expect("load")
+                });
+                let mut deleted = records.iter();
+                prepared_once!(counter, "delete", {
+                    let record = deleted.next().expect("two records");
+                    store.delete(&record.id).await.expect("delete")
+                });
             }
 
             /// The store on a pool built with the counting setup.

@@ -54,10 +54,11 @@ pub fn expand(container: &Container) -> TokenStream {
         ) -> #delete_future {
             #imports
             #run::execute(
-                #diesel::update(
-                    #table::table.filter(#table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now))),
-                )
-                .set(#values),
+                #krate::__private::CachedUpdate::new(
+                    #table::table,
+                    #values,
+                    #table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)),
+                ),
                 connection,
             )
         }
