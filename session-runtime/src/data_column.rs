@@ -136,7 +136,7 @@ pub(crate) mod postgres {
     use std::io::Write as _;
 
     use diesel::pg::{Pg, PgValue};
-    use diesel::sql_types::Jsonb;
+    use diesel::sql_types::{Json, Jsonb};
 
     use super::*;
 
@@ -155,6 +155,19 @@ pub(crate) mod postgres {
                 Some((1, text)) => parse(text),
                 _ => Err("unsupported JSONB encoding".into()),
             }
+        }
+    }
+
+    impl ToSql<Json, Pg> for DataJson {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+            out.write_all(self.0.as_bytes())?;
+            Ok(IsNull::No)
+        }
+    }
+
+    impl FromSql<Json, Pg> for DataMap {
+        fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+            parse(value.as_bytes())
         }
     }
 

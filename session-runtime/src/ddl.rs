@@ -15,7 +15,7 @@ use crate::table_def::{ColumnDef, ForeignKey, TableDef};
 /// use session_runtime::backend::Sqlite;
 /// use session_runtime::{Migration, TableDef};
 ///
-/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false };
+/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, json_data: false };
 /// let migration = Migration::for_table::<Sqlite>(&table);
 /// assert!(migration.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
 /// assert_eq!(migration.down(), "DROP TABLE IF EXISTS \"http_sessions\";\n");
@@ -37,7 +37,11 @@ impl Migration {
                 B::quote_identifier("id"),
                 B::ID_SQL
             ),
-            format!("{} {} NOT NULL", B::quote_identifier("data"), B::DATA_SQL),
+            format!(
+                "{} {} NOT NULL",
+                B::quote_identifier("data"),
+                ddl.data_sql()
+            ),
             format!(
                 "{} {} NOT NULL",
                 B::quote_identifier("expiry_date"),
@@ -195,6 +199,16 @@ impl<B: Backend> TableDdl<B> {
     /// backend has unlogged tables.
     pub fn unlogged(&self) -> bool {
         self.table.unlogged && B::DIALECT == Dialect::Postgres
+    }
+
+    /// The `data` column's type: the backend's, or `JSON` on PostgreSQL
+    /// when the struct asks for it.
+    pub fn data_sql(&self) -> &'static str {
+        if self.table.json_data && B::DIALECT == Dialect::Postgres {
+            "JSON"
+        } else {
+            B::DATA_SQL
+        }
     }
 
     /// `ALTER TABLE ... SET UNLOGGED` or `SET LOGGED`: PostgreSQL rewrites

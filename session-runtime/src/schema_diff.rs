@@ -261,7 +261,7 @@ impl<S: SessionTable> Comparison<'_, S> {
     fn fixed_columns(&mut self) {
         let fixed = [
             ("id", S::Backend::ID_SQL),
-            ("data", S::Backend::DATA_SQL),
+            ("data", self.ddl.data_sql()),
             ("expiry_date", S::Backend::EXPIRY_SQL),
         ];
         for (name, sql_type) in fixed {

@@ -13,6 +13,11 @@ pub struct TableDef {
     /// skip the write-ahead log, and a server crash empties the table.
     /// Always `false` on the other backends, which have no such tables.
     pub unlogged: bool,
+    /// PostgreSQL's `data` is `JSON` rather than `JSONB`
+    /// (`#[session(data = json)]`): the text is checked and stored as
+    /// written, with no tree to build on save and none to print on load.
+    /// Always `false` on the other backends, which have one JSON type.
+    pub json_data: bool,
 }
 
 /// One typed column.

@@ -490,6 +490,128 @@ mod unlogged {
     }
 }
 
+/// `#[session(data = json)]` on PostgreSQL: `data` is `JSON`, which stores
+/// the text as written instead of building a `JSONB` tree.
+mod json_data {
+    use diesel::sql_types::Text;
+    use serde_json::json;
+    use session_runtime::Error;
+    use session_tests::{Kind, TestDatabase};
+    use tower_sessions::SessionStore as _;
+
+    use crate::common::record;
+
+    version!(postgres, jsonb {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
+
+    pub mod json_struct {
+        diesel::table! {
+            users (id) {
+                id -> BigInt,
+                login -> Text,
+            }
+        }
+
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = evolving, backend = postgres, data = json)]
+        pub struct Session {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+        }
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct DataType {
+        #[diesel(sql_type = Text)]
+        data_type: String,
+    }
+
+    /// The live type of the `data` column, as the catalog names it.
+    async fn data_type(store: &json_struct::SessionStore) -> String {
+        let mut connection = store.connection().await.expect("a connection");
+        let row: DataType = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT data_type::text AS data_type FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = 'evolving' \
+                 AND column_name = 'data'",
+            ),
+            &mut connection,
+        )
+        .await
+        .expect("the column is in the catalog");
+        row.data_type
+    }
+
+    #[test]
+    fn the_migration_declares_json() {
+        let up = json_struct::SessionStore::migration().up();
+        assert!(up.contains("\"data\" JSON NOT NULL"), "{up}");
+        let up = jsonb::SessionStore::migration().up();
+        assert!(up.contains("\"data\" JSONB NOT NULL"), "{up}");
+    }
+
+    #[tokio::test]
+    async fn a_json_table_round_trips_sessions_and_enforces_its_foreign_key() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let store = json_struct::SessionStore::connect(&db.url).expect("pool");
+        store.migrate().await.expect("migrate");
+        assert_eq!(data_type(&store).await, "json");
+        assert!(store.check_schema().await.unwrap().is_current());
+
+        let mut session = record(json!({
+            "user_id": 2,
+            "cart": [1, 2.5, 3.5e17, -0.0],
+            "nested": { "b": null, "a": "é\"\\" },
+        }));
+        store.create(&mut session).await.expect("create");
+        let loaded = store.load(&session.id).await.unwrap().expect("stored");
+        assert_eq!(loaded.data, session.data);
+        session.data.insert("theme".to_owned(), json!("dark"));
+        store.save(&session).await.expect("save");
+        let loaded = store.load(&session.id).await.unwrap().expect("stored");
+        assert_eq!(loaded.data, session.data);
+
+        let mut stranger = record(json!({ "user_id": 99 }));
+        let refused = store.create(&mut stranger).await;
+        assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_jsonb_table_is_refused_with_the_fix_and_serves_again_once_converted() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let jsonb_store = jsonb::SessionStore::connect(&db.url).expect("pool");
+        jsonb_store.migrate().await.expect("the JSONB table");
+        let mut old = record(json!({ "user_id": 1, "theme": "dark" }));
+        jsonb_store.create(&mut old).await.expect("create");
+
+        let store = json_struct::SessionStore::connect(&db.url).expect("pool");
+        let error = store.migrate().await.unwrap_err();
+        let Error::Schema(message) = &error else {
+            panic!("{error:?}")
+        };
+        assert!(message.contains("column `data`"), "{message}");
+        assert!(message.contains("JSON NOT NULL"), "{message}");
+        let fix = "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" TYPE JSON";
+        assert!(message.contains(fix), "{message}");
+        assert_eq!(data_type(&store).await, "jsonb", "migrate changed nothing");
+
+        let mut connection = store.connection().await.expect("a connection");
+        diesel_async::SimpleAsyncConnection::batch_execute(&mut *connection, fix)
+            .await
+            .expect("the fix runs");
+        drop(connection);
+        assert!(store.check_schema().await.unwrap().is_current());
+        let loaded = store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+    }
+}
+
 /// SQLite tables made by earlier builds: `WITHOUT ROWID`, with an index on
 /// `expiry_date`. New tables have neither; old ones stay as they are and
 /// keep working.

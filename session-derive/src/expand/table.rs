@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::internals::ast::Container;
+use crate::internals::attr::DataFormat;
 
 pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
     let Container { table, krate, .. } = container;
@@ -18,6 +19,10 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         container.ident
     );
     let private = quote!(#krate::__private);
+    let data = match container.data {
+        Some((DataFormat::Json, _)) => quote!(#private::diesel::sql_types::Json),
+        Some((DataFormat::Jsonb, _)) | None => quote!(#private::#backend::Data),
+    };
     quote! {
         #private::diesel::table! {
             use #private::diesel::sql_types::*;
@@ -27,7 +32,7 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
                 /// SHA-256 of the session id; the cookie value is never stored.
                 id -> #private::#backend::Id,
                 /// The session map as JSON, without the typed columns' keys.
-                data -> #private::#backend::Data,
+                data -> #data,
                 /// When the session expires; expired rows are never loaded.
                 expiry_date -> #private::#backend::Expiry,
                 #(#columns)*

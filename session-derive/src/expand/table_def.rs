@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::internals::ast::{unraw, Container, Field};
-use crate::internals::attr::OnDelete;
+use crate::internals::attr::{DataFormat, OnDelete};
 
 pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
     let krate = &container.krate;
@@ -15,11 +15,13 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         .iter()
         .map(|field| column_def(krate, backend, field));
     let unlogged = container.unlogged.is_some();
+    let json_data = matches!(container.data, Some((DataFormat::Json, _)));
     quote! {
         const TABLE: #krate::TableDef = #krate::TableDef {
             name: #name,
             columns: &[#(#columns),*],
             unlogged: #unlogged,
+            json_data: #json_data,
         };
     }
 }

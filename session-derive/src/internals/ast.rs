@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 
-use super::attr::{self, BackendKind, OnDelete};
+use super::attr::{self, BackendKind, DataFormat, OnDelete};
 use super::field_type::{self, Builtin};
 use super::Ctxt;
 
@@ -21,6 +21,9 @@ pub struct Container<'a> {
     pub krate: syn::Path,
     /// The `unlogged` key, when given; `check` allows it on PostgreSQL only.
     pub unlogged: Option<TokenStream>,
+    /// The `data` key and its format, when given; `check` allows it on
+    /// PostgreSQL only.
+    pub data: Option<(DataFormat, TokenStream)>,
     pub fields: Vec<Field<'a>>,
     /// Whether the struct has named fields (or none), the one shape that
     /// can be a table; `check` reports the others.
@@ -93,6 +96,7 @@ impl<'a> Container<'a> {
                 .unwrap_or_else(|| format_ident!("{}Store", input.ident)),
             krate,
             unlogged: attrs.unlogged.tokens().cloned(),
+            data: attrs.data.get().copied().zip(attrs.data.tokens().cloned()),
             fields,
             is_named_struct,
             generics: &input.generics,

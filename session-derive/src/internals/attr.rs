@@ -17,6 +17,7 @@ const CONTAINER_KEYS: &[(&str, &str)] = &[
     ("store", "store = AppSessionStore"),
     ("crate", "crate = session_runtime"),
     ("unlogged", "backend = postgres, unlogged"),
+    ("data", "backend = postgres, data = json"),
 ];
 
 const FIELD_KEYS: &[(&str, &str)] = &[
@@ -53,6 +54,10 @@ const CONTAINER_ALIASES: &[(&str, &str)] = &[
     ("krate", "crate"),
     ("no_wal", "unlogged"),
     ("skip_wal", "unlogged"),
+    ("data_type", "data"),
+    ("data_format", "data"),
+    ("json", "data"),
+    ("jsonb", "data"),
 ];
 
 const FIELD_ALIASES: &[(&str, &str)] = &[
@@ -312,6 +317,15 @@ impl BackendKind {
     }
 }
 
+/// `data = ...`: the PostgreSQL type of the `data` column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// `JSON`: the text as written, checked but not parsed into a tree.
+    Json,
+    /// `JSONB`, the default.
+    Jsonb,
+}
+
 /// `on_delete = ...` of a foreign key.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum OnDelete {
@@ -326,6 +340,7 @@ pub struct Container {
     pub store: Attr<syn::Ident>,
     pub krate: Attr<syn::Path>,
     pub unlogged: Attr<()>,
+    pub data: Attr<DataFormat>,
 }
 
 pub struct Field {
@@ -348,6 +363,7 @@ impl Container {
             store: Attr::none("store"),
             krate: Attr::none("crate"),
             unlogged: Attr::none("unlogged"),
+            data: Attr::none("data"),
         };
         let malformed = for_each_key(cx, attrs, Level::Container, |key, meta| {
             let tokens = key_tokens(meta);
@@ -379,6 +395,29 @@ impl Container {
                 "unlogged" => {
                     if flag_value(cx, meta, CONTAINER_KEYS, "unlogged")? {
                         container.unlogged.set(cx, tokens, ());
+                    }
+                }
+                "data" => {
+                    if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "data")? {
+                        match ident.to_string().as_str() {
+                            "json" => container.data.set(cx, tokens, DataFormat::Json),
+                            "jsonb" => container.data.set(cx, tokens, DataFormat::Jsonb),
+                            _ => {
+                                let written = ident.to_string().to_ascii_lowercase();
+                                let help = match closest(["json", "jsonb"], &written) {
+                                    Some(format) => format!(
+                                        "\n\nhelp: did you mean `{format}`? `#[session(backend = postgres, data = {format})]`"
+                                    ),
+                                    None => String::new(),
+                                };
+                                cx.error_spanned_by(
+                                    &ident,
+                                    format!(
+                                        "unknown data format `{ident}`, expected `json` or `jsonb`{help}"
+                                    ),
+                                );
+                            }
+                        }
                     }
                 }
                 _ => unreachable!("for_each_key passes known keys only"),

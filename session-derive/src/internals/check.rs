@@ -289,6 +289,18 @@ fn check_backend(cx: &Ctxt, container: &Container) {
             ),
         );
     }
+    if let (Some((_, data)), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
+        (&container.data, &container.backend)
+    {
+        cx.error_spanned_by(
+            data,
+            format!(
+                "`data` chooses between PostgreSQL's `JSON` and `JSONB`, and `backend = {backend}` \
+                 has one JSON column type\n\n\
+                 help: remove `data`, or use it with `#[session(backend = postgres, data = json)]`"
+            ),
+        );
+    }
     if container.backend.is_none() {
         cx.error_spanned_by(
             container.ident,
