@@ -43,7 +43,7 @@ pub mod sqlite {
 
 /// The benchmark's session struct, users table and store on PostgreSQL.
 pub mod postgres {
-    crate::bench_schema!(postgres);
+    crate::bench_schema!(postgres, plain: (, data = json));
 }
 
 /// The benchmark's session struct, users table and store on MySQL and

@@ -22,9 +22,17 @@ pub const TYPED_KEYS: [&str; 2] = ["user_id", "user_agent"];
 /// `BenchSession` with two typed columns (one a foreign key to
 /// `bench_users`) and its store `BenchSessionStore`, and the struct without
 /// fields `PlainBenchSession` and its store `PlainBenchSessionStore`.
+///
+/// `plain: ...` adds container keys to the plain struct only: on
+/// PostgreSQL it stores `data` as `JSON`, the choice for an app that never
+/// queries inside its sessions, as the peer's opaque blob cannot be
+/// queried either; the typed struct keeps the default `JSONB`.
 #[macro_export]
 macro_rules! bench_schema {
     ($backend:ident) => {
+        $crate::bench_schema!($backend, plain: ());
+    };
+    ($backend:ident, plain: ($($plain:tt)*)) => {
         diesel::table! {
             /// The app's users: what a session's `user_id` references.
             bench_users (id) {
@@ -46,7 +54,7 @@ macro_rules! bench_schema {
 
         /// A session with the fixed columns only: what the peer stores.
         #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
-        #[session(table = bench_plain_sessions, backend = $backend)]
+        #[session(table = bench_plain_sessions, backend = $backend $($plain)*)]
         pub struct PlainBenchSession {}
     };
 }
