@@ -307,7 +307,6 @@ fn sqlite_connection(layout: &Layout) -> BenchResult<(SqliteConnection, tempfile
     use diesel::connection::SimpleConnection as _;
     connection.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA mmap_size = 268435456; \
          CREATE TABLE u (id BIGINT PRIMARY KEY NOT NULL);",
     )?;
     for statement in layout.create() {
