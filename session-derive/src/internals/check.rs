@@ -277,36 +277,51 @@ fn check_shape(cx: &Ctxt, container: &Container) {
 }
 
 fn check_backend(cx: &Ctxt, container: &Container) {
-    if let (Some(unlogged), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
-        (&container.unlogged, &container.backend)
-    {
-        cx.error_spanned_by(
-            unlogged,
-            format!(
-                "`unlogged` is a PostgreSQL table option, and `backend = {backend}` has no \
-                 unlogged tables\n\n\
-                 help: remove `unlogged`, or use it with `#[session(backend = postgres, unlogged)]`"
-            ),
-        );
-    }
-    if let (Some((_, data)), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
-        (&container.data, &container.backend)
-    {
-        cx.error_spanned_by(
-            data,
-            format!(
-                "`data` chooses between PostgreSQL's `JSON` and `JSONB`, and `backend = {backend}` \
-                 has one JSON column type\n\n\
-                 help: remove `data`, or use it with `#[session(backend = postgres, data = json)]`"
-            ),
-        );
-    }
+    postgres_only(
+        cx,
+        container,
+        container.unlogged.as_ref(),
+        ("unlogged", "backend = postgres, unlogged"),
+        ("is a PostgreSQL table option", "has no unlogged tables"),
+    );
+    postgres_only(
+        cx,
+        container,
+        container.data.as_ref().map(|(_, tokens)| tokens),
+        ("data", "backend = postgres, data = json"),
+        (
+            "chooses between PostgreSQL's `JSON` and `JSONB`",
+            "has one JSON column type",
+        ),
+    );
     if container.backend.is_none() {
         cx.error_spanned_by(
             container.ident,
             "missing `backend`: say which database the session table lives on\n\n\
              help: the correct format looks like `#[session(table = http_sessions, backend = sqlite)]`, \
              with `sqlite`, `postgres` or `mysql`",
+        );
+    }
+}
+
+/// Reports a container `key` that only PostgreSQL has, given on another
+/// backend: `what` it does there, and what the other backend lacks.
+fn postgres_only(
+    cx: &Ctxt,
+    container: &Container,
+    tokens: Option<&TokenStream>,
+    (key, example): (&str, &str),
+    (what, lacks): (&str, &str),
+) {
+    if let (Some(tokens), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
+        (tokens, &container.backend)
+    {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`{key}` {what}, and `backend = {backend}` {lacks}\n\n\
+                 help: remove `{key}`, or use it with `#[session({example})]`"
+            ),
         );
     }
 }
