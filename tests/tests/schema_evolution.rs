@@ -9,6 +9,13 @@ mod common;
 /// of its own, with the `users` table its foreign keys reference.
 macro_rules! version {
     ($backend:ident, $module:ident { $($field:tt)* }) => {
+        version!(@define $backend, $module [] { $($field)* });
+    };
+    // With more container keys, e.g. `[unlogged]`.
+    ($backend:ident, $module:ident [$($key:tt)+] { $($field:tt)* }) => {
+        version!(@define $backend, $module [, $($key)+] { $($field)* });
+    };
+    (@define $backend:ident, $module:ident [$($keys:tt)*] { $($field:tt)* }) => {
         pub mod $module {
             diesel::table! {
                 users (id) {
@@ -18,7 +25,7 @@ macro_rules! version {
             }
 
             #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
-            #[session(table = evolving, backend = $backend)]
+            #[session(table = evolving, backend = $backend $($keys)*)]
             pub struct Session {
                 $($field)*
             }
@@ -362,10 +369,22 @@ evolution_suite!(sqlite, Kind::Sqlite);
 evolution_suite!(postgres, Kind::Postgres);
 evolution_suite!(mysql, Kind::Mysql);
 
+/// The one text `value` a PostgreSQL catalog query returns.
+async fn catalog_text(connection: &mut diesel_async::AsyncPgConnection, sql: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let row: Row = diesel_async::RunQueryDsl::get_result(diesel::sql_query(sql), connection)
+        .await
+        .expect("the catalog answers");
+    row.value
+}
+
 /// `#[session(unlogged)]`, a PostgreSQL table option: `migrate()` creates
 /// the table unlogged, and follows the struct when the option comes or goes.
 mod unlogged {
-    use diesel::sql_types::Text;
     use serde_json::json;
     use session_runtime::SchemaChange;
     use session_tests::{Kind, TestDatabase};
@@ -378,41 +397,20 @@ mod unlogged {
         pub user_id: Option<i64>,
     });
 
-    pub mod unlogged_struct {
-        diesel::table! {
-            users (id) {
-                id -> BigInt,
-                login -> Text,
-            }
-        }
-
-        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
-        #[session(table = evolving, backend = postgres, unlogged)]
-        pub struct Session {
-            #[session(references = users)]
-            pub user_id: Option<i64>,
-        }
-    }
-
-    #[derive(diesel::QueryableByName)]
-    struct Persistence {
-        #[diesel(sql_type = Text)]
-        persistence: String,
-    }
+    version!(postgres, unlogged_struct [unlogged] {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
 
     /// `p` for a logged table, `u` for an unlogged one.
     async fn persistence(store: &unlogged_struct::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        let row: Persistence = diesel_async::RunQueryDsl::get_result(
-            diesel::sql_query(
-                "SELECT relpersistence::text AS persistence FROM pg_class \
-                 WHERE oid = 'evolving'::regclass",
-            ),
+        crate::catalog_text(
             &mut connection,
+            "SELECT relpersistence::text AS value FROM pg_class \
+             WHERE oid = 'evolving'::regclass",
         )
         .await
-        .expect("the table is in the catalog");
-        row.persistence
     }
 
     #[test]
@@ -493,7 +491,6 @@ mod unlogged {
 /// `#[session(data = json)]` on PostgreSQL: `data` is `JSON`, which stores
 /// the text as written instead of building a `JSONB` tree.
 mod json_data {
-    use diesel::sql_types::Text;
     use serde_json::json;
     use session_runtime::Error;
     use session_tests::{Kind, TestDatabase};
@@ -506,42 +503,21 @@ mod json_data {
         pub user_id: Option<i64>,
     });
 
-    pub mod json_struct {
-        diesel::table! {
-            users (id) {
-                id -> BigInt,
-                login -> Text,
-            }
-        }
-
-        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
-        #[session(table = evolving, backend = postgres, data = json)]
-        pub struct Session {
-            #[session(references = users)]
-            pub user_id: Option<i64>,
-        }
-    }
-
-    #[derive(diesel::QueryableByName)]
-    struct DataType {
-        #[diesel(sql_type = Text)]
-        data_type: String,
-    }
+    version!(postgres, json_struct [data = json] {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
 
     /// The live type of the `data` column, as the catalog names it.
     async fn data_type(store: &json_struct::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        let row: DataType = diesel_async::RunQueryDsl::get_result(
-            diesel::sql_query(
-                "SELECT data_type::text AS data_type FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = 'evolving' \
-                 AND column_name = 'data'",
-            ),
+        crate::catalog_text(
             &mut connection,
+            "SELECT data_type::text AS value FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'evolving' \
+             AND column_name = 'data'",
         )
         .await
-        .expect("the column is in the catalog");
-        row.data_type
     }
 
     #[test]
