@@ -133,12 +133,24 @@ macro_rules! floor {
                     }
                     Ok(())
                 }
+
+                async fn clear(&self) -> BenchResult<()> {
+                    let mut connection = self.connection().await?;
+                    diesel::delete(bench_sessions::table)
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                }
             }
 
             #[async_trait]
             impl Contender for Floor {
                 fn name(&self) -> &'static str {
                     crate::contender::names::SAME_SCHEMA_FLOOR
+                }
+
+                async fn reset(&self) -> BenchResult<()> {
+                    self.clear().await
                 }
 
                 async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {

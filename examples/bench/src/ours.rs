@@ -111,6 +111,10 @@ where
         self.name
     }
 
+    async fn reset(&self) -> BenchResult<()> {
+        self.seeder.clear().await
+    }
+
     async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
         self.seeder.seed(rows, payload).await
     }

@@ -32,6 +32,10 @@ where
         names::PEER
     }
 
+    async fn reset(&self) -> BenchResult<()> {
+        self.seeder.clear().await
+    }
+
     async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {
         self.seeder.seed(rows, payload).await
     }
@@ -126,6 +130,13 @@ macro_rules! peer_seeder {
                     });
                     query.build().execute(&self.pool).await?;
                 }
+                Ok(())
+            }
+
+            async fn clear(&self) -> BenchResult<()> {
+                sqlx::query(&format!("DELETE FROM {}", self.table))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
         }

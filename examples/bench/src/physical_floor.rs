@@ -166,12 +166,23 @@ macro_rules! physical_floor {
                     }
                     Ok(())
                 }
+
+                async fn clear(&self) -> BenchResult<()> {
+                    sqlx::query(&format!("DELETE FROM {}", self.table))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
             }
 
             #[async_trait]
             impl Contender for PhysicalFloor {
                 fn name(&self) -> &'static str {
                     names::PHYSICAL_FLOOR
+                }
+
+                async fn reset(&self) -> BenchResult<()> {
+                    self.clear().await
                 }
 
                 async fn seed(&self, rows: &[SeedRow], payload: &Payload) -> BenchResult<()> {

@@ -577,36 +577,49 @@ async fn sqlite_pool(path: &std::path::Path, plan: &Plan) -> BenchResult<sqlx::S
         .await?)
 }
 
+/// The typed schema and its users in the SQLite file at `url`: a store on
+/// it, and the same-schema floor on a pool of its own.
+async fn sqlite_typed_file(
+    url: &str,
+    plan: &Plan,
+) -> BenchResult<(
+    crate::sqlite::BenchSessionStore,
+    crate::floor::sqlite::Floor,
+)> {
+    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+
+    let mut admin = SyncConnectionWrapper::<diesel::SqliteConnection>::establish(url).await?;
+    execute_all(&mut admin, &[users_ddl("SQLite")]).await?;
+    let store = crate::sqlite::BenchSessionStore::connect_with(url, &plan.pool_options())?;
+    store.migrate().await?;
+    let floor = crate::floor::sqlite::Floor::new(
+        crate::sqlite::BenchSessionStore::connect_with(url, &plan.pool_options())?
+            .pool()
+            .clone(),
+    );
+    floor.insert_users(1, plan.users_needed()).await?;
+    Ok((store, floor))
+}
+
 async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
     use crate::physical_floor::sqlite::PhysicalFloor;
-    use crate::sqlite::{bench_sessions, BenchSessionStore, PlainBenchSessionStore};
-    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+    use crate::sqlite::{bench_sessions, PlainBenchSessionStore};
 
     let dir = std::env::temp_dir().join(format!("example-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = async {
-        // Ours, plain and typed, and the same-schema floor share a file;
-        // the peer and the physical floor have one each.
+        // Ours, plain and typed, share a file; the same-schema floor, the
+        // peer and the physical floor have one each, so that no table holds
+        // another contender's rows when `delete_expired` scans it.
         let ours_path = dir.join("ours.db");
         let ours_url = ours_path.to_string_lossy().into_owned();
-        let mut admin =
-            SyncConnectionWrapper::<diesel::SqliteConnection>::establish(&ours_url).await?;
-        execute_all(&mut admin, &[users_ddl("SQLite")]).await?;
-
-        let typed = BenchSessionStore::connect_with(&ours_url, &plan.pool_options())?;
-        typed.migrate().await?;
-        let same_schema_floor = crate::floor::sqlite::Floor::new(
-            BenchSessionStore::connect_with(&ours_url, &plan.pool_options())?
-                .pool()
-                .clone(),
-        );
-        same_schema_floor
-            .insert_users(1, plan.users_needed())
-            .await?;
+        let floor_url = dir.join("floor.db").to_string_lossy().into_owned();
+        let (typed, typed_seeder) = sqlite_typed_file(&ours_url, plan).await?;
+        let (_, same_schema_floor) = sqlite_typed_file(&floor_url, plan).await?;
         let ours_typed = Ours::typed(
             typed.clone(),
             bench_sessions::user_id,
-            Arc::new(crate::floor::sqlite::Floor::new(typed.pool().clone())),
+            Arc::new(typed_seeder),
         );
         let plain = PlainBenchSessionStore::connect_with(&ours_url, &plan.pool_options())?;
         plain.migrate().await?;
