@@ -39,11 +39,6 @@ impl Migration {
             ),
             format!(
                 "{} {} NOT NULL",
-                B::quote_identifier("data"),
-                ddl.data_sql()
-            ),
-            format!(
-                "{} {} NOT NULL",
                 B::quote_identifier("expiry_date"),
                 B::EXPIRY_SQL
             ),
@@ -54,6 +49,14 @@ impl Migration {
                 .iter()
                 .map(|column| ddl.column_definition(column, None)),
         );
+        // Last, because SQLite reaches a column stored after a large value
+        // only by walking that value's overflow pages: with `data` first, a
+        // scan of `expiry_date` reads every session whole.
+        columns.push(format!(
+            "{} {} NOT NULL",
+            B::quote_identifier("data"),
+            ddl.data_sql()
+        ));
         let mut after_table = Vec::new();
         for column in ddl.indexed_columns() {
             if B::DIALECT == Dialect::Mysql {
