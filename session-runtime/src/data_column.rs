@@ -14,6 +14,7 @@ use crate::Error;
 #[derive(Debug, diesel::expression::AsExpression)]
 #[diesel(sql_type = diesel::sql_types::Json)]
 #[cfg_attr(feature = "postgres", diesel(sql_type = diesel::sql_types::Jsonb))]
+#[cfg_attr(feature = "mysql", diesel(sql_type = diesel::sql_types::Binary))]
 pub struct DataJson(String);
 
 impl DataJson {
@@ -113,7 +114,7 @@ mod mysql {
     use std::io::Write as _;
 
     use diesel::mysql::{Mysql, MysqlValue};
-    use diesel::sql_types::Json;
+    use diesel::sql_types::{Binary, Json};
 
     use super::*;
 
@@ -125,6 +126,20 @@ mod mysql {
     }
 
     impl FromSql<Json, Mysql> for DataMap {
+        fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+            parse(value.as_bytes())
+        }
+    }
+
+    /// `data = blob`: the same JSON text, bound as bytes.
+    impl ToSql<Binary, Mysql> for DataJson {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
+            out.write_all(self.0.as_bytes())?;
+            Ok(IsNull::No)
+        }
+    }
+
+    impl FromSql<Binary, Mysql> for DataMap {
         fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
             parse(value.as_bytes())
         }

@@ -1,7 +1,7 @@
 //! The statements that create, alter and drop a derived session table.
 
 use crate::backend::{Backend, Dialect};
-use crate::table_def::{ColumnDef, ForeignKey, TableDef};
+use crate::table_def::{ColumnDef, DataType, ForeignKey, TableDef};
 
 /// The DDL of one table on one backend: statements to create it, and to
 /// drop it again.
@@ -13,9 +13,9 @@ use crate::table_def::{ColumnDef, ForeignKey, TableDef};
 /// ```
 /// # #[cfg(feature = "sqlite")] {
 /// use session_runtime::backend::Sqlite;
-/// use session_runtime::{Migration, TableDef};
+/// use session_runtime::{DataType, Migration, TableDef};
 ///
-/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, json_data: false };
+/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, data: DataType::BackendDefault };
 /// let migration = Migration::for_table::<Sqlite>(&table);
 /// assert!(migration.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
 /// assert_eq!(migration.down(), "DROP TABLE IF EXISTS \"http_sessions\";\n");
@@ -204,13 +204,13 @@ impl<B: Backend> TableDdl<B> {
         self.table.unlogged && B::DIALECT == Dialect::Postgres
     }
 
-    /// The `data` column's type: the backend's, or `JSON` on PostgreSQL
-    /// when the struct asks for it.
+    /// The `data` column's type: the backend's, or the one the struct
+    /// chose.
     pub fn data_sql(&self) -> &'static str {
-        if self.table.json_data && B::DIALECT == Dialect::Postgres {
-            "JSON"
-        } else {
-            B::DATA_SQL
+        match (self.table.data, B::DIALECT) {
+            (DataType::Json, Dialect::Postgres) => "JSON",
+            (DataType::Blob, Dialect::Mysql) => "LONGBLOB",
+            _ => B::DATA_SQL,
         }
     }
 

@@ -13,11 +13,36 @@ pub struct TableDef {
     /// skip the write-ahead log, and a server crash empties the table.
     /// Always `false` on the other backends, which have no such tables.
     pub unlogged: bool,
-    /// PostgreSQL's `data` is `JSON` rather than `JSONB`
-    /// (`#[session(data = json)]`): the text is checked and stored as
-    /// written, with no tree to build on save and none to print on load.
-    /// Always `false` on the other backends, which have one JSON type.
-    pub json_data: bool,
+    /// The type of the `data` column, as `#[session(data = ...)]` chose it.
+    pub data: DataType,
+}
+
+/// The SQL type of the `data` column. Whichever it is, the column holds the
+/// session map as JSON text.
+///
+/// ```
+/// # #[cfg(feature = "mysql")] {
+/// use session_runtime::backend::Mysql;
+/// use session_runtime::{DataType, Migration, TableDef};
+///
+/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, data: DataType::Blob };
+/// assert!(Migration::for_table::<Mysql>(&table).up().contains("`data` LONGBLOB NOT NULL"));
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataType {
+    /// The backend's own JSON type: `JSONB` on PostgreSQL, `JSON` on
+    /// MySQL/MariaDB, `TEXT` on SQLite.
+    BackendDefault,
+    /// PostgreSQL's `JSON` (`#[session(data = json)]`): the text is checked
+    /// and stored as written, with no tree to build on save and none to
+    /// print on load.
+    Json,
+    /// MySQL's `LONGBLOB` (`#[session(data = blob)]`): the server neither
+    /// validates the JSON nor checks it as UTF-8 on every write, which
+    /// MariaDB's `JSON` (a `LONGTEXT` with a `JSON_VALID` check) does. Its
+    /// JSON functions still read the column.
+    Blob,
 }
 
 /// One typed column.

@@ -369,16 +369,23 @@ evolution_suite!(sqlite, Kind::Sqlite);
 evolution_suite!(postgres, Kind::Postgres);
 evolution_suite!(mysql, Kind::Mysql);
 
-/// The one text `value` a PostgreSQL catalog query returns.
-async fn catalog_text(connection: &mut diesel_async::AsyncPgConnection, sql: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        value: String,
-    }
-    let row: Row = diesel_async::RunQueryDsl::get_result(diesel::sql_query(sql), connection)
-        .await
-        .expect("the catalog answers");
+/// The one text `value` a catalog query returns.
+#[derive(diesel::QueryableByName)]
+struct CatalogText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+async fn catalog_text<C>(connection: &mut C, sql: &str) -> String
+where
+    C: diesel_async::AsyncConnection,
+    for<'query> diesel::query_builder::SqlQuery:
+        diesel_async::methods::LoadQuery<'query, C, CatalogText>,
+{
+    let row: CatalogText =
+        diesel_async::RunQueryDsl::get_result(diesel::sql_query(sql), connection)
+            .await
+            .expect("the catalog answers");
     row.value
 }
 
@@ -406,7 +413,7 @@ mod unlogged {
     async fn persistence(store: &unlogged_struct::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
         crate::catalog_text(
-            &mut connection,
+            &mut *connection,
             "SELECT relpersistence::text AS value FROM pg_class \
              WHERE oid = 'evolving'::regclass",
         )
@@ -488,105 +495,127 @@ mod unlogged {
     }
 }
 
-/// `#[session(data = json)]` on PostgreSQL: `data` is `JSON`, which stores
-/// the text as written instead of building a `JSONB` tree.
-mod json_data {
-    use serde_json::json;
-    use session_runtime::Error;
-    use session_tests::{Kind, TestDatabase};
-    use tower_sessions::SessionStore as _;
+/// `#[session(data = ...)]`: a `data` column type other than the
+/// backend's default. `migrate()` creates it, the store round-trips
+/// sessions through it, and a table of the default type is refused with
+/// the statement that converts it.
+macro_rules! data_type_suite {
+    ($module:ident, $backend:ident, $kind:expr, [$($key:tt)+] {
+        chosen: ($chosen_sql:literal, $chosen_ddl:literal, $chosen_live:literal),
+        default_ddl: $default_ddl:literal,
+        data_type: $data_type:literal,
+        fix: $fix:literal,
+    }) => {
+        mod $module {
+            use serde_json::json;
+            use session_runtime::Error;
+            use session_tests::{Kind, TestDatabase};
+            use tower_sessions::SessionStore as _;
 
-    use crate::common::record;
+            use crate::common::record;
 
-    version!(postgres, jsonb {
-        #[session(references = users)]
-        pub user_id: Option<i64>,
-    });
+            version!($backend, default_type {
+                #[session(references = users)]
+                pub user_id: Option<i64>,
+            });
 
-    version!(postgres, json_struct [data = json] {
-        #[session(references = users)]
-        pub user_id: Option<i64>,
-    });
+            version!($backend, chosen_type [$($key)+] {
+                #[session(references = users)]
+                pub user_id: Option<i64>,
+            });
 
-    /// The live type of the `data` column, as the catalog names it.
-    async fn data_type(store: &json_struct::SessionStore) -> String {
-        let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
-            &mut connection,
-            "SELECT data_type::text AS value FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = 'evolving' \
-             AND column_name = 'data'",
-        )
-        .await
-    }
+            /// The live type of the `data` column, as the catalog names it.
+            async fn data_type(store: &chosen_type::SessionStore) -> String {
+                let mut connection = store.connection().await.expect("a connection");
+                crate::catalog_text(&mut *connection, $data_type).await
+            }
 
-    #[test]
-    fn the_migration_declares_json() {
-        let up = json_struct::SessionStore::migration().up();
-        assert!(up.contains("\"data\" JSON NOT NULL"), "{up}");
-        let up = jsonb::SessionStore::migration().up();
-        assert!(up.contains("\"data\" JSONB NOT NULL"), "{up}");
-    }
+            #[test]
+            fn the_migration_declares_the_chosen_type() {
+                let up = chosen_type::SessionStore::migration().up();
+                assert!(up.contains($chosen_ddl), "{up}");
+                let up = default_type::SessionStore::migration().up();
+                assert!(up.contains($default_ddl), "{up}");
+            }
 
-    #[tokio::test]
-    async fn a_json_table_round_trips_sessions_and_enforces_its_foreign_key() {
-        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
-            return;
-        };
-        let store = json_struct::SessionStore::connect(&db.url).expect("pool");
-        store.migrate().await.expect("migrate");
-        assert_eq!(data_type(&store).await, "json");
-        assert!(store.check_schema().await.unwrap().is_current());
+            #[tokio::test]
+            async fn the_table_round_trips_sessions_and_enforces_its_foreign_key() {
+                let Some(db) = TestDatabase::new($kind).await else {
+                    return;
+                };
+                let store = chosen_type::SessionStore::connect(&db.url).expect("pool");
+                store.migrate().await.expect("migrate");
+                assert_eq!(data_type(&store).await, $chosen_live);
+                assert!(store.check_schema().await.unwrap().is_current());
 
-        let mut session = record(json!({
-            "user_id": 2,
-            "cart": [1, 2.5, 3.5e17, -0.0],
-            "nested": { "b": null, "a": "é\"\\" },
-        }));
-        store.create(&mut session).await.expect("create");
-        let loaded = store.load(&session.id).await.unwrap().expect("stored");
-        assert_eq!(loaded.data, session.data);
-        session.data.insert("theme".to_owned(), json!("dark"));
-        store.save(&session).await.expect("save");
-        let loaded = store.load(&session.id).await.unwrap().expect("stored");
-        assert_eq!(loaded.data, session.data);
+                let mut session = record(json!({
+                    "user_id": 2,
+                    "cart": [1, 2.5, 3.5e17, -0.0],
+                    "nested": { "b": null, "a": "é\"\\" },
+                }));
+                store.create(&mut session).await.expect("create");
+                let loaded = store.load(&session.id).await.unwrap().expect("stored");
+                assert_eq!(loaded.data, session.data);
+                session.data.insert("theme".to_owned(), json!("dark"));
+                store.save(&session).await.expect("save");
+                let loaded = store.load(&session.id).await.unwrap().expect("stored");
+                assert_eq!(loaded.data, session.data);
 
-        let mut stranger = record(json!({ "user_id": 99 }));
-        let refused = store.create(&mut stranger).await;
-        assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
-    }
+                let mut stranger = record(json!({ "user_id": 99 }));
+                let refused = store.create(&mut stranger).await;
+                assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+            }
 
-    #[tokio::test]
-    async fn a_jsonb_table_is_refused_with_the_fix_and_serves_again_once_converted() {
-        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
-            return;
-        };
-        let jsonb_store = jsonb::SessionStore::connect(&db.url).expect("pool");
-        jsonb_store.migrate().await.expect("the JSONB table");
-        let mut old = record(json!({ "user_id": 1, "theme": "dark" }));
-        jsonb_store.create(&mut old).await.expect("create");
+            #[tokio::test]
+            async fn a_default_table_is_refused_with_the_fix_and_serves_again_once_converted() {
+                let Some(db) = TestDatabase::new($kind).await else {
+                    return;
+                };
+                let default_store = default_type::SessionStore::connect(&db.url).expect("pool");
+                default_store.migrate().await.expect("the default table");
+                let mut old = record(json!({ "user_id": 1, "theme": "dark" }));
+                default_store.create(&mut old).await.expect("create");
 
-        let store = json_struct::SessionStore::connect(&db.url).expect("pool");
-        let error = store.migrate().await.unwrap_err();
-        let Error::Schema(message) = &error else {
-            panic!("{error:?}")
-        };
-        assert!(message.contains("column `data`"), "{message}");
-        assert!(message.contains("JSON NOT NULL"), "{message}");
-        let fix = "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" TYPE JSON";
-        assert!(message.contains(fix), "{message}");
-        assert_eq!(data_type(&store).await, "jsonb", "migrate changed nothing");
+                let store = chosen_type::SessionStore::connect(&db.url).expect("pool");
+                let error = store.migrate().await.unwrap_err();
+                let Error::Schema(message) = &error else {
+                    panic!("{error:?}")
+                };
+                assert!(message.contains("column `data`"), "{message}");
+                assert!(message.contains(concat!($chosen_sql, " NOT NULL")), "{message}");
+                assert!(message.contains($fix), "{message}");
+                assert_ne!(data_type(&store).await, $chosen_live, "migrate changed nothing");
 
-        let mut connection = store.connection().await.expect("a connection");
-        diesel_async::SimpleAsyncConnection::batch_execute(&mut *connection, fix)
-            .await
-            .expect("the fix runs");
-        drop(connection);
-        assert!(store.check_schema().await.unwrap().is_current());
-        let loaded = store.load(&old.id).await.unwrap().expect("kept");
-        assert_eq!(loaded.data, old.data);
-    }
+                let mut connection = store.connection().await.expect("a connection");
+                diesel_async::SimpleAsyncConnection::batch_execute(&mut *connection, $fix)
+                    .await
+                    .expect("the fix runs");
+                drop(connection);
+                assert!(store.check_schema().await.unwrap().is_current());
+                let loaded = store.load(&old.id).await.unwrap().expect("kept");
+                assert_eq!(loaded.data, old.data);
+            }
+        }
+    };
 }
+
+data_type_suite!(json_data, postgres, Kind::Postgres, [data = json] {
+    chosen: ("JSON", "\"data\" JSON NOT NULL", "json"),
+    default_ddl: "\"data\" JSONB NOT NULL",
+    data_type: "SELECT data_type::text AS value FROM information_schema.columns \
+                WHERE table_schema = current_schema() AND table_name = 'evolving' \
+                AND column_name = 'data'",
+    fix: "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" TYPE JSON",
+});
+
+data_type_suite!(blob_data, mysql, Kind::Mysql, [data = blob] {
+    chosen: ("LONGBLOB", "`data` LONGBLOB NOT NULL", "longblob"),
+    default_ddl: "`data` JSON NOT NULL",
+    data_type: "SELECT DATA_TYPE AS value FROM information_schema.COLUMNS \
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'evolving' \
+                AND COLUMN_NAME = 'data'",
+    fix: "ALTER TABLE `evolving` MODIFY COLUMN `data` LONGBLOB NOT NULL",
+});
 
 /// SQLite tables made by earlier builds: `WITHOUT ROWID`, with an index on
 /// `expiry_date`. New tables have neither; old ones stay as they are and

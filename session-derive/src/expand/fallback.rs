@@ -45,7 +45,7 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         const _: () = {
             impl #krate::SessionTable for #ident {
                 type Backend = #krate::__private::#backend::Backend;
-                const TABLE: #krate::TableDef = #krate::TableDef { name: "", columns: &[], unlogged: false, json_data: false };
+                const TABLE: #krate::TableDef = #krate::TableDef { name: "", columns: &[], unlogged: false, data: #krate::DataType::BackendDefault };
                 fn read_fields(_: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
                     #unreachable
                 }

@@ -21,6 +21,7 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
     let private = quote!(#krate::__private);
     let data = match container.data {
         Some((DataFormat::Json, _)) => quote!(#private::diesel::sql_types::Json),
+        Some((DataFormat::Blob, _)) => quote!(#private::diesel::sql_types::Binary),
         Some((DataFormat::Jsonb, _)) | None => quote!(#private::#backend::Data),
     };
     quote! {

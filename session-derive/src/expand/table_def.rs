@@ -15,13 +15,17 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         .iter()
         .map(|field| column_def(krate, backend, field));
     let unlogged = container.unlogged.is_some();
-    let json_data = matches!(container.data, Some((DataFormat::Json, _)));
+    let data = match container.data {
+        Some((DataFormat::Json, _)) => quote!(Json),
+        Some((DataFormat::Blob, _)) => quote!(Blob),
+        Some((DataFormat::Jsonb, _)) | None => quote!(BackendDefault),
+    };
     quote! {
         const TABLE: #krate::TableDef = #krate::TableDef {
             name: #name,
             columns: &[#(#columns),*],
             unlogged: #unlogged,
-            json_data: #json_data,
+            data: #krate::DataType::#data,
         };
     }
 }

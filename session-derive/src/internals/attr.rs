@@ -58,6 +58,8 @@ const CONTAINER_ALIASES: &[(&str, &str)] = &[
     ("data_format", "data"),
     ("json", "data"),
     ("jsonb", "data"),
+    ("blob", "data"),
+    ("longblob", "data"),
 ];
 
 const FIELD_ALIASES: &[(&str, &str)] = &[
@@ -317,13 +319,42 @@ impl BackendKind {
     }
 }
 
-/// `data = ...`: the PostgreSQL type of the `data` column.
+/// `data = ...`: the SQL type of the `data` column.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
-    /// `JSON`: the text as written, checked but not parsed into a tree.
+    /// `JSON`: on PostgreSQL the text as written, checked but not parsed
+    /// into a tree; MySQL's default.
     Json,
-    /// `JSONB`, the default.
+    /// `JSONB`, PostgreSQL's default.
     Jsonb,
+    /// MySQL's `LONGBLOB`: the same JSON text, which the server neither
+    /// validates nor checks as UTF-8.
+    Blob,
+}
+
+impl DataFormat {
+    const NAMES: &'static [(&'static str, DataFormat)] = &[
+        ("json", DataFormat::Json),
+        ("jsonb", DataFormat::Jsonb),
+        ("blob", DataFormat::Blob),
+    ];
+
+    /// The value as written in `data = ...`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, format)| *format == self)
+            .map_or("json", |(name, _)| name)
+    }
+
+    /// The formats `backend` has: its default first.
+    pub fn of_backend(backend: BackendKind) -> &'static [DataFormat] {
+        match backend {
+            BackendKind::Postgres => &[DataFormat::Jsonb, DataFormat::Json],
+            BackendKind::Mysql => &[DataFormat::Json, DataFormat::Blob],
+            BackendKind::Sqlite | BackendKind::Invalid => &[],
+        }
+    }
 }
 
 /// `on_delete = ...` of a foreign key.
@@ -399,21 +430,23 @@ impl Container {
                 }
                 "data" => {
                     if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "data")? {
-                        match ident.to_string().as_str() {
-                            "json" => container.data.set(cx, tokens, DataFormat::Json),
-                            "jsonb" => container.data.set(cx, tokens, DataFormat::Jsonb),
-                            _ => {
-                                let written = ident.to_string().to_ascii_lowercase();
-                                let help = match closest(["json", "jsonb"], &written) {
+                        let written = ident.to_string();
+                        match DataFormat::NAMES.iter().find(|(name, _)| *name == written) {
+                            Some((_, format)) => container.data.set(cx, tokens, *format),
+                            None => {
+                                let lowercase = written.to_ascii_lowercase();
+                                let names = DataFormat::NAMES.iter().map(|(name, _)| *name);
+                                let help = match closest(names, &lowercase) {
                                     Some(format) => format!(
-                                        "\n\nhelp: did you mean `{format}`? `#[session(backend = postgres, data = {format})]`"
+                                        "\n\nhelp: did you mean `{format}`? `#[session(data = {format})]`"
                                     ),
                                     None => String::new(),
                                 };
                                 cx.error_spanned_by(
                                     &ident,
                                     format!(
-                                        "unknown data format `{ident}`, expected `json` or `jsonb`{help}"
+                                        "unknown data format `{ident}`, expected `jsonb` or `json` \
+                                         on PostgreSQL, `json` or `blob` on MySQL{help}"
                                     ),
                                 );
                             }

@@ -6,7 +6,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 
 use super::ast::{unraw, Container, Field};
-use super::attr::{BackendKind, OnDelete};
+use super::attr::{BackendKind, DataFormat, OnDelete};
 use super::field_type::{Builtin, SUPPORTED};
 use super::Ctxt;
 
@@ -284,16 +284,7 @@ fn check_backend(cx: &Ctxt, container: &Container) {
         ("unlogged", "backend = postgres, unlogged"),
         ("is a PostgreSQL table option", "has no unlogged tables"),
     );
-    postgres_only(
-        cx,
-        container,
-        container.data.as_ref().map(|(_, tokens)| tokens),
-        ("data", "backend = postgres, data = json"),
-        (
-            "chooses between PostgreSQL's `JSON` and `JSONB`",
-            "has one JSON column type",
-        ),
-    );
+    check_data_format(cx, container);
     if container.backend.is_none() {
         cx.error_spanned_by(
             container.ident,
@@ -324,6 +315,37 @@ fn postgres_only(
             ),
         );
     }
+}
+
+/// `data = ...` must name a type that the backend offers for the `data`
+/// column.
+fn check_data_format(cx: &Ctxt, container: &Container) {
+    let (Some((format, tokens)), Some((backend, backend_tokens))) =
+        (&container.data, &container.backend)
+    else {
+        return;
+    };
+    let offered = DataFormat::of_backend(*backend);
+    if offered.contains(format) || *backend == BackendKind::Invalid {
+        return;
+    }
+    let message = match offered {
+        [default, other] => format!(
+            "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, \
+             which has `{}` (the default) and `{}`\n\n\
+             help: the correct format looks like `#[session(backend = {backend_tokens}, data = {})]`",
+            format.name(),
+            default.name(),
+            other.name(),
+            other.name(),
+        ),
+        _ => format!(
+            "`data` chooses the type of the `data` column, and `backend = {backend_tokens}` \
+             has one\n\n\
+             help: remove `data`; it chooses `jsonb` or `json` on PostgreSQL, `json` or `blob` on MySQL"
+        ),
+    };
+    cx.error_spanned_by(tokens, message);
 }
 
 /// Two fields cannot share a column, nor a session key where one path is
