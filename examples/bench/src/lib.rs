@@ -49,7 +49,7 @@ pub mod postgres {
 /// The benchmark's session struct, users table and store on MySQL and
 /// MariaDB.
 pub mod mysql {
-    crate::bench_schema!(mysql);
+    crate::bench_schema!(mysql, plain: (, data = blob));
 }
 
 /// Any error of a benchmark step; the program reports it and moves on to

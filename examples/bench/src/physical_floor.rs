@@ -2,9 +2,10 @@
 //! operation.
 //!
 //! Its table has the three columns every store needs, `id`, `data` and
-//! `expiry_date`, with the same types as ours (a 32-byte digest, JSON, the
-//! backend's timestamp; on PostgreSQL `JSON`, the cheaper of ours's two
-//! `data` types) and nothing else: a primary key, no index on the expiry,
+//! `expiry_date`, with the same types as ours plain (a 32-byte digest, JSON
+//! text, the backend's timestamp; `data` is `JSON` on PostgreSQL and
+//! `LONGBLOB` on MySQL, the cheapest of ours's `data` types) and nothing
+//! else: a primary key, no index on the expiry,
 //! no foreign key. Each operation is one statement, prepared once
 //! per connection and sent through sqlx, the fastest async driver for each
 //! backend here (on SQLite it runs every connection on a worker thread of
@@ -276,6 +277,6 @@ physical_floor!(
     sqlx::MySql,
     sqlx::MySqlPool,
     super::question_mark,
-    data: ("JSON", super::question_mark),
+    data: ("LONGBLOB", super::question_mark),
     " ENGINE=InnoDB"
 );

@@ -23,10 +23,11 @@ pub const TYPED_KEYS: [&str; 2] = ["user_id", "user_agent"];
 /// `bench_users`) and its store `BenchSessionStore`, and the struct without
 /// fields `PlainBenchSession` and its store `PlainBenchSessionStore`.
 ///
-/// `plain: ...` adds container keys to the plain struct only: on
-/// PostgreSQL it stores `data` as `JSON`, the choice for an app that never
-/// queries inside its sessions, as the peer's opaque blob cannot be
-/// queried either; the typed struct keeps the default `JSONB`.
+/// `plain: ...` adds container keys to the plain struct only: it stores
+/// `data` as `JSON` on PostgreSQL and as `LONGBLOB` on MySQL, the choice
+/// for an app that never has the server check or parse its sessions, as
+/// the peer's opaque blob is never checked either; the typed struct keeps
+/// the defaults, `JSONB` and `JSON`.
 #[macro_export]
 macro_rules! bench_schema {
     ($backend:ident) => {
