@@ -55,7 +55,7 @@ async fn main() -> ExitCode {
          statement per operation through sqlx on `id`, `data`, `expiry_date` and a primary key only.\n\
          Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
          Timed runs last up to {} ms, {} per figure, interleaved across the contenders; \
-         `delete_expired` deletes {} expired rows. {} cores.\n",
+         `delete_expired` deletes {} expired rows among {} live ones. {} cores.\n",
         if options.quick { " (--quick)" } else { "" },
         small.json_bytes,
         large.json_bytes,
@@ -63,6 +63,7 @@ async fn main() -> ExitCode {
         plan.duration.as_millis(),
         plan.repeat,
         plan.expired_rows,
+        plan.background_rows,
         std::thread::available_parallelism().map_or(0, |cores| cores.get()),
     );
     let started = Instant::now();

@@ -45,6 +45,11 @@ pub struct Plan {
     pub listed_users: usize,
     /// Expired rows in the table when `delete_expired` runs.
     pub expired_rows: usize,
+    /// Live small sessions every contender's table holds after the create
+    /// runs, besides those the runs work on: `delete_expired` then finds
+    /// its expired rows among many live ones, as in production, where a
+    /// scan of the whole table and an index on the expiry differ most.
+    pub background_rows: usize,
     /// Whether every pooled connection is opened and used before the first
     /// timed run.
     pub warm_up: bool,
@@ -81,6 +86,7 @@ impl Plan {
             live: [1_000, 200],
             listed_users: 200,
             expired_rows: 10_000,
+            background_rows: 100_000,
             repeat: 5,
             warm_up: true,
             e2e_requests: 3_000,
@@ -100,6 +106,7 @@ impl Plan {
             seeded_large: 200,
             live: [200, 50],
             listed_users: 50,
+            background_rows: 10_000,
             repeat: 1,
             e2e_requests: 400,
             ..Plan::full(pool)
@@ -360,10 +367,16 @@ impl Suite<'_> {
         Ok(Some(measured))
     }
 
-    /// Seeds the sessions that save and load work on, and the users that
-    /// list works on.
+    /// Seeds the background of live sessions, the sessions that save and
+    /// load work on, and the users that list works on.
     async fn seed_live(&mut self, payloads: &[Arc<Payload>; 2]) -> BenchResult<()> {
         for (index, contender) in self.contenders.iter().enumerate() {
+            contender
+                .seed(
+                    &seed_rows(&random_ids(self.plan.background_rows), general_user, false),
+                    &payloads[0],
+                )
+                .await?;
             for (payload_index, (payload, count)) in payloads.iter().zip(self.plan.live).enumerate()
             {
                 let ids = random_ids(count);
@@ -608,25 +621,27 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
     let dir = std::env::temp_dir().join(format!("example-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = async {
-        // Ours, plain and typed, share a file; the same-schema floor, the
-        // peer and the physical floor have one each, so that no table holds
-        // another contender's rows when `delete_expired` scans it.
-        let ours_path = dir.join("ours.db");
-        let ours_url = ours_path.to_string_lossy().into_owned();
+        // Every contender has a file of its own: no table holds another
+        // contender's rows when `delete_expired` scans it, and no
+        // contender's writes fill the write-ahead log that another's
+        // commit then checkpoints.
+        let typed_url = dir.join("typed.db").to_string_lossy().into_owned();
+        let plain_path = dir.join("plain.db");
+        let plain_url = plain_path.to_string_lossy().into_owned();
         let floor_url = dir.join("floor.db").to_string_lossy().into_owned();
-        let (typed, typed_seeder) = sqlite_typed_file(&ours_url, plan).await?;
+        let (typed, typed_seeder) = sqlite_typed_file(&typed_url, plan).await?;
         let (_, same_schema_floor) = sqlite_typed_file(&floor_url, plan).await?;
         let ours_typed = Ours::typed(
             typed.clone(),
             bench_sessions::user_id,
             Arc::new(typed_seeder),
         );
-        let plain = PlainBenchSessionStore::connect_with(&ours_url, &plan.pool_options())?;
+        let plain = PlainBenchSessionStore::connect_with(&plain_url, &plan.pool_options())?;
         plain.migrate().await?;
         let ours_plain = Ours::plain(
             plain.clone(),
             Arc::new(PhysicalFloor::on_table(
-                sqlite_pool(&ours_path, plan).await?,
+                sqlite_pool(&plain_path, plan).await?,
                 PLAIN_SESSIONS_TABLE,
             )),
         );

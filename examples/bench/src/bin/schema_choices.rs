@@ -100,8 +100,9 @@ impl Layout {
         } = self;
         let mut statements = vec![format!(
             "CREATE {persistence}TABLE s (id {id_type} PRIMARY KEY NOT NULL, \
-             data {data_type} NOT NULL, expiry_date BIGINT NOT NULL, \
-             user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, user_agent TEXT){table_options}"
+             expiry_date BIGINT NOT NULL, \
+             user_id BIGINT REFERENCES u (id) ON DELETE CASCADE, user_agent TEXT, \
+             data {data_type} NOT NULL){table_options}"
         )];
         if self.expiry_index {
             statements.push("CREATE INDEX s_expiry ON s (expiry_date)".to_owned());
