@@ -118,32 +118,25 @@ mod mysql {
 
     use super::*;
 
-    impl ToSql<Json, Mysql> for DataJson {
-        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
-            out.write_all(self.0.as_bytes())?;
-            Ok(IsNull::No)
-        }
+    /// `JSON` and, with `data = blob`, `LONGBLOB`: the same JSON text.
+    macro_rules! json_text {
+        ($($sql_type:ty),+) => {$(
+            impl ToSql<$sql_type, Mysql> for DataJson {
+                fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
+                    out.write_all(self.0.as_bytes())?;
+                    Ok(IsNull::No)
+                }
+            }
+
+            impl FromSql<$sql_type, Mysql> for DataMap {
+                fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+                    parse(value.as_bytes())
+                }
+            }
+        )+};
     }
 
-    impl FromSql<Json, Mysql> for DataMap {
-        fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
-            parse(value.as_bytes())
-        }
-    }
-
-    /// `data = blob`: the same JSON text, bound as bytes.
-    impl ToSql<Binary, Mysql> for DataJson {
-        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
-            out.write_all(self.0.as_bytes())?;
-            Ok(IsNull::No)
-        }
-    }
-
-    impl FromSql<Binary, Mysql> for DataMap {
-        fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
-            parse(value.as_bytes())
-        }
-    }
+    json_text!(Json, Binary);
 }
 
 #[cfg(feature = "postgres")]

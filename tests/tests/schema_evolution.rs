@@ -389,6 +389,30 @@ where
     row.value
 }
 
+/// Creates, saves and loads back a session of user 2 through `store`, and
+/// sees a session of user 99, who does not exist, refused by the foreign
+/// key.
+async fn round_trips_and_enforces_the_foreign_key(store: &impl tower_sessions::SessionStore) {
+    use serde_json::json;
+
+    let mut session = common::record(json!({
+        "user_id": 2,
+        "cart": [1, 2.5, 3.5e17, -0.0],
+        "nested": { "b": null, "a": "é\"\\" },
+    }));
+    store.create(&mut session).await.expect("create");
+    let loaded = store.load(&session.id).await.unwrap().expect("stored");
+    assert_eq!(loaded.data, session.data);
+    session.data.insert("theme".to_owned(), json!("dark"));
+    store.save(&session).await.expect("save");
+    let loaded = store.load(&session.id).await.unwrap().expect("stored");
+    assert_eq!(loaded.data, session.data);
+
+    let mut stranger = common::record(json!({ "user_id": 99 }));
+    let refused = store.create(&mut stranger).await;
+    assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+}
+
 /// `#[session(unlogged)]`, a PostgreSQL table option: `migrate()` creates
 /// the table unlogged, and follows the struct when the option comes or goes.
 mod unlogged {
@@ -443,15 +467,7 @@ mod unlogged {
         store.migrate().await.expect("migrate");
         assert_eq!(persistence(&store).await, "u");
         assert!(store.check_schema().await.unwrap().is_current());
-
-        let mut session = record(json!({ "user_id": 2, "cart": [1, 2] }));
-        store.create(&mut session).await.expect("create");
-        let loaded = store.load(&session.id).await.unwrap().expect("stored");
-        assert_eq!(loaded.data, session.data);
-
-        let mut stranger = record(json!({ "user_id": 99 }));
-        let refused = store.create(&mut stranger).await;
-        assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+        crate::round_trips_and_enforces_the_foreign_key(&store).await;
     }
 
     #[tokio::test]
@@ -547,23 +563,7 @@ macro_rules! data_type_suite {
                 store.migrate().await.expect("migrate");
                 assert_eq!(data_type(&store).await, $chosen_live);
                 assert!(store.check_schema().await.unwrap().is_current());
-
-                let mut session = record(json!({
-                    "user_id": 2,
-                    "cart": [1, 2.5, 3.5e17, -0.0],
-                    "nested": { "b": null, "a": "é\"\\" },
-                }));
-                store.create(&mut session).await.expect("create");
-                let loaded = store.load(&session.id).await.unwrap().expect("stored");
-                assert_eq!(loaded.data, session.data);
-                session.data.insert("theme".to_owned(), json!("dark"));
-                store.save(&session).await.expect("save");
-                let loaded = store.load(&session.id).await.unwrap().expect("stored");
-                assert_eq!(loaded.data, session.data);
-
-                let mut stranger = record(json!({ "user_id": 99 }));
-                let refused = store.create(&mut stranger).await;
-                assert!(refused.is_err(), "user 99 does not exist: {refused:?}");
+                crate::round_trips_and_enforces_the_foreign_key(&store).await;
             }
 
             #[tokio::test]
