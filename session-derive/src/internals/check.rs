@@ -277,13 +277,7 @@ fn check_shape(cx: &Ctxt, container: &Container) {
 }
 
 fn check_backend(cx: &Ctxt, container: &Container) {
-    postgres_only(
-        cx,
-        container,
-        container.unlogged.as_ref(),
-        ("unlogged", "backend = postgres, unlogged"),
-        ("is a PostgreSQL table option", "has no unlogged tables"),
-    );
+    check_unlogged(cx, container);
     check_data_format(cx, container);
     if container.backend.is_none() {
         cx.error_spanned_by(
@@ -295,23 +289,17 @@ fn check_backend(cx: &Ctxt, container: &Container) {
     }
 }
 
-/// Reports a container `key` that only PostgreSQL has, given on another
-/// backend: `what` it does there, and what the other backend lacks.
-fn postgres_only(
-    cx: &Ctxt,
-    container: &Container,
-    tokens: Option<&TokenStream>,
-    (key, example): (&str, &str),
-    (what, lacks): (&str, &str),
-) {
+/// `unlogged` is a PostgreSQL table option.
+fn check_unlogged(cx: &Ctxt, container: &Container) {
     if let (Some(tokens), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
-        (tokens, &container.backend)
+        (&container.unlogged, &container.backend)
     {
         cx.error_spanned_by(
             tokens,
             format!(
-                "`{key}` {what}, and `backend = {backend}` {lacks}\n\n\
-                 help: remove `{key}`, or use it with `#[session({example})]`"
+                "`unlogged` is a PostgreSQL table option, and `backend = {backend}` has no \
+                 unlogged tables\n\n\
+                 help: remove `unlogged`, or use it with `#[session(backend = postgres, unlogged)]`"
             ),
         );
     }
