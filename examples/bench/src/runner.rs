@@ -591,7 +591,7 @@ async fn sqlite_pool(path: &std::path::Path, plan: &Plan) -> BenchResult<sqlx::S
 }
 
 /// The typed schema and its users in the SQLite file at `url`: a store on
-/// it, and the same-schema floor on a pool of its own.
+/// it, and the same-schema floor on the store's pool.
 async fn sqlite_typed_file(
     url: &str,
     plan: &Plan,
@@ -605,11 +605,7 @@ async fn sqlite_typed_file(
     execute_all(&mut admin, &[users_ddl("SQLite")]).await?;
     let store = crate::sqlite::BenchSessionStore::connect_with(url, &plan.pool_options())?;
     store.migrate().await?;
-    let floor = crate::floor::sqlite::Floor::new(
-        crate::sqlite::BenchSessionStore::connect_with(url, &plan.pool_options())?
-            .pool()
-            .clone(),
-    );
+    let floor = crate::floor::sqlite::Floor::new(store.pool().clone());
     floor.insert_users(1, plan.users_needed()).await?;
     Ok((store, floor))
 }
