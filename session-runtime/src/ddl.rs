@@ -1,7 +1,7 @@
 //! The statements that create, alter and drop a derived session table.
 
 use crate::backend::{Backend, Dialect};
-use crate::table_def::{ColumnDef, DataType, ForeignKey, TableDef};
+use crate::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
 
 /// The DDL of one table on one backend: statements to create it, and to
 /// drop it again.
@@ -13,9 +13,15 @@ use crate::table_def::{ColumnDef, DataType, ForeignKey, TableDef};
 /// ```
 /// # #[cfg(feature = "sqlite")] {
 /// use session_runtime::backend::Sqlite;
-/// use session_runtime::{DataType, Migration, TableDef};
+/// use session_runtime::{Compression, DataType, Migration, TableDef};
 ///
-/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, data: DataType::BackendDefault };
+/// let table = TableDef {
+///     name: "http_sessions",
+///     columns: &[],
+///     unlogged: false,
+///     data: DataType::BackendDefault,
+///     compression: Compression::Lz4,
+/// };
 /// let migration = Migration::for_table::<Sqlite>(&table);
 /// assert!(migration.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
 /// assert_eq!(migration.down(), "DROP TABLE IF EXISTS \"http_sessions\";\n");
@@ -52,8 +58,12 @@ impl Migration {
         // Last, because SQLite reaches a column stored after a large value
         // only by walking that value's overflow pages: with `data` first, a
         // scan of `expiry_date` reads every session whole.
+        let compression = match ddl.data_compression() {
+            Some(method) => format!(" COMPRESSION {}", method.sql_name()),
+            None => String::new(),
+        };
         columns.push(format!(
-            "{} {} NOT NULL",
+            "{} {}{compression} NOT NULL",
             B::quote_identifier("data"),
             ddl.data_sql()
         ));
@@ -212,6 +222,22 @@ impl<B: Backend> TableDdl<B> {
             (DataType::Blob, Dialect::Mysql) => "LONGBLOB",
             _ => B::DATA_SQL,
         }
+    }
+
+    /// The compression method of the `data` column: PostgreSQL's choice,
+    /// `None` on the backends that store `data` as written.
+    pub fn data_compression(&self) -> Option<Compression> {
+        (B::DIALECT == Dialect::Postgres).then_some(self.table.compression)
+    }
+
+    /// Sets the compression of values written from now on; the values
+    /// stored keep theirs until they are next written.
+    pub fn set_data_compression(&self, method: &str) -> String {
+        format!(
+            "ALTER TABLE {} ALTER COLUMN {} SET COMPRESSION {method}",
+            self.name,
+            B::quote_identifier("data")
+        )
     }
 
     /// `ALTER TABLE ... SET UNLOGGED` or `SET LOGGED`: PostgreSQL rewrites

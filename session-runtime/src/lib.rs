@@ -107,7 +107,7 @@ pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
 pub use session_derive::SessionStore;
 pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 pub use store::DieselStore;
-pub use table_def::{ColumnDef, DataType, ForeignKey, OnDelete, TableDef};
+pub use table_def::{ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef};
 pub use tower_sessions_impl::RecordId;
 pub use typed_session::TypedSessionExt;
 

@@ -1,7 +1,7 @@
 //! The shape a session table really has in the database, read from the
 //! catalog, for `migrate()` and `check_schema()` to compare with the struct.
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 /// A table as the database's catalog describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +12,10 @@ pub struct LiveTable {
     pub foreign_keys: Vec<LiveForeignKey>,
     /// Whether PostgreSQL keeps the table out of its write-ahead log.
     pub unlogged: bool,
+    /// The compression method of PostgreSQL's `data` column, as `COMPRESSION`
+    /// names it (`default` when none was set); `None` on the other backends,
+    /// and when the column is missing.
+    pub data_compression: Option<String>,
 }
 
 impl LiveTable {
@@ -76,11 +80,14 @@ pub struct LiveForeignKey {
     pub on_delete: String,
 }
 
-/// One flag of a live table, as a catalog query returns it.
+/// The storage options of a live table that only PostgreSQL has.
 #[derive(Debug, diesel::deserialize::QueryableByName)]
-pub struct LiveFlag {
+pub struct LiveStorage {
+    /// 1 for an unlogged table.
     #[diesel(sql_type = BigInt)]
-    pub flag: i64,
+    pub unlogged: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub data_compression: Option<String>,
 }
 
 /// The catalog queries of one backend. Each takes the table's name, as
@@ -89,9 +96,8 @@ pub struct CatalogQueries {
     pub columns: &'static str,
     pub indexes: &'static str,
     pub foreign_keys: &'static str,
-    /// One row whose `flag` is 1 for an unlogged table; `None` on backends
-    /// without unlogged tables.
-    pub unlogged: Option<&'static str>,
+    /// One [`LiveStorage`] row; `None` on backends without these options.
+    pub storage: Option<&'static str>,
 }
 
 /// `Backend::read_live_table` for a diesel-async connection type: the same
@@ -121,21 +127,24 @@ macro_rules! read_live_table {
                 .bind::<Text, _>(table_argument.to_owned())
                 .load(connection)
                 .await?;
-            let unlogged = match queries.unlogged {
+            let storage: Vec<$crate::live_table::LiveStorage> = match queries.storage {
                 Some(query) => {
-                    let flags: Vec<$crate::live_table::LiveFlag> = diesel::sql_query(query)
+                    diesel::sql_query(query)
                         .bind::<Text, _>(table_argument.to_owned())
                         .load(connection)
-                        .await?;
-                    flags.iter().any(|flag| flag.flag != 0)
+                        .await?
                 }
-                None => false,
+                None => Vec::new(),
             };
+            let storage = storage.into_iter().next();
             Ok(Some($crate::live_table::LiveTable {
                 columns,
                 indexes: indexes.into_iter().map(|index| index.name).collect(),
                 foreign_keys,
-                unlogged,
+                unlogged: storage
+                    .as_ref()
+                    .is_some_and(|storage| storage.unlogged != 0),
+                data_compression: storage.and_then(|storage| storage.data_compression),
             }))
         }
     };

@@ -85,6 +85,15 @@ pub enum SchemaChange {
         /// Whether the table becomes unlogged.
         unlogged: bool,
     },
+    /// The `data` column of a PostgreSQL table has another compression
+    /// method than the struct's: a table made before `compression`
+    /// existed, or `#[session(compression = ...)]` changed.
+    /// `ALTER COLUMN ... SET COMPRESSION` changes only the catalog; each
+    /// stored value keeps its method until the session is next saved.
+    SetDataCompression {
+        /// The method values are written with from now on.
+        method: &'static str,
+    },
 }
 
 /// Drift that [`DieselStore::migrate`](crate::DieselStore::migrate) will
@@ -243,6 +252,7 @@ impl<S: SessionTable> Comparison<'_, S> {
         self.indexes();
         self.removed_columns();
         self.persistence();
+        self.data_compression();
         self.diff.down.reverse();
         down_columns.reverse();
         self.diff.down.extend(down_columns);
@@ -429,6 +439,25 @@ impl<S: SessionTable> Comparison<'_, S> {
             .push(SchemaChange::SetUnlogged { unlogged });
         self.diff.up.push(self.ddl.set_unlogged(unlogged));
         self.diff.down.push(self.ddl.set_unlogged(!unlogged));
+    }
+
+    /// Gives `data` the struct's compression method.
+    fn data_compression(&mut self) {
+        let (Some(wanted), Some(live)) = (
+            self.ddl.data_compression(),
+            self.live.data_compression.as_deref(),
+        ) else {
+            return;
+        };
+        let method = wanted.sql_name();
+        if live == method {
+            return;
+        }
+        self.diff
+            .changes
+            .push(SchemaChange::SetDataCompression { method });
+        self.diff.up.push(self.ddl.set_data_compression(method));
+        self.diff.down.push(self.ddl.set_data_compression(live));
     }
 
     /// Columns of removed fields stay, unless inserts would fail on them.

@@ -15,6 +15,10 @@ pub struct TableDef {
     pub unlogged: bool,
     /// The type of the `data` column, as `#[session(data = ...)]` chose it.
     pub data: DataType,
+    /// How PostgreSQL compresses large `data` values, as
+    /// `#[session(compression = ...)]` chose it. The other backends store
+    /// `data` as written.
+    pub compression: Compression,
 }
 
 /// The SQL type of the `data` column. Whichever it is, the column holds the
@@ -23,9 +27,15 @@ pub struct TableDef {
 /// ```
 /// # #[cfg(feature = "mysql")] {
 /// use session_runtime::backend::Mysql;
-/// use session_runtime::{DataType, Migration, TableDef};
+/// use session_runtime::{Compression, DataType, Migration, TableDef};
 ///
-/// let table = TableDef { name: "http_sessions", columns: &[], unlogged: false, data: DataType::Blob };
+/// let table = TableDef {
+///     name: "http_sessions",
+///     columns: &[],
+///     unlogged: false,
+///     data: DataType::Blob,
+///     compression: Compression::Lz4,
+/// };
 /// assert!(Migration::for_table::<Mysql>(&table).up().contains("`data` LONGBLOB NOT NULL"));
 /// # }
 /// ```
@@ -43,6 +53,46 @@ pub enum DataType {
     /// MariaDB's `JSON` (a `LONGTEXT` with a `JSON_VALID` check) does. Its
     /// JSON functions still read the column.
     Blob,
+}
+
+/// The method PostgreSQL compresses a `data` value with when it is over
+/// about 2 KB (its TOAST compression), set on the column with
+/// `COMPRESSION`. Both need PostgreSQL 14 or later.
+///
+/// ```
+/// # #[cfg(feature = "postgres")] {
+/// use session_runtime::backend::Postgres;
+/// use session_runtime::{Compression, DataType, Migration, TableDef};
+///
+/// let table = TableDef {
+///     name: "http_sessions",
+///     columns: &[],
+///     unlogged: false,
+///     data: DataType::BackendDefault,
+///     compression: Compression::Lz4,
+/// };
+/// assert!(Migration::for_table::<Postgres>(&table).up().contains("\"data\" JSONB COMPRESSION lz4 NOT NULL"));
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// `lz4`, the default: a 64 KB session is written in about half the
+    /// time `pglz` takes, and read back faster, for about a quarter more
+    /// bytes on disk.
+    Lz4,
+    /// `pglz`, PostgreSQL's own default (`#[session(compression = pglz)]`):
+    /// the smaller table, for a server built without lz4.
+    Pglz,
+}
+
+impl Compression {
+    /// The method as `COMPRESSION` names it, and as the catalog reports it.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            Compression::Lz4 => "lz4",
+            Compression::Pglz => "pglz",
+        }
+    }
 }
 
 /// One typed column.

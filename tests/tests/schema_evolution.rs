@@ -511,6 +511,163 @@ mod unlogged {
     }
 }
 
+/// `#[session(compression = ...)]`: PostgreSQL compresses large `data`
+/// values with lz4 by default, or with pglz; `migrate()` brings a table
+/// made with another method (or none, by an earlier version) to the
+/// struct's, and every stored session still loads.
+mod compression {
+    use diesel_async::SimpleAsyncConnection as _;
+    use serde_json::{json, Value};
+    use session_runtime::SchemaChange;
+    use session_tests::{Kind, TestDatabase};
+    use tower_sessions::session::Record;
+    use tower_sessions::SessionStore as _;
+
+    use crate::common::record;
+
+    version!(postgres, lz4 {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
+
+    version!(postgres, pglz [compression = pglz] {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    });
+
+    /// The `data` column's method as `COMPRESSION` names it.
+    async fn column_method(store: &lz4::SessionStore) -> String {
+        let mut connection = store.connection().await.expect("a connection");
+        crate::catalog_text(
+            &mut *connection,
+            "SELECT CASE attcompression WHEN 'l' THEN 'lz4' WHEN 'p' THEN 'pglz' \
+             ELSE 'default' END AS value \
+             FROM pg_attribute WHERE attrelid = 'evolving'::regclass AND attname = 'data'",
+        )
+        .await
+    }
+
+    /// The method the one stored session's `data` value is compressed with.
+    async fn stored_method(store: &lz4::SessionStore) -> String {
+        let mut connection = store.connection().await.expect("a connection");
+        crate::catalog_text(
+            &mut *connection,
+            "SELECT coalesce(pg_column_compression(data), 'none') AS value FROM evolving",
+        )
+        .await
+    }
+
+    /// A session large enough for PostgreSQL to compress.
+    fn large_session() -> Record {
+        let items: Vec<Value> = (0..2_000)
+            .map(|n| json!({ "sku": format!("SKU-{n:06}"), "qty": n % 3 }))
+            .collect();
+        record(json!({ "user_id": 1, "recently_viewed": items }))
+    }
+
+    #[test]
+    fn the_migration_declares_lz4_by_default_and_pglz_when_chosen() {
+        let up = lz4::SessionStore::migration().up();
+        assert!(
+            up.contains("\"data\" JSONB COMPRESSION lz4 NOT NULL"),
+            "{up}"
+        );
+        let up = pglz::SessionStore::migration().up();
+        assert!(
+            up.contains("\"data\" JSONB COMPRESSION pglz NOT NULL"),
+            "{up}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_table_of_an_earlier_version_gets_lz4_and_keeps_every_session() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let store = lz4::SessionStore::connect(&db.url).expect("pool");
+        // The DDL of versions before `compression`: no method, so the
+        // server's `default_toast_compression` (pglz unless changed).
+        let earlier = lz4::SessionStore::migration()
+            .up()
+            .replace(" COMPRESSION lz4", "");
+        let mut connection = store.connection().await.expect("a connection");
+        connection
+            .batch_execute(&earlier)
+            .await
+            .expect("the earlier table");
+        drop(connection);
+        let mut old = large_session();
+        store.create(&mut old).await.expect("create");
+        assert_eq!(stored_method(&store).await, "pglz");
+
+        let drift = store.check_schema().await.unwrap();
+        assert_eq!(
+            drift.changes(),
+            [SchemaChange::SetDataCompression { method: "lz4" }]
+        );
+        assert_eq!(
+            drift.up(),
+            "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" SET COMPRESSION lz4;\n"
+        );
+        assert_eq!(
+            drift.down(),
+            "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" SET COMPRESSION default;\n"
+        );
+        assert_eq!(
+            column_method(&store).await,
+            "default",
+            "check_schema changes nothing"
+        );
+
+        store.migrate().await.expect("set lz4");
+        assert_eq!(column_method(&store).await, "lz4");
+        assert!(store.check_schema().await.unwrap().is_current());
+        let loaded = store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+        assert_eq!(
+            stored_method(&store).await,
+            "pglz",
+            "stored values keep theirs"
+        );
+
+        store.save(&old).await.expect("save");
+        assert_eq!(
+            stored_method(&store).await,
+            "lz4",
+            "a save rewrites the value"
+        );
+        let loaded = store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+    }
+
+    #[tokio::test]
+    async fn choosing_pglz_follows_the_struct_and_keeps_every_session() {
+        let Some(db) = TestDatabase::new(Kind::Postgres).await else {
+            return;
+        };
+        let store = lz4::SessionStore::connect(&db.url).expect("pool");
+        store.migrate().await.expect("the lz4 table");
+        assert_eq!(column_method(&store).await, "lz4");
+        let mut old = large_session();
+        store.create(&mut old).await.expect("create");
+        assert_eq!(stored_method(&store).await, "lz4");
+
+        let pglz_store = pglz::SessionStore::connect(&db.url).expect("pool");
+        let diff = pglz_store.migrate().await.expect("set pglz");
+        assert_eq!(
+            diff.changes(),
+            [SchemaChange::SetDataCompression { method: "pglz" }]
+        );
+        assert_eq!(column_method(&store).await, "pglz");
+        assert!(pglz_store.check_schema().await.unwrap().is_current());
+        pglz_store.save(&old).await.expect("save");
+        assert_eq!(stored_method(&store).await, "pglz");
+        let loaded = pglz_store.load(&old.id).await.unwrap().expect("kept");
+        assert_eq!(loaded.data, old.data);
+        crate::round_trips_and_enforces_the_foreign_key(&pglz_store).await;
+    }
+}
+
 /// `#[session(data = ...)]`: a `data` column type other than the
 /// backend's default. `migrate()` creates it, the store round-trips
 /// sessions through it, and a table of the default type is refused with
@@ -591,6 +748,9 @@ macro_rules! data_type_suite {
                     .await
                     .expect("the fix runs");
                 drop(connection);
+                // PostgreSQL's `ALTER COLUMN ... TYPE` forgets the column's
+                // compression method, which `migrate()` sets again.
+                store.migrate().await.expect("migrate after the fix");
                 assert!(store.check_schema().await.unwrap().is_current());
                 let loaded = store.load(&old.id).await.unwrap().expect("kept");
                 assert_eq!(loaded.data, old.data);
@@ -600,8 +760,8 @@ macro_rules! data_type_suite {
 }
 
 data_type_suite!(json_data, postgres, Kind::Postgres, [data = json] {
-    chosen: ("JSON", "\"data\" JSON NOT NULL", "json"),
-    default: ("\"data\" JSONB NOT NULL", "jsonb"),
+    chosen: ("JSON", "\"data\" JSON COMPRESSION lz4 NOT NULL", "json"),
+    default: ("\"data\" JSONB COMPRESSION lz4 NOT NULL", "jsonb"),
     data_type: "SELECT data_type::text AS value FROM information_schema.columns \
                 WHERE table_schema = current_schema() AND table_name = 'evolving' \
                 AND column_name = 'data'",

@@ -3,8 +3,9 @@
 //!
 //! Its table has the three columns every store needs, `id`, `data` and
 //! `expiry_date`, with the same types as ours plain (a 32-byte digest, JSON
-//! text, the backend's timestamp; `data` is `JSON` on PostgreSQL and
-//! `LONGBLOB` on MySQL, the cheapest of ours's `data` types) and nothing
+//! text, the backend's timestamp; `data` is `JSON` with lz4 compression on
+//! PostgreSQL and `LONGBLOB` on MySQL, the cheapest of ours's `data` types)
+//! and nothing
 //! else: a primary key, no index on the expiry,
 //! no foreign key. Each operation is one statement, prepared once
 //! per connection and sent through sqlx, the fastest async driver for each
@@ -268,7 +269,7 @@ physical_floor!(
     sqlx::Postgres,
     sqlx::PgPool,
     super::dollar,
-    data: ("JSON", super::dollar_json),
+    data: ("JSON COMPRESSION lz4", super::dollar_json),
     ""
 );
 physical_floor!(

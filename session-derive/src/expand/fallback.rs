@@ -45,7 +45,13 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         const _: () = {
             impl #krate::SessionTable for #ident {
                 type Backend = #krate::__private::#backend::Backend;
-                const TABLE: #krate::TableDef = #krate::TableDef { name: "", columns: &[], unlogged: false, data: #krate::DataType::BackendDefault };
+                const TABLE: #krate::TableDef = #krate::TableDef {
+                    name: "",
+                    columns: &[],
+                    unlogged: false,
+                    data: #krate::DataType::BackendDefault,
+                    compression: #krate::Compression::Lz4,
+                };
                 fn read_fields(_: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
                     #unreachable
                 }

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::internals::ast::{unraw, Container, Field};
-use crate::internals::attr::{DataFormat, OnDelete};
+use crate::internals::attr::{Compression, DataFormat, OnDelete};
 
 pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
     let krate = &container.krate;
@@ -20,12 +20,17 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         Some((DataFormat::Blob, _)) => quote!(Blob),
         Some((DataFormat::Jsonb, _)) | None => quote!(BackendDefault),
     };
+    let compression = match container.compression {
+        Some((Compression::Pglz, _)) => quote!(Pglz),
+        Some((Compression::Lz4, _)) | None => quote!(Lz4),
+    };
     quote! {
         const TABLE: #krate::TableDef = #krate::TableDef {
             name: #name,
             columns: &[#(#columns),*],
             unlogged: #unlogged,
             data: #krate::DataType::#data,
+            compression: #krate::Compression::#compression,
         };
     }
 }

@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 
-use super::attr::{self, BackendKind, DataFormat, OnDelete};
+use super::attr::{self, BackendKind, Compression, DataFormat, OnDelete};
 use super::field_type::{self, Builtin};
 use super::Ctxt;
 
@@ -24,6 +24,9 @@ pub struct Container<'a> {
     /// The `data` key and its format, when given; `check` allows it on
     /// PostgreSQL only.
     pub data: Option<(DataFormat, TokenStream)>,
+    /// The `compression` key and its method, when given; `check` allows it
+    /// on PostgreSQL only.
+    pub compression: Option<(Compression, TokenStream)>,
     pub fields: Vec<Field<'a>>,
     /// Whether the struct has named fields (or none), the one shape that
     /// can be a table; `check` reports the others.
@@ -97,6 +100,11 @@ impl<'a> Container<'a> {
             krate,
             unlogged: attrs.unlogged.tokens().cloned(),
             data: attrs.data.get().copied().zip(attrs.data.tokens().cloned()),
+            compression: attrs
+                .compression
+                .get()
+                .copied()
+                .zip(attrs.compression.tokens().cloned()),
             fields,
             is_named_struct,
             generics: &input.generics,

@@ -18,6 +18,7 @@ const CONTAINER_KEYS: &[(&str, &str)] = &[
     ("crate", "crate = session_runtime"),
     ("unlogged", "backend = postgres, unlogged"),
     ("data", "backend = postgres, data = json"),
+    ("compression", "backend = postgres, compression = pglz"),
 ];
 
 const FIELD_KEYS: &[(&str, &str)] = &[
@@ -60,6 +61,10 @@ const CONTAINER_ALIASES: &[(&str, &str)] = &[
     ("jsonb", "data"),
     ("blob", "data"),
     ("longblob", "data"),
+    ("toast_compression", "compression"),
+    ("compress", "compression"),
+    ("lz4", "compression"),
+    ("pglz", "compression"),
 ];
 
 const FIELD_ALIASES: &[(&str, &str)] = &[
@@ -357,6 +362,43 @@ impl DataFormat {
     }
 }
 
+/// `compression = ...`: how PostgreSQL compresses large `data` values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Lz4,
+    Pglz,
+}
+
+impl Compression {
+    const NAMES: &'static [(&'static str, Compression)] =
+        &[("lz4", Compression::Lz4), ("pglz", Compression::Pglz)];
+}
+
+/// Reads the value of `key = name` from its table of `names`, reporting an
+/// unknown name, a `what`, with the closest known one.
+fn named_value<T: Copy>(
+    cx: &Ctxt,
+    ident: &syn::Ident,
+    names: &[(&'static str, T)],
+    (key, what): (&str, &str),
+    expected: &str,
+) -> Option<T> {
+    let written = ident.to_string();
+    if let Some((_, value)) = names.iter().find(|(name, _)| *name == written) {
+        return Some(*value);
+    }
+    let lowercase = written.to_ascii_lowercase();
+    let help = match closest(names.iter().map(|(name, _)| *name), &lowercase) {
+        Some(name) => format!("\n\nhelp: did you mean `{name}`? `#[session({key} = {name})]`"),
+        None => String::new(),
+    };
+    cx.error_spanned_by(
+        ident,
+        format!("unknown {what} `{ident}`, expected {expected}{help}"),
+    );
+    None
+}
+
 /// `on_delete = ...` of a foreign key.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum OnDelete {
@@ -372,6 +414,7 @@ pub struct Container {
     pub krate: Attr<syn::Path>,
     pub unlogged: Attr<()>,
     pub data: Attr<DataFormat>,
+    pub compression: Attr<Compression>,
 }
 
 pub struct Field {
@@ -395,6 +438,7 @@ impl Container {
             krate: Attr::none("crate"),
             unlogged: Attr::none("unlogged"),
             data: Attr::none("data"),
+            compression: Attr::none("compression"),
         };
         let malformed = for_each_key(cx, attrs, Level::Container, |key, meta| {
             let tokens = key_tokens(meta);
@@ -430,26 +474,29 @@ impl Container {
                 }
                 "data" => {
                     if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "data")? {
-                        let written = ident.to_string();
-                        match DataFormat::NAMES.iter().find(|(name, _)| *name == written) {
-                            Some((_, format)) => container.data.set(cx, tokens, *format),
-                            None => {
-                                let lowercase = written.to_ascii_lowercase();
-                                let names = DataFormat::NAMES.iter().map(|(name, _)| *name);
-                                let help = match closest(names, &lowercase) {
-                                    Some(format) => format!(
-                                        "\n\nhelp: did you mean `{format}`? `#[session(data = {format})]`"
-                                    ),
-                                    None => String::new(),
-                                };
-                                cx.error_spanned_by(
-                                    &ident,
-                                    format!(
-                                        "unknown data format `{ident}`, expected `jsonb` or `json` \
-                                         on PostgreSQL, `json` or `blob` on MySQL{help}"
-                                    ),
-                                );
-                            }
+                        let expected = "`jsonb` or `json` on PostgreSQL, `json` or `blob` on MySQL";
+                        if let Some(format) = named_value(
+                            cx,
+                            &ident,
+                            DataFormat::NAMES,
+                            ("data", "data format"),
+                            expected,
+                        ) {
+                            container.data.set(cx, tokens, format);
+                        }
+                    }
+                }
+                "compression" => {
+                    if let Some(ident) = ident_value(cx, meta, CONTAINER_KEYS, "compression")? {
+                        let expected = "`lz4` (the default) or `pglz`";
+                        if let Some(method) = named_value(
+                            cx,
+                            &ident,
+                            Compression::NAMES,
+                            ("compression", "compression method"),
+                            expected,
+                        ) {
+                            container.compression.set(cx, tokens, method);
                         }
                     }
                 }

@@ -277,7 +277,22 @@ fn check_shape(cx: &Ctxt, container: &Container) {
 }
 
 fn check_backend(cx: &Ctxt, container: &Container) {
-    check_unlogged(cx, container);
+    check_postgres_only(
+        cx,
+        container,
+        container.unlogged.as_ref(),
+        "`unlogged` is a PostgreSQL table option",
+        "has no unlogged tables",
+        ("unlogged", "unlogged"),
+    );
+    check_postgres_only(
+        cx,
+        container,
+        container.compression.as_ref().map(|(_, tokens)| tokens),
+        "`compression` is PostgreSQL's compression of large values",
+        "stores `data` as written",
+        ("compression", "compression = pglz"),
+    );
     check_data_format(cx, container);
     if container.backend.is_none() {
         cx.error_spanned_by(
@@ -289,17 +304,24 @@ fn check_backend(cx: &Ctxt, container: &Container) {
     }
 }
 
-/// `unlogged` is a PostgreSQL table option.
-fn check_unlogged(cx: &Ctxt, container: &Container) {
+/// A key that only PostgreSQL has: `what` it is, what the other backends do
+/// instead (`elsewhere`), and the key with an example of its use.
+fn check_postgres_only(
+    cx: &Ctxt,
+    container: &Container,
+    key_tokens: Option<&TokenStream>,
+    what: &str,
+    elsewhere: &str,
+    (key, example): (&str, &str),
+) {
     if let (Some(tokens), Some((BackendKind::Sqlite | BackendKind::Mysql, backend))) =
-        (&container.unlogged, &container.backend)
+        (key_tokens, &container.backend)
     {
         cx.error_spanned_by(
             tokens,
             format!(
-                "`unlogged` is a PostgreSQL table option, and `backend = {backend}` has no \
-                 unlogged tables\n\n\
-                 help: remove `unlogged`, or use it with `#[session(backend = postgres, unlogged)]`"
+                "{what}, and `backend = {backend}` {elsewhere}\n\n\
+                 help: remove `{key}`, or use it with `#[session(backend = postgres, {example})]`"
             ),
         );
     }

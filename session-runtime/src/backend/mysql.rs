@@ -197,7 +197,7 @@ impl Backend for Mysql {
                        AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME \
                        WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? \
                        AND k.REFERENCED_TABLE_NAME IS NOT NULL",
-        unlogged: None,
+        storage: None,
     });
 
     fn canonical_type(sql_type: &str) -> String {

@@ -175,9 +175,12 @@ impl Backend for Postgres {
                        JOIN pg_class r ON r.oid = c.confrelid \
                        JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
                        WHERE c.contype = 'f' AND c.conrelid = to_regclass($1)",
-        unlogged: Some(
-            "SELECT (CASE relpersistence WHEN 'u' THEN 1 ELSE 0 END)::int8 AS flag \
-             FROM pg_class WHERE oid = to_regclass($1)"
+        storage: Some(
+            "SELECT (CASE c.relpersistence WHEN 'u' THEN 1 ELSE 0 END)::int8 AS unlogged, \
+             (SELECT CASE a.attcompression WHEN 'l' THEN 'lz4' WHEN 'p' THEN 'pglz' ELSE 'default' END \
+              FROM pg_attribute a \
+              WHERE a.attrelid = c.oid AND a.attname = 'data' AND NOT a.attisdropped) AS data_compression \
+             FROM pg_class c WHERE c.oid = to_regclass($1)"
         ),
     });
 

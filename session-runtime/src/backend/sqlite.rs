@@ -170,7 +170,7 @@ impl Backend for Sqlite {
         foreign_keys: "SELECT \"from\" AS column_name, \"table\" AS referenced_table, \
                        COALESCE(\"to\", '') AS referenced_column, on_delete \
                        FROM pragma_foreign_key_list(?)",
-        unlogged: None,
+        storage: None,
     });
 }
 
