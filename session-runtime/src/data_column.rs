@@ -109,7 +109,9 @@ mod sqlite {
 
     impl FromSql<Json, Sqlite> for DataMap {
         fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-            parse(value.read_text().as_bytes())
+            // The bytes as stored, checked as UTF-8 once, by `parse`: `read_text`
+            // checks them twice and replaces what is not UTF-8.
+            parse(value.read_blob())
         }
     }
 }
