@@ -6,8 +6,8 @@
 //! Every layout has the columns and indexes the benchmark's typed struct
 //! gets (`user_id`, a foreign key with its index, and `user_agent`); the
 //! layouts differ in what the store could choose: SQLite's `WITHOUT ROWID`
-//! and the `expiry_date` index, PostgreSQL's `UNLOGGED` and `JSON` against
-//! `JSONB`.
+//! and the `expiry_date` index; PostgreSQL's `UNLOGGED`, `JSON` against
+//! `JSONB`, and lz4 against pglz compression of `data`.
 //!
 //! ```text
 //! cargo run --release -p example-bench --bin schema_choices [-- --quick]
@@ -148,11 +148,17 @@ const SQLITE_LAYOUTS: [Layout; 4] = [
     sqlite_layout("rowid, no expiry index", false, false),
 ];
 
-const POSTGRES_LAYOUTS: [Layout; 4] = [
-    postgres_layout("JSONB, logged", "JSONB", false, true),
-    postgres_layout("JSON, logged", "JSON", false, true),
-    postgres_layout("JSONB, UNLOGGED", "JSONB", true, true),
-    postgres_layout("JSONB, logged, no expiry index", "JSONB", false, false),
+const POSTGRES_LAYOUTS: [Layout; 5] = [
+    postgres_layout("JSONB, lz4, logged", "JSONB COMPRESSION lz4", false, true),
+    postgres_layout("JSONB, pglz, logged", "JSONB COMPRESSION pglz", false, true),
+    postgres_layout("JSON, lz4, logged", "JSON COMPRESSION lz4", false, true),
+    postgres_layout("JSONB, lz4, UNLOGGED", "JSONB COMPRESSION lz4", true, true),
+    postgres_layout(
+        "JSONB, lz4, logged, no expiry index",
+        "JSONB COMPRESSION lz4",
+        false,
+        false,
+    ),
 ];
 
 /// What one layout did with one workload.
