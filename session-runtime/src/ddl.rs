@@ -55,13 +55,13 @@ impl Migration {
                 .iter()
                 .map(|column| ddl.column_definition(column, None)),
         );
-        // Last, because SQLite reaches a column stored after a large value
-        // only by walking that value's overflow pages: with `data` first, a
-        // scan of `expiry_date` reads every session whole.
         let compression = match ddl.data_compression() {
             Some(method) => format!(" COMPRESSION {}", method.sql_name()),
             None => String::new(),
         };
+        // Last, because SQLite reaches a column stored after a large value
+        // only by walking that value's overflow pages: with `data` first, a
+        // scan of `expiry_date` reads every session whole.
         columns.push(format!(
             "{} {}{compression} NOT NULL",
             B::quote_identifier("data"),
