@@ -77,11 +77,11 @@ pub enum DataType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     /// `lz4`, the default: a 64 KB session is written in about half the
-    /// time `pglz` takes, and read back faster, for about a quarter more
+    /// time `pglz` takes, and read back as fast, for about a quarter more
     /// bytes on disk.
     Lz4,
     /// `pglz`, PostgreSQL's own default (`#[session(compression = pglz)]`):
-    /// the smaller table, for a server built without lz4.
+    /// the smaller table, and the method of a server built without lz4.
     Pglz,
 }
 
