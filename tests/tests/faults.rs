@@ -286,6 +286,12 @@ macro_rules! fault_suite {
                     Kind::Sqlite => list.extend([
                         app("data is not JSON", "data = 'not json'"),
                         app("data is not UTF-8", "data = CAST(X'7B22C3' AS TEXT)"),
+                        // `{"a":"` 0xC3 `"}`: complete JSON but for one byte,
+                        // which must not load as U+FFFD.
+                        app(
+                            "a string in data is not UTF-8",
+                            "data = CAST(X'7B2261223A22C3227D' AS TEXT)",
+                        ),
                         app("a text column is not UTF-8", "optional = CAST(X'C328' AS TEXT)"),
                         typed("a timestamp column holds words", "seen_at = 'yesterday'"),
                         typed("a JSON column is not JSON", "prefs = '{oops'"),
