@@ -46,6 +46,7 @@ mod data_column;
 mod ddl;
 mod digest;
 mod error;
+pub mod guide;
 mod indexed_column;
 mod key_path;
 #[doc(hidden)]
@@ -147,91 +148,4 @@ pub use diesel_async;
 
 /// What generated code reaches; not a public interface.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::cached_update::CachedUpdate;
-    pub use crate::data_column::{DataJson, DataMap};
-    pub use diesel;
-    pub use diesel_async;
-    pub use serde_json;
-
-    /// Asserts that a foreign key column and the key it references have the
-    /// same SQL type.
-    #[diagnostic::on_unimplemented(
-        message = "the foreign key has SQL type `{Self}`, but the key it references is `{Referenced}`",
-        label = "the field's type does not match the referenced key",
-        note = "give the field the Rust type of the referenced key, e.g. `Option<i64>` for a `BigInt` key"
-    )]
-    pub trait SameSqlType<Referenced> {}
-    impl<T> SameSqlType<T> for T {}
-
-    /// Asserts that Diesel can write a field's value to its column and read
-    /// it back, for a field with `sql_type = ...`. `Bind` is
-    /// [`BindsAs<B>`] when the queries also compare the column with a
-    /// `&Self` of SQL type `B`, else [`NotBound`].
-    #[diagnostic::on_unimplemented(
-        message = "Diesel cannot store `{Self}` in a column of SQL type `{ST}`",
-        label = "Diesel has no `ToSql<{ST}, {DB}>` and `FromSql<{ST}, {DB}>` for this type, or no `AsExpression` for a reference to it",
-        note = "derive diesel's `AsExpression` and `FromSqlRow` for `{Self}` with `#[diesel(sql_type = {ST})]` and implement `ToSql<{ST}, DB>` and `FromSql<{ST}, DB>`, or give `sql_type` the SQL type that Diesel maps `{Self}` to"
-    )]
-    pub trait ColumnValue<ST, DB, Bind> {}
-    /// See [`ColumnValue`].
-    pub struct NotBound;
-    /// See [`ColumnValue`].
-    pub struct BindsAs<SqlType>(core::marker::PhantomData<SqlType>);
-    impl<T, ST, DB> ColumnValue<ST, DB, NotBound> for T
-    where
-        DB: diesel::backend::Backend,
-        T: diesel::serialize::ToSql<ST, DB> + diesel::deserialize::FromSql<ST, DB>,
-    {
-    }
-    impl<T, ST, DB, B> ColumnValue<ST, DB, BindsAs<B>> for T
-    where
-        DB: diesel::backend::Backend,
-        T: diesel::serialize::ToSql<ST, DB> + diesel::deserialize::FromSql<ST, DB>,
-        for<'a> &'a T: diesel::expression::AsExpression<B>,
-        B: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
-    {
-    }
-
-    /// The SQL types a backend gives the fixed columns and the field types
-    /// whose column type differs between backends.
-    #[cfg(feature = "sqlite")]
-    pub mod sqlite {
-        pub use crate::backend::Sqlite as Backend;
-        /// Diesel's backend.
-        pub type Db = diesel::sqlite::Sqlite;
-        pub type Id = diesel::sql_types::Binary;
-        pub type Data = diesel::sql_types::Json;
-        pub type Expiry = diesel::sql_types::BigInt;
-        pub type DateTime = diesel::sql_types::TimestamptzSqlite;
-        pub type Json = diesel::sql_types::Json;
-    }
-
-    /// See `sqlite`.
-    #[cfg(feature = "postgres")]
-    pub mod postgres {
-        pub use crate::backend::Postgres as Backend;
-        /// Diesel's backend.
-        pub type Db = diesel::pg::Pg;
-        pub type Id = diesel::sql_types::Binary;
-        pub type Data = diesel::sql_types::Jsonb;
-        pub type Expiry = diesel::sql_types::Timestamptz;
-        pub type DateTime = diesel::sql_types::Timestamptz;
-        // JSON, not JSONB: a typed column holds one value written verbatim,
-        // and JSONB would print a float such as 3.5e17 back as an integer.
-        pub type Json = diesel::sql_types::Json;
-    }
-
-    /// See `sqlite`.
-    #[cfg(feature = "mysql")]
-    pub mod mysql {
-        pub use crate::backend::Mysql as Backend;
-        /// Diesel's backend.
-        pub type Db = diesel::mysql::Mysql;
-        pub type Id = diesel::sql_types::Binary;
-        pub type Data = diesel::sql_types::Json;
-        pub type Expiry = diesel::sql_types::Datetime;
-        pub type DateTime = diesel::sql_types::Datetime;
-        pub type Json = diesel::sql_types::Json;
-    }
-}
+pub mod __private;

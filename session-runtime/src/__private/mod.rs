@@ -1,0 +1,62 @@
+//! What generated code reaches; not a public interface.
+//!
+//! Everything `#[derive(SessionStore)]` names goes through this module, so
+//! that the crate root holds only what users name. It is pinned to the
+//! derive by the exact version requirement on `session-derive`.
+
+mod assertions;
+
+pub use assertions::{BindsAs, ColumnValue, NotBound, SameSqlType};
+
+pub use crate::cached_update::CachedUpdate;
+pub use crate::data_column::{DataJson, DataMap};
+pub use crate::{
+    ColumnDef, ColumnType, Compression, ConnectionOf, DataType, Error, ExpiryOf, ForeignKey,
+    IndexedColumn, KeyPath, ListedRow, LoadedRow, OnDelete, SessionData, SessionRow, SessionTable,
+    TableDef,
+};
+pub use diesel;
+pub use diesel_async;
+pub use serde_json;
+
+/// The SQL types a backend gives the fixed columns and the field types
+/// whose column type differs between backends.
+#[cfg(feature = "sqlite")]
+pub mod sqlite {
+    pub use crate::backend::Sqlite as Backend;
+    /// Diesel's backend.
+    pub type Db = diesel::sqlite::Sqlite;
+    pub type Id = diesel::sql_types::Binary;
+    pub type Data = diesel::sql_types::Json;
+    pub type Expiry = diesel::sql_types::BigInt;
+    pub type DateTime = diesel::sql_types::TimestamptzSqlite;
+    pub type Json = diesel::sql_types::Json;
+}
+
+/// See `sqlite`.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    pub use crate::backend::Postgres as Backend;
+    /// Diesel's backend.
+    pub type Db = diesel::pg::Pg;
+    pub type Id = diesel::sql_types::Binary;
+    pub type Data = diesel::sql_types::Jsonb;
+    pub type Expiry = diesel::sql_types::Timestamptz;
+    pub type DateTime = diesel::sql_types::Timestamptz;
+    // JSON, not JSONB: a typed column holds one value written verbatim,
+    // and JSONB would print a float such as 3.5e17 back as an integer.
+    pub type Json = diesel::sql_types::Json;
+}
+
+/// See `sqlite`.
+#[cfg(feature = "mysql")]
+pub mod mysql {
+    pub use crate::backend::Mysql as Backend;
+    /// Diesel's backend.
+    pub type Db = diesel::mysql::Mysql;
+    pub type Id = diesel::sql_types::Binary;
+    pub type Data = diesel::sql_types::Json;
+    pub type Expiry = diesel::sql_types::Datetime;
+    pub type DateTime = diesel::sql_types::Datetime;
+    pub type Json = diesel::sql_types::Json;
+}
