@@ -33,43 +33,40 @@
 //! [tower-sessions]: https://docs.rs/tower-sessions
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a tower-sessions version the store has nothing to implement.
 #![cfg_attr(
     not(any(feature = "tower-sessions-015", feature = "tower-sessions-014")),
     allow(dead_code, unused_macros)
 )]
 
+// The store: its API, statement running, the row codec, per-user queries,
+// cleanup, the typed session and the tower-sessions traits.
+mod store;
+// The table as a schema: definition, DDL, live table, diff, migrate.
+mod schema;
+// The databases: one folder each, with the pool and the dialect they share.
 pub mod backend;
-mod cached_update;
-pub mod cleanup;
-mod data_column;
-mod ddl;
-mod digest;
+// The contract the derive implements.
+#[doc(hidden)]
+pub mod __private;
 mod error;
 pub mod guide;
-mod indexed_column;
-mod key_path;
-#[doc(hidden)]
-pub mod live_table;
-mod migrate;
-mod schema_diff;
 mod session_table;
-mod store;
-mod table_def;
 pub mod telemetry;
-mod tower_sessions_impl;
-#[doc(hidden)]
-pub mod typed_session;
 
-pub use backend::{ColumnType, Dialect};
-pub use backend::{MigrationLock, PoolOptions};
-pub use cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
-pub use ddl::Migration;
-pub use digest::{ParseDigestError, SessionDigest};
-pub use error::Error;
-pub use indexed_column::{IndexedColumn, ListedRow, SessionInfo};
-pub use key_path::{KeyPath, SessionData};
-pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
+pub use backend::{ColumnType, PoolOptions};
+pub use error::{DatabaseError, Error};
+pub use schema::ddl::Migration;
+pub use schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
+pub use session_table::{ExpiryOf, SessionTable};
+pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
+pub use store::digest::{ParseDigestError, SessionDigest};
+pub use store::key_path::SessionData;
+pub use store::per_user::{IndexedColumn, SessionInfo};
+pub use store::typed_session::TypedSessionExt;
+pub use store::DieselStore;
+
 /// Derives a Diesel session table and a tower-sessions store from a struct.
 ///
 /// On `struct AppSession` with `#[session(table = http_sessions, backend = ...)]`
@@ -106,11 +103,6 @@ pub use schema_diff::{SchemaChange, SchemaConflict, SchemaDiff};
 /// assert!(sql.contains("\"http_sessions_user_agent_idx\""));
 /// ```
 pub use session_derive::SessionStore;
-pub use session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
-pub use store::DieselStore;
-pub use table_def::{ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef};
-pub use tower_sessions_impl::RecordId;
-pub use typed_session::TypedSessionExt;
 
 /// The diesel-async this crate is built on, for the app's own queries on
 /// [`DieselStore::connection`]: its connection types are the store's, so a
@@ -140,12 +132,8 @@ pub use typed_session::TypedSessionExt;
 ///         .select(users::login)
 ///         .load::<String>(&mut *connection)
 ///         .await
-///         .map_err(|error| session_runtime::Error::Backend(error.to_string()))?;
+///         .map_err(session_runtime::Error::from)?;
 ///     Ok(logins)
 /// }
 /// ```
 pub use diesel_async;
-
-/// What generated code reaches; not a public interface.
-#[doc(hidden)]
-pub mod __private;

@@ -4,10 +4,10 @@ use std::future::Future;
 
 use diesel::result::QueryResult;
 
+use crate::backend::data_column::DataJson;
 use crate::backend::Backend;
-use crate::data_column::DataJson;
-use crate::key_path::SessionData;
-use crate::table_def::TableDef;
+use crate::schema::table_def::TableDef;
+use crate::store::key_path::SessionData;
 use crate::Error;
 
 /// The connection type of a session struct's backend.

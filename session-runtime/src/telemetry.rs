@@ -76,7 +76,7 @@ impl<T> Rows for Vec<T> {
 }
 
 /// The catalog reads of `check_schema()` tell of no session rows.
-impl Rows for crate::schema_diff::SchemaDiff {
+impl Rows for crate::schema::diff::SchemaDiff {
     fn rows(&self) -> Option<u64> {
         None
     }
@@ -180,7 +180,7 @@ impl Trace {
         match &error {
             // A schema drift names tables, columns and the fixing SQL,
             // never a session's values.
-            Error::Backend(message) | Error::Schema(message) => tracing::error!(
+            Error::Backend(_) | Error::Schema(_) => tracing::error!(
                 target: TARGET,
                 table,
                 statement = self.statement,
@@ -188,7 +188,21 @@ impl Trace {
                 elapsed_us,
                 attempts,
                 kind = kind(&error),
-                error = %message,
+                error = %error,
+                "session statement failed"
+            ),
+            // The app's data, not the database, failed: a session points at
+            // a row that is gone. The database's message names the
+            // constraint, not the session's values.
+            Error::ForeignKeyViolation(_) => tracing::warn!(
+                target: TARGET,
+                table,
+                statement = self.statement,
+                session,
+                elapsed_us,
+                attempts,
+                kind = kind(&error),
+                error = %error,
                 "session statement failed"
             ),
             Error::Decode(_) | Error::Encode(_) => tracing::warn!(
@@ -229,6 +243,7 @@ fn kind(error: &Error) -> &'static str {
         Error::Encode(_) => "encode",
         Error::Decode(_) => "decode",
         Error::Backend(_) => "backend",
+        Error::ForeignKeyViolation(_) => "foreign_key",
         Error::Schema(_) => "schema",
     }
 }

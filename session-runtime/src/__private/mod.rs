@@ -8,13 +8,17 @@ mod assertions;
 
 pub use assertions::{BindsAs, ColumnValue, NotBound, SameSqlType};
 
-pub use crate::cached_update::CachedUpdate;
-pub use crate::data_column::{DataJson, DataMap};
-pub use crate::{
-    ColumnDef, ColumnType, Compression, ConnectionOf, DataType, Error, ExpiryOf, ForeignKey,
-    IndexedColumn, KeyPath, ListedRow, LoadedRow, OnDelete, SessionData, SessionRow, SessionTable,
-    TableDef,
+pub use crate::backend::data_column::{DataJson, DataMap};
+pub use crate::backend::{Dialect, MigrationLock};
+pub use crate::schema::table_def::{
+    ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,
 };
+pub use crate::session_table::{ConnectionOf, LoadedRow, SessionRow};
+pub use crate::store::cached_update::CachedUpdate;
+pub use crate::store::key_path::KeyPath;
+pub use crate::store::per_user::ListedRow;
+pub use crate::store::tower_sessions_impl::RecordId;
+pub use crate::{ColumnType, Error, ExpiryOf, IndexedColumn, SessionData, SessionTable};
 pub use diesel;
 pub use diesel_async;
 pub use serde_json;

@@ -1,7 +1,7 @@
 //! The derived struct read from and written to a request's session, with
 //! no string keys in user code.
 
-use crate::key_path::SessionData;
+use crate::store::key_path::SessionData;
 use crate::{Error, SessionTable};
 
 /// Typed access to a `tower_sessions::Session` through a derived struct.
@@ -91,17 +91,17 @@ macro_rules! impl_typed_session {
         #[async_trait::async_trait]
         impl $crate::TypedSessionExt for $core::Session {
             async fn typed<S: $crate::SessionTable>(&self) -> Result<S, $crate::Error> {
-                let data = current_values(self, &$crate::typed_session::keys::<S>()).await?;
-                $crate::typed_session::read(data)
+                let data = current_values(self, &$crate::store::typed_session::keys::<S>()).await?;
+                $crate::store::typed_session::read(data)
             }
 
             async fn set_typed<S: $crate::SessionTable>(
                 &self,
                 value: S,
             ) -> Result<(), $crate::Error> {
-                let keys = $crate::typed_session::keys::<S>();
+                let keys = $crate::store::typed_session::keys::<S>();
                 let current = current_values(self, &keys).await?;
-                let mut next = $crate::typed_session::write(current, value)?;
+                let mut next = $crate::store::typed_session::write(current, value)?;
                 for key in keys {
                     match next.remove(key) {
                         Some(value) => {
@@ -131,7 +131,7 @@ macro_rules! impl_typed_session {
         }
 
         fn session_error(error: $core::session::Error) -> $crate::Error {
-            $crate::Error::Backend(error.to_string())
+            $crate::Error::backend("cannot read the session", error)
         }
     };
 }

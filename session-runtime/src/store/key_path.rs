@@ -20,7 +20,7 @@ pub type SessionData = HashMap<String, Value>;
 /// the path `axum-login.data` then `user_id`.
 ///
 /// ```
-/// use session_runtime::KeyPath;
+/// use session_runtime::__private::KeyPath;
 ///
 /// let path = KeyPath { field: "user_id", key: "axum-login.data", members: &["user_id"] };
 /// assert_eq!(path.to_string(), "axum-login.data/user_id");

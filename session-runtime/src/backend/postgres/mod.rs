@@ -7,13 +7,15 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
-use crate::data_column::postgres::PlainFloats;
-use crate::data_column::DataJson;
-use crate::key_path::SessionData;
-use crate::live_table::{read_live_table, CatalogQueries};
-use crate::table_def::ColumnDef;
+mod data_column;
+
+use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
+use crate::backend::data_column::DataJson;
+use crate::schema::live_table::{read_live_table, CatalogQueries};
+use crate::schema::table_def::ColumnDef;
+use crate::store::key_path::SessionData;
 use crate::Error;
+use data_column::PlainFloats;
 
 /// PostgreSQL (feature `postgres`), through diesel-async's
 /// `AsyncPgConnection`, a pure-Rust driver.
@@ -26,25 +28,14 @@ pub struct Postgres;
 
 impl sealed::Sealed for Postgres {}
 
-/// Serialises concurrent migrations of every session table: `CREATE TABLE
-/// IF NOT EXISTS` races on the catalog when two servers start at once, and
-/// two servers adding the same column would both read it as missing.
-const MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7436932058137104719)";
-
-fn establish(url: &str) -> super::SetupFuture<'_, AsyncPgConnection> {
+fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncPgConnection> {
     Box::pin(AsyncPgConnection::establish(url))
 }
 
 impl Backend for Postgres {
-    const NAME: &'static str = "PostgreSQL";
     type Expiry = OffsetDateTime;
 
-    const ID_SQL: &'static str = "BYTEA";
-    const DATA_SQL: &'static str = "JSONB";
-    const EXPIRY_SQL: &'static str = "TIMESTAMPTZ";
     const DIALECT: Dialect = Dialect::Postgres;
-    const TABLE_OPTIONS: &'static str = "";
-    const EXPIRY_INDEX: bool = true;
 
     deadpool_backend!(AsyncPgConnection, establish);
 
@@ -53,10 +44,6 @@ impl Backend for Postgres {
         columns: &'static [ColumnDef],
     ) -> Result<DataJson, Error> {
         DataJson::without_typed(data, columns, PlainFloats)
-    }
-
-    fn quote_identifier(name: &str) -> String {
-        quote_with('"', name)
     }
 
     fn delete_expired_batch<'a>(
@@ -69,7 +56,7 @@ impl Backend for Postgres {
         // cleanups of several servers share a backlog instead of queueing
         // on each other's rows, and leaves a row a request is saving for
         // the next batch.
-        let table = Self::quote_identifier(table);
+        let table = Self::DIALECT.quote_identifier(table);
         let sql = format!(
             "DELETE FROM {table} WHERE id IN \
              (SELECT id FROM {table} WHERE expiry_date <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
@@ -142,20 +129,6 @@ impl Backend for Postgres {
         Ok(())
     }
 
-    fn migration_lock(_table: &str) -> MigrationLock {
-        MigrationLock {
-            begin: MIGRATION_LOCK.to_owned(),
-            commit: "COMMIT".to_owned(),
-            rollback: "ROLLBACK".to_owned(),
-        }
-    }
-
-    fn catalog_name(table: &str) -> String {
-        // `to_regclass` parses its argument as SQL, where an unquoted name
-        // would be folded to lower case.
-        quote_with('"', table)
-    }
-
     read_live_table!(CatalogQueries {
         columns: "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS sql_type, \
                   (CASE WHEN a.attnotnull THEN 1 ELSE 0 END)::int8 AS not_null, \
@@ -183,29 +156,6 @@ impl Backend for Postgres {
              FROM pg_class c WHERE c.oid = to_regclass($1)"
         ),
     });
-
-    fn canonical_type(sql_type: &str) -> String {
-        // The catalog's `format_type` spells every type in full.
-        let spelling = super::canonical_spelling(sql_type);
-        let full = match spelling.as_str() {
-            "int2" => "smallint",
-            "int" | "int4" => "integer",
-            "int8" => "bigint",
-            "float4" => "real",
-            "float8" | "double" => "double precision",
-            "bool" => "boolean",
-            "timestamptz" => "timestamp with time zone",
-            "timestamp" => "timestamp without time zone",
-            "time" => "time without time zone",
-            _ => {
-                return match spelling.strip_prefix("varchar") {
-                    Some(length) => format!("character varying{length}"),
-                    None => spelling,
-                }
-            }
-        };
-        full.to_owned()
-    }
 }
 
 fn contains_nul(value: &Value) -> bool {

@@ -108,26 +108,28 @@ macro_rules! read_live_table {
         async fn read_live_table(
             connection: &mut Self::Connection,
             table_argument: &str,
-        ) -> diesel::QueryResult<Option<$crate::live_table::LiveTable>> {
+        ) -> diesel::QueryResult<Option<$crate::schema::live_table::LiveTable>> {
             use diesel::sql_types::Text;
             use diesel_async::RunQueryDsl as _;
-            let queries: &$crate::live_table::CatalogQueries = &$queries;
-            let columns: Vec<$crate::live_table::LiveColumn> = diesel::sql_query(queries.columns)
-                .bind::<Text, _>(table_argument.to_owned())
-                .load(connection)
-                .await?;
+            let queries: &$crate::schema::live_table::CatalogQueries = &$queries;
+            let columns: Vec<$crate::schema::live_table::LiveColumn> =
+                diesel::sql_query(queries.columns)
+                    .bind::<Text, _>(table_argument.to_owned())
+                    .load(connection)
+                    .await?;
             if columns.is_empty() {
                 return Ok(None);
             }
-            let indexes: Vec<$crate::live_table::LiveIndex> = diesel::sql_query(queries.indexes)
-                .bind::<Text, _>(table_argument.to_owned())
-                .load(connection)
-                .await?;
+            let indexes: Vec<$crate::schema::live_table::LiveIndex> =
+                diesel::sql_query(queries.indexes)
+                    .bind::<Text, _>(table_argument.to_owned())
+                    .load(connection)
+                    .await?;
             let foreign_keys = diesel::sql_query(queries.foreign_keys)
                 .bind::<Text, _>(table_argument.to_owned())
                 .load(connection)
                 .await?;
-            let storage: Vec<$crate::live_table::LiveStorage> = match queries.storage {
+            let storage: Vec<$crate::schema::live_table::LiveStorage> = match queries.storage {
                 Some(query) => {
                     diesel::sql_query(query)
                         .bind::<Text, _>(table_argument.to_owned())
@@ -137,7 +139,7 @@ macro_rules! read_live_table {
                 None => Vec::new(),
             };
             let storage = storage.into_iter().next();
-            Ok(Some($crate::live_table::LiveTable {
+            Ok(Some($crate::schema::live_table::LiveTable {
                 columns,
                 indexes: indexes.into_iter().map(|index| index.name).collect(),
                 foreign_keys,

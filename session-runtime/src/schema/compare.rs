@@ -1,213 +1,38 @@
-//! How a live session table differs from what its struct declares: the
-//! changes `migrate()` makes by itself, and the drift it refuses to touch.
-
-use std::fmt;
+//! The comparison of a live table with the one a struct declares, which
+//! fills a [`SchemaDiff`]: a pure function of the dialect, the declared
+//! table and the live one read from the catalog.
 
 use serde_json::Value;
 
-use crate::backend::{Backend, Dialect};
-use crate::ddl::{ColumnChange, Migration, TableDdl};
-use crate::key_path::SessionData;
-use crate::live_table::{LiveColumn, LiveTable};
-use crate::session_table::SessionTable;
-use crate::table_def::ColumnDef;
-
-/// How a live session table differs from its struct.
-///
-/// [`DieselStore::check_schema`](crate::DieselStore::check_schema) reads it
-/// without changing anything; [`DieselStore::migrate`](crate::DieselStore::migrate)
-/// applies its [`changes`](SchemaDiff::changes) when it has no
-/// [`conflicts`](SchemaDiff::conflicts), and fails naming every conflict when
-/// it has some. [`up`](SchemaDiff::up) and [`down`](SchemaDiff::down) are the
-/// changes as SQL, for a diesel migrations folder.
-///
-/// ```
-/// use session_runtime::SessionStore;
-///
-/// #[derive(SessionStore, Debug)]
-/// #[session(table = http_sessions, backend = sqlite)]
-/// pub struct AppSession {
-///     pub theme: Option<String>,
-/// }
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # let dir = std::env::temp_dir().join(format!("doc-diff-{}", std::process::id()));
-/// # std::fs::create_dir_all(&dir).unwrap();
-/// # let path = dir.join("sessions.db");
-/// # let _ = std::fs::remove_file(&path);
-/// let store = AppSessionStore::connect(path.to_str().unwrap())?;
-/// let diff = store.check_schema().await?;
-/// assert!(diff.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
-/// store.migrate().await?;
-/// assert!(store.check_schema().await?.is_current());
-/// # Ok::<_, session_runtime::Error>(())
-/// # }).unwrap();
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaDiff {
-    table: &'static str,
-    changes: Vec<SchemaChange>,
-    conflicts: Vec<SchemaConflict>,
-    kept_columns: Vec<String>,
-    up: Vec<String>,
-    down: Vec<String>,
-}
-
-/// A change that brings a live table closer to its struct without risk to
-/// the rows in it; [`DieselStore::migrate`](crate::DieselStore::migrate)
-/// makes these by itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SchemaChange {
-    /// The table does not exist yet.
-    CreateTable,
-    /// A field has no column yet. A nullable column starts out NULL; a
-    /// `NOT NULL` one starts out with the field's default.
-    AddColumn {
-        /// The column's name.
-        column: &'static str,
-    },
-    /// An index the struct declares is missing.
-    CreateIndex {
-        /// The indexed column.
-        column: &'static str,
-    },
-    /// A `references` field's column exists without its foreign key.
-    AddForeignKey {
-        /// The referencing column.
-        column: &'static str,
-    },
-    /// `#[session(unlogged)]` was added to or removed from the struct, on
-    /// PostgreSQL. `ALTER TABLE ... SET UNLOGGED` (or `SET LOGGED`) rewrites
-    /// the table under an exclusive lock and keeps every row; setting it
-    /// logged again writes the whole table to the write-ahead log.
-    SetUnlogged {
-        /// Whether the table becomes unlogged.
-        unlogged: bool,
-    },
-    /// The `data` column of a PostgreSQL table has another compression
-    /// method than the struct's: a table made before `compression`
-    /// existed, or `#[session(compression = ...)]` changed.
-    /// `ALTER COLUMN ... SET COMPRESSION` changes only the catalog; each
-    /// stored value keeps its method until the session is next saved.
-    SetDataCompression {
-        /// The method values are written with from now on.
-        method: &'static str,
-    },
-}
-
-/// Drift that [`DieselStore::migrate`](crate::DieselStore::migrate) will
-/// not fix by itself, because the fix could lose or refuse stored data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaConflict {
-    /// The column concerned.
-    pub column: String,
-    /// What the database has.
-    pub found: String,
-    /// What the struct declares.
-    pub expected: String,
-    /// The SQL, or the step, that would fix it; run it out of band.
-    pub fix: String,
-}
-
-impl fmt::Display for SchemaConflict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "column `{}`: found {}, expected {}; to fix it: {}",
-            self.column, self.found, self.expected, self.fix
-        )
-    }
-}
-
-impl fmt::Display for SchemaDiff {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_current() {
-            return write!(f, "`{}` matches its struct", self.table);
-        }
-        write!(f, "`{}` differs from its struct:", self.table)?;
-        for conflict in &self.conflicts {
-            write!(f, "\n- {conflict}")?;
-        }
-        for statement in &self.up {
-            write!(f, "\n- to apply: {statement}")?;
-        }
-        Ok(())
-    }
-}
+use crate::backend::Dialect;
+use crate::schema::ddl::{ColumnChange, Migration, TableDdl};
+use crate::schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
+use crate::schema::live_table::{LiveColumn, LiveTable};
+use crate::schema::table_def::{ColumnDef, Declared};
 
 impl SchemaDiff {
-    /// Whether the live table already is what the struct declares.
-    pub fn is_current(&self) -> bool {
-        self.changes.is_empty() && self.conflicts.is_empty()
-    }
-
-    /// The changes `migrate()` makes by itself.
-    pub fn changes(&self) -> &[SchemaChange] {
-        &self.changes
-    }
-
-    /// The drift `migrate()` refuses; while there is any, it changes nothing.
-    pub fn conflicts(&self) -> &[SchemaConflict] {
-        &self.conflicts
-    }
-
-    /// Columns the struct no longer declares (a field was removed). They
-    /// stay, with their data: they are nullable or have a default, so
-    /// inserts without them still work. Drop them by hand when you are sure.
-    pub fn kept_columns(&self) -> &[String] {
-        &self.kept_columns
-    }
-
-    /// The statements of [`changes`](SchemaDiff::changes), in order.
-    pub fn up_statements(&self) -> &[String] {
-        &self.up
-    }
-
-    /// The changes as one script, for an `up.sql`.
-    pub fn up(&self) -> String {
-        script(&self.up)
-    }
-
-    /// What undoes the changes, as one script, for a `down.sql`. Dropping a
-    /// column drops its values.
-    pub fn down(&self) -> String {
-        script(&self.down)
-    }
-
-    /// Every conflict in one message, naming the table; `None` without any.
-    pub(crate) fn conflict_report(&self) -> Option<String> {
-        if self.conflicts.is_empty() {
-            return None;
-        }
-        let conflicts: Vec<String> = self.conflicts.iter().map(|c| format!("\n- {c}")).collect();
-        Some(format!(
-            "the table `{}` differs from its struct in ways migrate() does not change by itself, \
-             so it changed nothing:{}",
-            self.table,
-            conflicts.concat()
-        ))
-    }
-
-    /// Compares the live table (`None`: it does not exist) with `S`.
-    pub(crate) fn between<S: SessionTable>(live: Option<&LiveTable>) -> SchemaDiff {
+    /// Compares the live table (`None`: it does not exist) with the
+    /// declared one.
+    pub(crate) fn between(declared: &Declared, live: Option<&LiveTable>) -> SchemaDiff {
         let mut diff = SchemaDiff {
-            table: S::TABLE.name,
+            table: declared.table.name,
             changes: Vec::new(),
             conflicts: Vec::new(),
             kept_columns: Vec::new(),
+            missing_references: Vec::new(),
             up: Vec::new(),
             down: Vec::new(),
         };
         match live {
             None => {
-                let migration = Migration::for_table::<S::Backend>(&S::TABLE);
+                let migration = Migration::for_table(declared.dialect, &declared.table);
                 diff.changes.push(SchemaChange::CreateTable);
                 diff.up = migration.up_statements().to_vec();
                 diff.down = vec![migration.down().trim_end().trim_end_matches(';').to_owned()];
             }
-            Some(live) => Comparison::<S> {
-                ddl: TableDdl::new(&S::TABLE),
+            Some(live) => Comparison {
+                declared,
+                ddl: TableDdl::new(declared.dialect, &declared.table),
                 live,
                 diff: &mut diff,
             }
@@ -217,25 +42,19 @@ impl SchemaDiff {
     }
 }
 
-fn script(statements: &[String]) -> String {
-    statements
-        .iter()
-        .map(|statement| format!("{statement};\n"))
-        .collect()
-}
-
-/// One comparison of a live table with the struct `S`, filling `diff`.
-struct Comparison<'a, S: SessionTable> {
-    ddl: TableDdl<S::Backend>,
+/// One comparison of a live table with the declared one, filling `diff`.
+struct Comparison<'a> {
+    declared: &'a Declared,
+    ddl: TableDdl,
     live: &'a LiveTable,
     diff: &'a mut SchemaDiff,
 }
 
-impl<S: SessionTable> Comparison<'_, S> {
+impl Comparison<'_> {
     fn run(mut self) {
         self.fixed_columns();
         let mut new_columns = Vec::new();
-        for column in S::TABLE.columns {
+        for column in self.declared.table.columns {
             match self.live.column(column.name) {
                 None => new_columns.push(column),
                 Some(live) => self.existing_column(column, live),
@@ -270,9 +89,9 @@ impl<S: SessionTable> Comparison<'_, S> {
     /// `id`, `data` and `expiry_date` must be what the store binds to them.
     fn fixed_columns(&mut self) {
         let fixed = [
-            ("id", S::Backend::ID_SQL),
+            ("id", self.declared.dialect.id_sql()),
             ("data", self.ddl.data_sql()),
-            ("expiry_date", S::Backend::EXPIRY_SQL),
+            ("expiry_date", self.declared.dialect.expiry_sql()),
         ];
         for (name, sql_type) in fixed {
             let expected = format!("{sql_type} NOT NULL");
@@ -280,13 +99,13 @@ impl<S: SessionTable> Comparison<'_, S> {
                 "`{}` was not made by session-runtime for {}: name another table in \
                  #[session(table = ...)], or drop this one to start over: DROP TABLE {}",
                 self.diff.table,
-                S::Backend::NAME,
+                self.declared.dialect.name(),
                 self.ddl.name
             );
             match self.live.column(name) {
                 None => self.conflict(name, "no such column".to_owned(), expected, start_over),
                 Some(live) => {
-                    let change = change_to::<S::Backend>(sql_type, false, live);
+                    let change = change_to(self.declared.dialect, sql_type, false, live);
                     if change.is_none() {
                         continue;
                     }
@@ -301,7 +120,12 @@ impl<S: SessionTable> Comparison<'_, S> {
     }
 
     fn existing_column(&mut self, column: &ColumnDef, live: &LiveColumn) {
-        let change = change_to::<S::Backend>(column.sql_type, column.nullable, live);
+        let change = change_to(
+            self.declared.dialect,
+            column.sql_type,
+            column.nullable,
+            live,
+        );
         if !change.is_none() {
             let fix = self.retype_fix(column.name, change);
             self.conflict(column.name, describe(live), declared(column), fix);
@@ -370,7 +194,7 @@ impl<S: SessionTable> Comparison<'_, S> {
             );
             return None;
         } else {
-            match default_literal::<S>(column) {
+            match default_literal(self.declared, column) {
                 Ok(literal) => Some(literal),
                 Err(why) => {
                     let fix = format!(
@@ -399,7 +223,7 @@ impl<S: SessionTable> Comparison<'_, S> {
                 self.foreign_key_added(column.name, add);
             }
         }
-        if S::Backend::DIALECT == Dialect::Sqlite && column.references.is_some() {
+        if self.declared.dialect == Dialect::Sqlite && column.references.is_some() {
             // SQLite refuses to drop a column that has a foreign key.
             return Some(format!("-- {}", sqlite_rebuild(column.name)));
         }
@@ -464,7 +288,12 @@ impl<S: SessionTable> Comparison<'_, S> {
     fn removed_columns(&mut self) {
         let declared = |name: &str| {
             ["id", "data", "expiry_date"].contains(&name)
-                || S::TABLE.columns.iter().any(|column| column.name == name)
+                || self
+                    .declared
+                    .table
+                    .columns
+                    .iter()
+                    .any(|column| column.name == name)
         };
         let removed: Vec<&LiveColumn> = self
             .live
@@ -479,7 +308,7 @@ impl<S: SessionTable> Comparison<'_, S> {
             }
             let fix = match self.ddl.alter_column(
                 &live.name,
-                change_to::<S::Backend>(&live.sql_type, true, live),
+                change_to(self.declared.dialect, &live.sql_type, true, live),
             ) {
                 Some(alter) => format!(
                     "{alter} (keeps its values), or {} (drops them)",
@@ -524,7 +353,8 @@ fn sqlite_rebuild(column: &str) -> String {
 }
 
 /// What `live` must become to be `sql_type`, nullable or not.
-fn change_to<'a, B: Backend>(
+fn change_to<'a>(
+    dialect: Dialect,
     sql_type: &'a str,
     nullable: bool,
     live: &LiveColumn,
@@ -532,7 +362,7 @@ fn change_to<'a, B: Backend>(
     ColumnChange {
         sql_type,
         nullable,
-        retype: B::canonical_type(sql_type) != B::canonical_type(&live.sql_type),
+        retype: dialect.canonical_type(sql_type) != dialect.canonical_type(&live.sql_type),
         renull: live.nullable() != nullable,
     }
 }
@@ -548,22 +378,16 @@ fn declared(column: &ColumnDef) -> String {
 }
 
 /// The SQL literal of a required field's default, which the rows already
-/// stored get in the new column: the value `S` takes for a session without
-/// the field's key.
-fn default_literal<S: SessionTable>(column: &ColumnDef) -> Result<String, String> {
-    let defaults = S::read_fields(&SessionData::new()).map_err(|error| error.to_string())?;
-    let mut written = SessionData::new();
-    defaults
-        .put_fields(&mut written)
-        .map_err(|error| error.to_string())?;
-    match column.path.get(&written) {
+/// stored get in the new column: the value the struct takes for a session
+/// without the field's key.
+fn default_literal(declared: &Declared, column: &ColumnDef) -> Result<String, String> {
+    let dialect = declared.dialect;
+    match column.path.get(declared.defaults.as_ref()?) {
         Some(Value::Number(number)) => Ok(number.to_string()),
         Some(Value::Bool(true)) => Ok("TRUE".to_owned()),
         Some(Value::Bool(false)) => Ok("FALSE".to_owned()),
-        Some(Value::String(text))
-            if !S::Backend::canonical_type(column.sql_type).contains("json") =>
-        {
-            Ok(S::Backend::quote_string(text))
+        Some(Value::String(text)) if !dialect.canonical_type(column.sql_type).contains("json") => {
+            Ok(dialect.quote_string(text))
         }
         Some(value) => Err(format!(
             "its default, {value}, has no SQL literal that migrate() writes"

@@ -11,12 +11,13 @@ use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use time::OffsetDateTime;
 
 mod connection_thread;
+mod data_column;
 
 pub use connection_thread::ConnectionThread;
 
-use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
+use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
 
-use crate::live_table::{read_live_table, CatalogQueries};
+use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// Embedded SQLite (feature `sqlite`, on by default), through diesel-async's
@@ -52,10 +53,13 @@ fn setup(
     options: &super::PoolOptions,
 ) -> diesel_async::pooled_connection::SetupCallback<Connection> {
     let busy_timeout = options.sqlite_busy_timeout;
-    super::setup_callback(move |url| establish(url, busy_timeout))
+    crate::backend::setup_callback(move |url| establish(url, busy_timeout))
 }
 
-fn establish(url: &str, busy_timeout: Duration) -> super::SetupFuture<'static, Connection> {
+fn establish(
+    url: &str,
+    busy_timeout: Duration,
+) -> crate::backend::SetupFuture<'static, Connection> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url).to_owned();
     Box::pin(async move {
         let mut connection = Connection::establish(&path).await?;
@@ -94,31 +98,11 @@ async fn use_wal(connection: &mut Connection, busy_timeout: Duration) -> QueryRe
 }
 
 impl Backend for Sqlite {
-    const NAME: &'static str = "SQLite";
     type Expiry = i64;
 
-    const ID_SQL: &'static str = "BLOB";
-    const DATA_SQL: &'static str = "TEXT";
-    const EXPIRY_SQL: &'static str = "BIGINT";
     const DIALECT: Dialect = Dialect::Sqlite;
-    // A rowid table, not `WITHOUT ROWID`: a session row (200 B to many KB)
-    // is far above the twentieth of a page below which SQLite advises
-    // clustering on the key, and large rows in a clustered key's B-tree
-    // make every save and load walk overflow pages. `schema_choices` in the
-    // benchmark measures both.
-    const TABLE_OPTIONS: &'static str = "";
-    // No expiry index: one connection saved 61 % more 200-byte sessions a
-    // second without it, and `delete_expired` of 10 000 rows among a
-    // million was no slower, since deleting the rows costs more than
-    // scanning the table (`schema_choices`). Tables made with the index
-    // keep it; it costs saves, not correctness.
-    const EXPIRY_INDEX: bool = false;
 
     deadpool_backend!(Connection, options => setup);
-
-    fn quote_identifier(name: &str) -> String {
-        quote_with('"', name)
-    }
 
     fn delete_expired_batch<'a>(
         connection: &'a mut Connection,
@@ -129,7 +113,7 @@ impl Backend for Sqlite {
         // SQLite's `DELETE ... LIMIT` needs a compile-time option the
         // bundled library lacks; the subquery scans in rowid order,
         // oldest rows first, where expired sessions gather.
-        let table = Self::quote_identifier(table);
+        let table = Self::DIALECT.quote_identifier(table);
         let sql = format!(
             "DELETE FROM {table} WHERE id IN \
              (SELECT id FROM {table} WHERE expiry_date <= ? LIMIT ?)"
@@ -150,16 +134,6 @@ impl Backend for Sqlite {
     fn expiry_from_column(micros: i64) -> Result<OffsetDateTime, Error> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
             .map_err(|error| Error::Decode(format!("expiry_date {micros}: {error}")))
-    }
-
-    fn migration_lock(_table: &str) -> MigrationLock {
-        // IMMEDIATE takes the write lock up front, so two servers migrating
-        // at once wait on the busy timeout instead of failing on an upgrade.
-        MigrationLock {
-            begin: "BEGIN IMMEDIATE".to_owned(),
-            commit: "COMMIT".to_owned(),
-            rollback: "ROLLBACK".to_owned(),
-        }
     }
 
     read_live_table!(CatalogQueries {

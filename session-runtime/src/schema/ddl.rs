@@ -1,7 +1,7 @@
 //! The statements that create, alter and drop a derived session table.
 
-use crate::backend::{Backend, Dialect};
-use crate::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
+use crate::backend::Dialect;
+use crate::schema::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
 
 /// The DDL of one table on one backend: statements to create it, and to
 /// drop it again.
@@ -11,21 +11,15 @@ use crate::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
 /// `down.sql`.
 ///
 /// ```
-/// # #[cfg(feature = "sqlite")] {
-/// use session_runtime::backend::Sqlite;
-/// use session_runtime::{Compression, DataType, Migration, TableDef};
+/// use session_runtime::SessionStore;
 ///
-/// let table = TableDef {
-///     name: "http_sessions",
-///     columns: &[],
-///     unlogged: false,
-///     data: DataType::BackendDefault,
-///     compression: Compression::Lz4,
-/// };
-/// let migration = Migration::for_table::<Sqlite>(&table);
+/// #[derive(SessionStore, Debug)]
+/// #[session(table = http_sessions, backend = sqlite)]
+/// pub struct AppSession {}
+///
+/// let migration = AppSessionStore::migration();
 /// assert!(migration.up().starts_with("CREATE TABLE IF NOT EXISTS \"http_sessions\""));
 /// assert_eq!(migration.down(), "DROP TABLE IF EXISTS \"http_sessions\";\n");
-/// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
@@ -34,19 +28,19 @@ pub struct Migration {
 }
 
 impl Migration {
-    /// The DDL of `table` on backend `B`.
-    pub fn for_table<B: Backend>(table: &TableDef) -> Self {
-        let ddl = TableDdl::<B>::new(table);
+    /// The DDL of `table` in `dialect`.
+    pub(crate) fn for_table(dialect: Dialect, table: &TableDef) -> Self {
+        let ddl = TableDdl::new(dialect, table);
         let mut columns = vec![
             format!(
                 "{} {} NOT NULL PRIMARY KEY",
-                B::quote_identifier("id"),
-                B::ID_SQL
+                dialect.quote_identifier("id"),
+                dialect.id_sql()
             ),
             format!(
                 "{} {} NOT NULL",
-                B::quote_identifier("expiry_date"),
-                B::EXPIRY_SQL
+                dialect.quote_identifier("expiry_date"),
+                dialect.expiry_sql()
             ),
         ];
         columns.extend(
@@ -64,16 +58,16 @@ impl Migration {
         // scan of `expiry_date` reads every session whole.
         columns.push(format!(
             "{} {}{compression} NOT NULL",
-            B::quote_identifier("data"),
+            dialect.quote_identifier("data"),
             ddl.data_sql()
         ));
         let mut after_table = Vec::new();
         for column in ddl.indexed_columns() {
-            if B::DIALECT == Dialect::Mysql {
+            if dialect == Dialect::Mysql {
                 columns.push(format!(
                     "INDEX {} ({})",
                     ddl.index_name(column),
-                    B::quote_identifier(column)
+                    dialect.quote_identifier(column)
                 ));
             } else {
                 after_table.push(ddl.create_index(column));
@@ -93,7 +87,7 @@ impl Migration {
             if ddl.unlogged() { "UNLOGGED " } else { "" },
             ddl.name,
             columns.join(",\n    "),
-            B::TABLE_OPTIONS
+            dialect.table_options()
         )];
         up.extend(after_table);
         Migration {
@@ -121,33 +115,37 @@ impl Migration {
     }
 }
 
-/// The statements that build or alter one table on backend `B`, piece by
+/// The statements that build or alter one table in one dialect, piece by
 /// piece: what `Migration` and a schema change are made of.
-pub(crate) struct TableDdl<B> {
+pub(crate) struct TableDdl {
     table: TableDef,
+    dialect: Dialect,
     /// The table's quoted name.
     pub name: String,
-    backend: std::marker::PhantomData<B>,
 }
 
-impl<B: Backend> TableDdl<B> {
-    pub fn new(table: &TableDef) -> Self {
+impl TableDdl {
+    pub fn new(dialect: Dialect, table: &TableDef) -> Self {
         TableDdl {
             table: *table,
-            name: B::quote_identifier(table.name),
-            backend: std::marker::PhantomData,
+            dialect,
+            name: dialect.quote_identifier(table.name),
         }
     }
 
     /// `expiry_date`, then every column with an index of its own.
     pub fn indexed_columns(&self) -> impl Iterator<Item = &'static str> {
         let columns: &'static [ColumnDef] = self.table.columns;
-        B::EXPIRY_INDEX.then_some("expiry_date").into_iter().chain(
-            columns
-                .iter()
-                .filter(|column| column.indexed || column.references.is_some())
-                .map(|column| column.name),
-        )
+        self.dialect
+            .expiry_index()
+            .then_some("expiry_date")
+            .into_iter()
+            .chain(
+                columns
+                    .iter()
+                    .filter(|column| column.indexed || column.references.is_some())
+                    .map(|column| column.name),
+            )
     }
 
     /// The unquoted name of a column's index.
@@ -156,11 +154,12 @@ impl<B: Backend> TableDdl<B> {
     }
 
     pub fn index_name(&self, column: &str) -> String {
-        B::quote_identifier(&self.raw_index_name(column))
+        self.dialect.quote_identifier(&self.raw_index_name(column))
     }
 
     pub fn foreign_key_name(&self, column: &str) -> String {
-        B::quote_identifier(&format!("{}_{column}_fkey", self.table.name))
+        self.dialect
+            .quote_identifier(&format!("{}_{column}_fkey", self.table.name))
     }
 
     /// `"name" TYPE NULL` or `"name" TYPE NOT NULL DEFAULT value`.
@@ -168,7 +167,7 @@ impl<B: Backend> TableDdl<B> {
         let null = if column.nullable { "NULL" } else { "NOT NULL" };
         let mut definition = format!(
             "{} {} {null}",
-            B::quote_identifier(column.name),
+            self.dialect.quote_identifier(column.name),
             column.sql_type
         );
         if let Some(default) = default {
@@ -181,9 +180,9 @@ impl<B: Backend> TableDdl<B> {
     pub fn foreign_key_clause(&self, column: &str, key: &ForeignKey) -> String {
         format!(
             "FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}",
-            B::quote_identifier(column),
-            B::quote_identifier(key.table),
-            B::quote_identifier(key.column),
+            self.dialect.quote_identifier(column),
+            self.dialect.quote_identifier(key.table),
+            self.dialect.quote_identifier(key.column),
             key.on_delete.sql()
         )
     }
@@ -196,12 +195,12 @@ impl<B: Backend> TableDdl<B> {
             self.name,
             self.column_definition(column, default)
         );
-        if let (Dialect::Sqlite, Some(key)) = (B::DIALECT, &column.references) {
+        if let (Dialect::Sqlite, Some(key)) = (self.dialect, &column.references) {
             statement.push_str(&format!(
                 " CONSTRAINT {} REFERENCES {} ({}) ON DELETE {}",
                 self.foreign_key_name(column.name),
-                B::quote_identifier(key.table),
-                B::quote_identifier(key.column),
+                self.dialect.quote_identifier(key.table),
+                self.dialect.quote_identifier(key.column),
                 key.on_delete.sql()
             ));
         }
@@ -211,23 +210,23 @@ impl<B: Backend> TableDdl<B> {
     /// Whether the table is unlogged: the struct asks for it, and the
     /// backend has unlogged tables.
     pub fn unlogged(&self) -> bool {
-        self.table.unlogged && B::DIALECT == Dialect::Postgres
+        self.table.unlogged && self.dialect == Dialect::Postgres
     }
 
     /// The `data` column's type: the backend's, or the one the struct
     /// chose.
     pub fn data_sql(&self) -> &'static str {
-        match (self.table.data, B::DIALECT) {
+        match (self.table.data, self.dialect) {
             (DataType::Json, Dialect::Postgres) => "JSON",
             (DataType::Blob, Dialect::Mysql) => "LONGBLOB",
-            _ => B::DATA_SQL,
+            _ => self.dialect.data_sql(),
         }
     }
 
     /// The compression method of the `data` column: PostgreSQL's choice,
     /// `None` on the backends that store `data` as written.
     pub fn data_compression(&self) -> Option<Compression> {
-        (B::DIALECT == Dialect::Postgres).then_some(self.table.compression)
+        (self.dialect == Dialect::Postgres).then_some(self.table.compression)
     }
 
     /// Sets the compression of values written from now on; the values
@@ -236,7 +235,7 @@ impl<B: Backend> TableDdl<B> {
         format!(
             "ALTER TABLE {} ALTER COLUMN {} SET COMPRESSION {method}",
             self.name,
-            B::quote_identifier("data")
+            self.dialect.quote_identifier("data")
         )
     }
 
@@ -248,7 +247,7 @@ impl<B: Backend> TableDdl<B> {
     }
 
     pub fn drop_column(&self, column: &str) -> String {
-        let if_exists = if B::DIALECT == Dialect::Postgres {
+        let if_exists = if self.dialect == Dialect::Postgres {
             "IF EXISTS "
         } else {
             ""
@@ -256,13 +255,13 @@ impl<B: Backend> TableDdl<B> {
         format!(
             "ALTER TABLE {} DROP COLUMN {if_exists}{}",
             self.name,
-            B::quote_identifier(column)
+            self.dialect.quote_identifier(column)
         )
     }
 
     pub fn create_index(&self, column: &str) -> String {
         // MySQL has no `CREATE INDEX IF NOT EXISTS`.
-        let if_not_exists = if B::DIALECT == Dialect::Mysql {
+        let if_not_exists = if self.dialect == Dialect::Mysql {
             ""
         } else {
             "IF NOT EXISTS "
@@ -271,12 +270,12 @@ impl<B: Backend> TableDdl<B> {
             "CREATE INDEX {if_not_exists}{} ON {} ({})",
             self.index_name(column),
             self.name,
-            B::quote_identifier(column)
+            self.dialect.quote_identifier(column)
         )
     }
 
     pub fn drop_index(&self, column: &str) -> String {
-        match B::DIALECT {
+        match self.dialect {
             Dialect::Mysql => format!("DROP INDEX {} ON {}", self.index_name(column), self.name),
             Dialect::Sqlite | Dialect::Postgres => {
                 format!("DROP INDEX IF EXISTS {}", self.index_name(column))
@@ -287,7 +286,7 @@ impl<B: Backend> TableDdl<B> {
     /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`, or `None` on SQLite,
     /// which only takes a foreign key with a new column.
     pub fn add_foreign_key(&self, column: &str, key: &ForeignKey) -> Option<String> {
-        (B::DIALECT != Dialect::Sqlite).then(|| {
+        (self.dialect != Dialect::Sqlite).then(|| {
             format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} {}",
                 self.name,
@@ -299,7 +298,7 @@ impl<B: Backend> TableDdl<B> {
 
     /// Drops the foreign key of `column`; `None` on SQLite, which cannot.
     pub fn drop_foreign_key(&self, column: &str) -> Option<String> {
-        let verb = match B::DIALECT {
+        let verb = match self.dialect {
             Dialect::Sqlite => return None,
             Dialect::Postgres => "DROP CONSTRAINT IF EXISTS",
             Dialect::Mysql => "DROP FOREIGN KEY",
@@ -314,9 +313,9 @@ impl<B: Backend> TableDdl<B> {
     /// Changes a column's type, its nullability, or both, in place,
     /// converting its values; `None` on SQLite, which cannot.
     pub fn alter_column(&self, column: &str, change: ColumnChange<'_>) -> Option<String> {
-        let quoted = B::quote_identifier(column);
+        let quoted = self.dialect.quote_identifier(column);
         let null = |nullable| if nullable { "NULL" } else { "NOT NULL" };
-        match B::DIALECT {
+        match self.dialect {
             Dialect::Sqlite => None,
             Dialect::Postgres => {
                 let mut clauses = Vec::new();

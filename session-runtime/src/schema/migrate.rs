@@ -5,18 +5,48 @@ use diesel::QueryResult;
 use diesel_async::SimpleAsyncConnection;
 
 use crate::backend::{Backend, Dialect};
-use crate::schema_diff::SchemaDiff;
+use crate::schema::diff::SchemaDiff;
+use crate::schema::table_def::Declared;
 use crate::session_table::{ConnectionOf, SessionTable};
 use crate::Error;
 
 /// How the live table of `S` differs from `S`, read without changing
-/// anything.
+/// anything; a [`SchemaDiff`] whose [`missing_references`] are not empty if
+/// a table its foreign keys reference does not exist, since every write
+/// would then fail.
+///
+/// [`missing_references`]: SchemaDiff::missing_references
 pub(crate) async fn check<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
 ) -> QueryResult<SchemaDiff> {
-    let catalog_name = S::Backend::catalog_name(S::TABLE.name);
-    let live = S::Backend::read_live_table(connection, &catalog_name).await?;
-    Ok(SchemaDiff::between::<S>(live.as_ref()))
+    let dialect = S::Backend::DIALECT;
+    let mut missing = Vec::new();
+    for column in S::TABLE.columns {
+        let Some(key) = &column.references else {
+            continue;
+        };
+        if missing.contains(&key.table) || key.table == S::TABLE.name {
+            continue;
+        }
+        let catalog_name = dialect.catalog_name(key.table);
+        if S::Backend::read_live_table(connection, &catalog_name)
+            .await?
+            .is_none()
+        {
+            missing.push(key.table);
+        }
+    }
+    let live = read_live_table::<S>(connection).await?;
+    let mut diff = SchemaDiff::between(&Declared::of::<S>(), live.as_ref());
+    diff.set_missing_references(missing);
+    Ok(diff)
+}
+
+async fn read_live_table<S: SessionTable>(
+    connection: &mut ConnectionOf<S>,
+) -> QueryResult<Option<crate::schema::live_table::LiveTable>> {
+    let catalog_name = S::Backend::DIALECT.catalog_name(S::TABLE.name);
+    S::Backend::read_live_table(connection, &catalog_name).await
 }
 
 /// Creates the table of `S`, or brings it to `S`, under the backend's
@@ -24,7 +54,7 @@ pub(crate) async fn check<S: SessionTable>(
 pub(crate) async fn migrate<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
 ) -> Result<SchemaDiff, Error> {
-    let lock = S::Backend::migration_lock(S::TABLE.name);
+    let lock = S::Backend::DIALECT.migration_lock(S::TABLE.name);
     connection
         .batch_execute(&lock.begin)
         .await
@@ -44,7 +74,7 @@ pub(crate) async fn migrate<S: SessionTable>(
 async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<SchemaDiff, Error> {
     let diff = check::<S>(connection).await.map_err(|error| {
         Error::backend(
-            &format!("cannot read the shape of `{}`", S::TABLE.name),
+            format!("cannot read the shape of `{}`", S::TABLE.name),
             error,
         )
     })?;
@@ -67,7 +97,7 @@ async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<
             return Ok(diff);
         }
         return Err(Error::backend(
-            &format!("migrating `{}` failed on `{statement}`", S::TABLE.name),
+            format!("migrating `{}` failed on `{statement}`", S::TABLE.name),
             error,
         ));
     }

@@ -6,9 +6,11 @@ use diesel::sql_types::{
 use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use time::OffsetDateTime;
 
-use super::{column_types, deadpool_backend, quote_with, sealed, Backend, Dialect, MigrationLock};
+mod data_column;
 
-use crate::live_table::{read_live_table, CatalogQueries};
+use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
+
+use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// MySQL and MariaDB (feature `mysql`), through diesel-async's
@@ -42,11 +44,7 @@ const CONNECTION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,STRICT
      NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
      SESSION lc_messages = 'en_US'";
 
-/// How long `migrate()` waits for another server's migration of the same
-/// table; the statement timeout bounds it as well.
-const MIGRATION_LOCK_WAIT_SECONDS: u32 = 60;
-
-fn establish(url: &str) -> super::SetupFuture<'_, AsyncMysqlConnection> {
+fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncMysqlConnection> {
     Box::pin(async move {
         let mut connection = AsyncMysqlConnection::establish(url).await?;
         diesel_async::SimpleAsyncConnection::batch_execute(&mut connection, CONNECTION_SETUP)
@@ -57,27 +55,15 @@ fn establish(url: &str) -> super::SetupFuture<'_, AsyncMysqlConnection> {
 }
 
 impl Backend for Mysql {
-    const NAME: &'static str = "MySQL";
     type Expiry = OffsetDateTime;
 
-    const ID_SQL: &'static str = "BINARY(32)";
-    const DATA_SQL: &'static str = "JSON";
-    const EXPIRY_SQL: &'static str = "DATETIME(6)";
     const DIALECT: Dialect = Dialect::Mysql;
-    const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
-    // InnoDB locks every row a statement reads: without the index,
-    // `delete_expired` would scan and lock the whole table against saves.
-    const EXPIRY_INDEX: bool = true;
     // MariaDB's `JSON` is `LONGTEXT CHECK (json_valid(...))`, and
     // `json_valid` refuses documents nested 32 levels or more; MySQL's own
     // limit is 100.
     const MAX_DEPTH: usize = 31;
 
     deadpool_backend!(AsyncMysqlConnection, establish);
-
-    fn quote_identifier(name: &str) -> String {
-        quote_with('`', name)
-    }
 
     fn delete_expired_batch<'a>(
         connection: &'a mut AsyncMysqlConnection,
@@ -89,7 +75,7 @@ impl Backend for Mysql {
         // LIMIT` instead; it walks the expiry index.
         let sql = format!(
             "DELETE FROM {} WHERE expiry_date <= ? LIMIT ?",
-            Self::quote_identifier(table)
+            Self::DIALECT.quote_identifier(table)
         );
         diesel_async::RunQueryDsl::execute(
             diesel::sql_query(sql)
@@ -165,21 +151,6 @@ impl Backend for Mysql {
         )
     }
 
-    fn migration_lock(table: &str) -> MigrationLock {
-        // DDL commits by itself in MySQL, so a transaction would not hold;
-        // a named lock, one per database and table, makes servers take
-        // turns. It is the connection's: a connection that dies frees it.
-        let name = format!(
-            "LEFT(CONCAT('session-runtime migrate ', DATABASE(), '.', {}), 64)",
-            Self::quote_string(table)
-        );
-        MigrationLock {
-            begin: format!("DO GET_LOCK({name}, {MIGRATION_LOCK_WAIT_SECONDS})"),
-            commit: format!("DO RELEASE_LOCK({name})"),
-            rollback: format!("DO RELEASE_LOCK({name})"),
-        }
-    }
-
     read_live_table!(CatalogQueries {
         columns: "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS sql_type, \
                   CAST(IS_NULLABLE = 'NO' AS SIGNED) AS not_null, \
@@ -199,28 +170,6 @@ impl Backend for Mysql {
                        AND k.REFERENCED_TABLE_NAME IS NOT NULL",
         storage: None,
     });
-
-    fn canonical_type(sql_type: &str) -> String {
-        let spelling = super::canonical_spelling(sql_type);
-        // MariaDB and MySQL before 8.0.19 report integer display widths,
-        // `bigint(20)`; MariaDB's JSON is a LONGTEXT with a check.
-        let integer = ["bigint", "int", "mediumint", "smallint"]
-            .into_iter()
-            .find(|name| spelling.starts_with(&format!("{name}(")));
-        match (integer, spelling.as_str()) {
-            (Some(name), _) => name.to_owned(),
-            (None, "integer") => "int".to_owned(),
-            (None, "boolean" | "bool") => "tinyint(1)".to_owned(),
-            (None, "json") => "longtext".to_owned(),
-            _ => spelling,
-        }
-    }
-
-    fn quote_string(text: &str) -> String {
-        // Without `NO_BACKSLASH_ESCAPES`, MySQL reads a backslash in a
-        // string literal as an escape.
-        quote_with('\'', &text.replace('\\', "\\\\"))
-    }
 }
 
 column_types!(Mysql {

@@ -62,15 +62,15 @@ macro_rules! impl_tower_sessions {
                 match error {
                     $crate::Error::Encode(message) => Store::Encode(message),
                     $crate::Error::Decode(message) => Store::Decode(message),
-                    $crate::Error::Backend(message) => Store::Backend(message),
-                    schema @ $crate::Error::Schema(_) => Store::Backend(schema.to_string()),
+                    $crate::Error::Backend(error) => Store::Backend(error.message().to_owned()),
+                    other => Store::Backend(other.to_string()),
                 }
             }
         }
 
-        impl $crate::tower_sessions_impl::sealed::Sealed for $core::session::Id {}
+        impl $crate::store::tower_sessions_impl::sealed::Sealed for $core::session::Id {}
 
-        impl $crate::RecordId for $core::session::Id {
+        impl $crate::store::tower_sessions_impl::RecordId for $core::session::Id {
             type Record = $core::session::Record;
 
             fn raw(&self) -> i128 {

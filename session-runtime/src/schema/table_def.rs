@@ -1,6 +1,10 @@
 //! A derived session table as data: its name and typed columns, which
 //! the derive writes as constants and everything else reads.
 
+use crate::backend::{Backend, Dialect};
+use crate::session_table::SessionTable;
+use crate::store::key_path::SessionData;
+
 /// A derived session table, as the DDL needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct TableDef {
@@ -101,7 +105,7 @@ pub struct ColumnDef {
     /// The column's SQL name.
     pub name: &'static str,
     /// Where the column's value lives in the session map.
-    pub path: crate::KeyPath,
+    pub path: crate::store::key_path::KeyPath,
     /// The column type, from [`ColumnType`].
     pub sql_type: &'static str,
     /// `false` for `NOT NULL` columns.
@@ -141,6 +145,31 @@ impl OnDelete {
             OnDelete::Cascade => "CASCADE",
             OnDelete::SetNull => "SET NULL",
             OnDelete::Restrict => "RESTRICT",
+        }
+    }
+}
+
+/// What a live table is compared with: a struct's table in its dialect.
+pub(crate) struct Declared {
+    pub dialect: Dialect,
+    pub table: TableDef,
+    /// The session map the struct's defaults write: the values its
+    /// required columns start with in rows stored before them. An error
+    /// when a default cannot be written.
+    pub defaults: Result<SessionData, String>,
+}
+
+impl Declared {
+    /// The table of `S`.
+    pub fn of<S: SessionTable>() -> Self {
+        let defaults = S::read_fields(&SessionData::new()).and_then(|defaults| {
+            let mut written = SessionData::new();
+            defaults.put_fields(&mut written).map(|()| written)
+        });
+        Declared {
+            dialect: S::Backend::DIALECT,
+            table: S::TABLE,
+            defaults: defaults.map_err(|error| error.to_string()),
         }
     }
 }

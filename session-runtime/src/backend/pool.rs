@@ -1,0 +1,219 @@
+//! The connection pool every backend shares: deadpool through
+//! diesel-async, with the setup, recycling and timeouts of
+//! [`PoolOptions`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+
+use crate::Error;
+
+/// The size and timeouts of a store's connection pool.
+///
+/// | field | default |
+/// |---|---|
+/// | [`max_size`](Self::max_size) | 16 connections |
+/// | [`timeout`](Self::timeout) | 5 s |
+/// | [`statement_timeout`](Self::statement_timeout) | 30 s |
+/// | [`slow_statement_threshold`](Self::slow_statement_threshold) | 500 ms |
+/// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
+/// | [`validate_after_idle`](Self::validate_after_idle) | 30 s |
+///
+/// ```
+/// use std::time::Duration;
+/// use session_runtime::PoolOptions;
+///
+/// let options = PoolOptions { max_size: 4, ..PoolOptions::default() };
+/// assert_eq!(options.timeout, Duration::from_secs(5));
+/// assert_eq!(options.statement_timeout, Duration::from_secs(30));
+/// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
+/// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
+/// assert_eq!(options.validate_after_idle, Some(Duration::from_secs(30)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// The most connections open at once.
+    pub max_size: usize,
+    /// How long an operation waits for a connection, and for a new one to
+    /// be established, before it fails with [`Error::Backend`].
+    pub timeout: Duration,
+    /// How long one statement of the store may go unanswered before the
+    /// store gives up on it, drops its connection and fails with
+    /// [`Error::Backend`]. It bounds a request whose connection a network
+    /// fault froze without closing it, which TCP alone would let hang for
+    /// many minutes. A statement the database had already received may
+    /// still complete there.
+    pub statement_timeout: Duration,
+    /// How long an operation (the wait for a connection included) may take
+    /// before its event is logged at `WARN` as slow instead of at `DEBUG`.
+    /// 500 ms by default: a session operation is one indexed single-row
+    /// statement, which takes a millisecond or two on a healthy database.
+    pub slow_statement_threshold: Duration,
+    /// SQLite only: how long a statement waits for another connection's
+    /// (or process's) lock before failing with "database is locked", set on
+    /// every pooled connection as `PRAGMA busy_timeout`. 5 s by default.
+    /// SQLite has one writer at a time; this is how long a write queues.
+    pub sqlite_busy_timeout: Duration,
+    /// A pooled connection unused for longer than this is pinged
+    /// (`SELECT 1`) before it is handed out, and replaced if the ping
+    /// fails; `None` never pings. 30 s by default: a connection in steady
+    /// use never pays the round trip, and one that sat idle long enough for
+    /// a server's `wait_timeout`, a failover or a firewall to drop it is
+    /// caught before a statement (a `create`'s `INSERT` above all, which
+    /// cannot always run again) is lost on it.
+    pub validate_after_idle: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            slow_statement_threshold: Duration::from_millis(500),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            validate_after_idle: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// The deadpool pool of a diesel-async connection type, with the setup,
+/// the recycling and the timeouts every backend shares.
+///
+/// Recycling does not ping a connection in steady use: a ping is one more
+/// round trip per operation. Only one idle for longer than
+/// [`PoolOptions::validate_after_idle`] is pinged. A connection that broke
+/// is dropped instead after its first failure: by deadpool when the driver
+/// knows it is closed (PostgreSQL), and by the store through
+/// [`Backend::discard`] otherwise (MySQL), which then runs the statement
+/// again on a fresh connection where that is safe.
+pub(crate) fn deadpool_pool<C>(
+    url: &str,
+    options: &PoolOptions,
+    custom_setup: diesel_async::pooled_connection::SetupCallback<C>,
+) -> Result<diesel_async::pooled_connection::deadpool::Pool<C>, Error>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    let mut config = ManagerConfig::default();
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
+    config.custom_setup = custom_setup;
+    let manager = AsyncDieselConnectionManager::<C>::new_with_config(url, config);
+    let mut builder = diesel_async::pooled_connection::deadpool::Pool::builder(manager)
+        .max_size(options.max_size)
+        // The most recently used connection is the one whose caches are warm
+        // (SQLite's page cache, the servers' prepared statements).
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout));
+    if let Some(idle) = options.validate_after_idle {
+        builder = builder.pre_recycle(validate_after_idle::<C>(idle, options.timeout));
+    }
+    builder
+        .build()
+        .map_err(|error| Error::backend("cannot build the connection pool", error))
+}
+
+/// A checkout hook that pings a connection unused for longer than `idle`
+/// (as HikariCP does), so that one the server or a firewall dropped
+/// meanwhile leaves the pool before a statement is sent on it. A
+/// connection in steady use is never pinged. A failed or unanswered ping
+/// drops the connection, and deadpool hands out another.
+fn validate_after_idle<C>(
+    idle: Duration,
+    timeout: Duration,
+) -> deadpool::managed::Hook<AsyncDieselConnectionManager<C>>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    deadpool::managed::Hook::async_fn(move |connection: &mut C, metrics| {
+        let stale = metrics.last_used() > idle;
+        Box::pin(async move {
+            if !stale {
+                return Ok(());
+            }
+            let ping = diesel_async::SimpleAsyncConnection::batch_execute(connection, "SELECT 1");
+            match tokio::time::timeout(timeout, ping).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(deadpool::managed::HookError::Message(
+                    "an idle connection failed its ping".into(),
+                )),
+            }
+        })
+    })
+}
+
+pub(crate) async fn checkout<C>(
+    pool: &diesel_async::pooled_connection::deadpool::Pool<C>,
+) -> Result<diesel_async::pooled_connection::deadpool::Object<C>, Error>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    pool.get()
+        .await
+        .map_err(|error| Error::backend("cannot get a database connection", error))
+}
+
+/// `Backend::connection` and `Backend::build_pool` for a deadpool-pooled
+/// diesel-async connection type; every backend uses the same pool.
+///
+/// `$setup` establishes one connection from a URL; with `options =>`, it
+/// is a function of the [`PoolOptions`] that returns such a setup.
+macro_rules! deadpool_backend {
+    ($connection:ty, $setup:expr) => {
+        $crate::backend::deadpool_backend!($connection, options => |_| Box::new($setup));
+    };
+    ($connection:ty, options => $setup:expr) => {
+        type Connection = $connection;
+        type Pool = diesel_async::pooled_connection::deadpool::Pool<$connection>;
+        type PooledConnection = diesel_async::pooled_connection::deadpool::Object<$connection>;
+
+        fn build_pool(
+            url: &str,
+            options: &$crate::backend::PoolOptions,
+        ) -> Result<Self::Pool, $crate::Error> {
+            let setup: fn(
+                &$crate::backend::PoolOptions,
+            ) -> diesel_async::pooled_connection::SetupCallback<$connection> = $setup;
+            $crate::backend::deadpool_pool(url, options, setup(options))
+        }
+
+        fn connection(
+            pool: &Self::Pool,
+        ) -> impl std::future::Future<Output = Result<Self::PooledConnection, $crate::Error>> + Send
+        {
+            $crate::backend::checkout(pool)
+        }
+
+        fn discard(connection: Self::PooledConnection) {
+            drop(deadpool::managed::Object::take(connection));
+        }
+
+        fn purge_idle(pool: &Self::Pool, lost_at: std::time::Instant) {
+            drop(pool.retain(|_, metrics| metrics.created > lost_at));
+        }
+    };
+}
+pub(crate) use deadpool_backend;
+
+/// A pool's connection setup from a closure, whose signature this
+/// spells out for the compiler.
+#[cfg(feature = "sqlite")]
+pub(crate) fn setup_callback<C, F>(setup: F) -> diesel_async::pooled_connection::SetupCallback<C>
+where
+    F: for<'a> Fn(&'a str) -> SetupFuture<'a, C> + Send + Sync + 'static,
+{
+    Box::new(setup)
+}
+
+/// What a pool's connection setup returns; the type diesel-async expects.
+pub(crate) type SetupFuture<'a, C> =
+    std::pin::Pin<Box<dyn Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;

@@ -1,0 +1,24 @@
+//! The `data` column on SQLite: JSON text in a `TEXT` column.
+
+use diesel::sql_types::Json;
+use diesel::sqlite::{Sqlite, SqliteValue};
+
+use diesel::deserialize::{self, FromSql};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+
+use crate::backend::data_column::{parse, DataJson, DataMap};
+
+impl ToSql<Json, Sqlite> for DataJson {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Json, Sqlite> for DataMap {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        // The bytes as stored, checked as UTF-8 once, by `parse`: `read_text`
+        // checks them twice and replaces what is not UTF-8.
+        parse(value.read_blob())
+    }
+}

@@ -1,0 +1,381 @@
+//! The store: [`DieselStore`], its operations, and everything a session
+//! goes through between tower-sessions and the table.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use time::OffsetDateTime;
+
+use crate::backend::{Backend, PoolOptions};
+use crate::schema::ddl::Migration;
+use crate::schema::diff::SchemaDiff;
+use crate::session_table::{ExpiryOf, SessionTable};
+use crate::store::key_path::SessionData;
+use crate::store::row_codec::{decode, encode};
+use crate::store::statement::{run_statement, unanswered};
+use crate::telemetry::refused;
+use crate::Error;
+
+pub(crate) mod cached_update;
+pub(crate) mod cleanup;
+pub(crate) mod digest;
+pub(crate) mod key_path;
+pub(crate) mod per_user;
+pub(crate) mod row_codec;
+pub(crate) mod statement;
+pub(crate) mod tower_sessions_impl;
+pub(crate) mod typed_session;
+
+pub use digest::SessionDigest;
+
+/// Inserts tried with fresh ids before `create` gives up. Ids are 128
+/// random bits, so a second attempt is already a once-in-the-universe event;
+/// the rest are for id generators that collide on purpose in tests.
+const CREATE_ATTEMPTS: usize = 16;
+
+type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
+
+/// A tower-sessions store on the Diesel table of a derived session struct.
+///
+/// `#[derive(SessionStore)]` on `AppSession` names it `AppSessionStore`.
+/// Every operation is one SQL statement:
+///
+/// | operation | statement |
+/// |---|---|
+/// | `create` | `INSERT`; a duplicate id draws a new id and inserts again, so it never overwrites |
+/// | `save` | `UPDATE ... WHERE id = ?`; a row deleted meanwhile stays deleted |
+/// | `load` | `SELECT ... WHERE id = ? AND expiry_date > ?` |
+/// | `delete` | `DELETE ... WHERE id = ?` |
+/// | `delete_expired` | `DELETE ... WHERE expiry_date <= ?` |
+///
+/// ```
+/// use session_runtime::SessionStore;
+/// use tower_sessions::{Expiry, SessionManagerLayer};
+///
+/// #[derive(SessionStore, Debug)]
+/// #[session(table = http_sessions, backend = sqlite)]
+/// pub struct AppSession {
+///     pub optional: Option<String>,
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let dir = std::env::temp_dir().join(format!("doc-store-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let path = dir.join("sessions.db");
+/// let store = AppSessionStore::connect(path.to_str().unwrap())?;
+/// store.migrate().await?;
+/// let layer = SessionManagerLayer::new(store)
+///     .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+/// # Ok::<_, session_runtime::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct DieselStore<S: SessionTable> {
+    pool: PoolOf<S>,
+    pub(crate) statement_timeout: Duration,
+    pub(crate) slow_statement_threshold: Duration,
+    new_id: fn() -> i128,
+    table: PhantomData<fn() -> S>,
+}
+
+impl<S: SessionTable> Clone for DieselStore<S> {
+    fn clone(&self) -> Self {
+        DieselStore {
+            pool: self.pool.clone(),
+            statement_timeout: self.statement_timeout,
+            slow_statement_threshold: self.slow_statement_threshold,
+            new_id: self.new_id,
+            table: PhantomData,
+        }
+    }
+}
+
+impl<S: SessionTable> fmt::Debug for DieselStore<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("backend", &S::Backend::NAME)
+            .field("table", &S::TABLE.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionTable> DieselStore<S> {
+    /// A store on an existing pool, with the statement timeout and slow
+    /// statement threshold of [`PoolOptions::default`].
+    pub fn new(pool: PoolOf<S>) -> Self {
+        let defaults = PoolOptions::default();
+        DieselStore {
+            pool,
+            statement_timeout: defaults.statement_timeout,
+            slow_statement_threshold: defaults.slow_statement_threshold,
+            new_id: rand::random,
+            table: PhantomData,
+        }
+    }
+
+    /// A store with its own pool of [`PoolOptions::default`] on the database
+    /// at `url`. Connections are opened when first needed.
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with(url, &PoolOptions::default())
+    }
+
+    /// A store with its own pool on the database at `url`.
+    pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
+        let pool = S::Backend::build_pool(url, options)?;
+        Ok(Self::new(pool)
+            .with_statement_timeout(options.statement_timeout)
+            .with_slow_statement_threshold(options.slow_statement_threshold))
+    }
+
+    /// The connection pool, for the app's own queries.
+    pub fn pool(&self) -> &PoolOf<S> {
+        &self.pool
+    }
+
+    /// Sets how long one statement may go unanswered; see
+    /// [`PoolOptions::statement_timeout`].
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets how long an operation may take before its `tracing` event is a
+    /// `WARN` "slow session statement"; see
+    /// [`PoolOptions::slow_statement_threshold`] (500 ms by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?
+    ///     .with_slow_statement_threshold(Duration::from_millis(100));
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_slow_statement_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_statement_threshold = threshold;
+        self
+    }
+
+    /// Replaces the generator of the fresh ids that `create` draws after a
+    /// collision. Tests use it to force collisions.
+    pub fn with_id_generator(mut self, new_id: fn() -> i128) -> Self {
+        self.new_id = new_id;
+        self
+    }
+
+    /// The table's DDL on this store's backend.
+    pub fn migration() -> Migration {
+        Migration::for_table(S::Backend::DIALECT, &S::TABLE)
+    }
+
+    /// Creates the table and its indexes, or brings an existing table to
+    /// the struct, and says what it changed.
+    ///
+    /// On a table that an earlier version of the struct made, it adds the
+    /// columns of new fields (nullable ones start out NULL, required ones
+    /// with the field's default), their indexes and foreign keys, and any
+    /// missing index. It never drops or converts anything: a column of
+    /// another type, a foreign key to another table or with another rule,
+    /// or a `NOT NULL` column no field fills, is an [`Error::Schema`] that
+    /// names each column, what was found and expected, and the SQL that
+    /// fixes it; then nothing is changed. Columns of removed fields stay,
+    /// with their data.
+    ///
+    /// Idempotent, and safe to run from several servers starting at once.
+    /// The tables its foreign keys reference must exist first.
+    pub async fn migrate(&self) -> Result<SchemaDiff, Error> {
+        let mut connection = self.connection().await?;
+        let migrating = crate::schema::migrate::migrate::<S>(&mut connection);
+        let Ok(migrated) = tokio::time::timeout(self.statement_timeout, migrating).await else {
+            return Err(unanswered::<S>(
+                connection,
+                "migration",
+                self.statement_timeout,
+            ));
+        };
+        if matches!(migrated, Err(Error::Backend(_))) {
+            S::Backend::discard(connection);
+        }
+        migrated
+    }
+
+    /// How the live table differs from the struct, without changing
+    /// anything: for deployments whose DDL runs out of band. Its
+    /// [`up`](SchemaDiff::up) and [`down`](SchemaDiff::down) are the SQL of
+    /// the change, for a diesel migrations folder.
+    pub async fn check_schema(&self) -> Result<SchemaDiff, Error> {
+        let diff = run_statement!(self, "catalog SELECT", |connection| {
+            crate::schema::migrate::check::<S>(connection)
+        })?;
+        match diff.missing_references_report() {
+            Some(report) => Err(Error::Schema(report)),
+            None => Ok(diff),
+        }
+    }
+
+    /// Deletes every expired session and says how many there were.
+    pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
+        let now = Self::expiry_now();
+        run_statement!(self, "DELETE", |connection| {
+            S::delete_expired(connection, &now)
+        })
+    }
+
+    /// Deletes at most `limit` expired sessions in one short statement, and
+    /// says how many there were: fewer than `limit` means none is left.
+    ///
+    /// This is the statement of the background [cleanup](crate::cleanup),
+    /// for apps that schedule their own.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("doc-batch-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("sessions.db");
+    /// let store = AppSessionStore::connect(path.to_str().unwrap())?;
+    /// store.migrate().await?;
+    /// while store.delete_expired_batch(1000).await? == 1000 {}
+    /// # Ok::<_, session_runtime::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_expired_batch(&self, limit: u32) -> Result<usize, Error> {
+        let now = Self::expiry_now();
+        let table = S::TABLE.name;
+        run_statement!(self, "DELETE", |connection| {
+            S::Backend::delete_expired_batch(connection, table, &now, i64::from(limit))
+        })
+    }
+
+    /// Counts the live sessions.
+    pub async fn count(&self) -> Result<u64, Error> {
+        let now = Self::expiry_now();
+        let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
+            S::count_live(connection, &now)
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Deletes every session, live or expired: everyone is logged out.
+    pub async fn clear(&self) -> Result<usize, Error> {
+        run_statement!(self, "DELETE", |connection| S::delete_all(connection))
+    }
+
+    /// This instant as an `expiry_date` value: what the app's own queries
+    /// compare with to keep to live sessions.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// // SQLite keeps Unix microseconds.
+    /// assert!(AppSessionStore::expiry_now() > 1_700_000_000_000_000);
+    /// ```
+    pub fn expiry_now() -> ExpiryOf<S> {
+        S::Backend::expiry_to_column(OffsetDateTime::now_utc())
+    }
+
+    /// Checks a connection out of the store's pool, for the app's own
+    /// queries on the session table or its other tables.
+    pub async fn connection(&self) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
+        S::Backend::connection(&self.pool).await
+    }
+
+    /// Inserts a new session, drawing a new `id` while the current one is
+    /// taken.
+    pub(crate) async fn create_session(
+        &self,
+        id: &mut i128,
+        data: &SessionData,
+        expiry: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(*id);
+        let mut row = encode::<S>(*id, data, expiry)
+            .map_err(|error| refused::<S>("INSERT", Some(&digest), error))?;
+        let inserted = run_statement!(
+            self,
+            "INSERT",
+            session = &digest,
+            not_run_only,
+            |connection| async {
+                for _ in 0..CREATE_ATTEMPTS {
+                    match S::insert(connection, &row).await {
+                        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                            *id = (self.new_id)();
+                            row.id = *SessionDigest::of_id(*id).as_bytes();
+                        }
+                        inserted => return inserted.map(|_| true),
+                    }
+                }
+                Ok(false)
+            }
+        )?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(Error::backend_message(format!(
+                "no free session id in {CREATE_ATTEMPTS} attempts; is the id generator random?"
+            )))
+        }
+    }
+
+    /// Updates an existing session. A session whose row is gone (logged out
+    /// or revoked while this request ran) stays gone: the write is dropped.
+    pub(crate) async fn save_session(
+        &self,
+        id: i128,
+        data: &SessionData,
+        expiry: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(id);
+        let row = encode::<S>(id, data, expiry)
+            .map_err(|error| refused::<S>("UPDATE", Some(&digest), error))?;
+        let now = Self::expiry_now();
+        run_statement!(self, "UPDATE", session = &digest, |connection| {
+            S::update(connection, &row, &now)
+        })
+        .map(drop)
+    }
+
+    pub(crate) async fn load_session(
+        &self,
+        id: i128,
+    ) -> Result<Option<(SessionData, OffsetDateTime)>, Error> {
+        let digest = SessionDigest::of_id(id);
+        let now = OffsetDateTime::now_utc();
+        let now_column = S::Backend::expiry_to_column(now);
+        let row = run_statement!(self, "SELECT", session = &digest, |connection| {
+            S::select(connection, digest.as_bytes(), &now_column)
+        })?;
+        match row.map(decode::<S>).transpose()? {
+            // The database compared the row as live, yet its expiry reads
+            // back as past: SQLite orders a hand-written TEXT expiry after
+            // every number, and reads it as a number near 1970. Expired is
+            // expired all the same; a live row always reads back as later
+            // than `now`, which the database saw truncated.
+            Some((_, expiry)) if expiry <= now => Ok(None),
+            loaded => Ok(loaded),
+        }
+    }
+
+    pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(id);
+        run_statement!(self, "DELETE", session = &digest, |connection| {
+            S::delete(connection, digest.as_bytes())
+        })
+        .map(drop)
+    }
+}

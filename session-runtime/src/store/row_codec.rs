@@ -1,0 +1,186 @@
+//! A session map as a row and back: the typed values to their columns, the
+//! rest to `data`, with every check that a value will read back exactly as
+//! it was written.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::session_table::{LoadedRow, SessionRow, SessionTable};
+use crate::store::digest::SessionDigest;
+use crate::store::key_path::SessionData;
+use crate::Error;
+
+/// Splits a session into its row: typed values to their columns, the rest
+/// of the map to `data`.
+pub(crate) fn encode<S: SessionTable>(
+    id: i128,
+    data: &SessionData,
+    expiry: OffsetDateTime,
+) -> Result<SessionRow<S>, Error> {
+    check_depth::<S>(data)?;
+    S::Backend::check_data(data)?;
+    let fields = S::read_fields(data)?;
+    check_exact::<S>(data, &fields)?;
+    check_lengths::<S>(data)?;
+    check_precision::<S>(data)?;
+    Ok(SessionRow {
+        id: *SessionDigest::of_id(id).as_bytes(),
+        data: S::Backend::data_to_column(data, S::TABLE.columns)?,
+        expiry: S::Backend::expiry_to_column(expiry),
+        fields,
+    })
+}
+
+/// Refuses a typed value that decodes into its field's type but would be
+/// read back different: an integer in a float field comes back as a float,
+/// and an `f32` field rounds `0.1` and turns `1e300` into infinity, which
+/// JSON writes as `null`. A value either round-trips or is refused.
+///
+/// Only the typed keys are copied; `null` under an `Option` field and a
+/// missing value of a required field are the documented exceptions.
+fn check_exact<S: SessionTable>(data: &SessionData, fields: &S) -> Result<(), Error> {
+    let columns = S::TABLE.columns;
+    let mut echo = SessionData::new();
+    fields.put_fields(&mut echo)?;
+    for column in columns {
+        let Some(value) = column.path.get(data).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let back = column.path.get(&echo);
+        if back != Some(value) {
+            return Err(Error::Encode(format!(
+                "field `{}` (session key `{}`) cannot hold {value} exactly: it would be stored as {}",
+                column.path.field,
+                column.path,
+                back.map_or_else(|| "nothing".to_owned(), Value::to_string)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a value longer than its column's declared `VARCHAR(n)` or
+/// `VARBINARY(n)`, MySQL's indexed text and binary columns. In strict mode
+/// MySQL fails the statement with a `Backend` error; without it, MySQL cuts
+/// the value short and the session silently changes.
+fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    for column in S::TABLE.columns {
+        let Some((unit, limit)) = declared_length(column.sql_type) else {
+            continue;
+        };
+        let length = match column.path.get(data) {
+            Some(Value::String(text)) => text.chars().count(),
+            Some(Value::Array(bytes)) => bytes.len(),
+            _ => continue,
+        };
+        if length > limit {
+            return Err(Error::Encode(format!(
+                "field `{}` (session key `{}`) holds {length} {unit}, more than its column's {}",
+                column.path.field, column.path, column.sql_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an instant with nanoseconds in a typed column that keeps
+/// microseconds (`TIMESTAMPTZ` and `TIMESTAMP` on PostgreSQL,
+/// `DATETIME(6)` and `TIMESTAMP(6)` on MySQL), which the database would
+/// silently round or cut. A microsecond-exact instant round-trips exactly;
+/// SQLite's text column keeps nanoseconds.
+///
+/// The value is read the way its field reads it, through `time`'s serde;
+/// a field of another Rust type (a `sql_type` override) is not checked.
+fn check_precision<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    use serde::Deserialize as _;
+    for column in S::TABLE.columns {
+        if !matches!(
+            column.sql_type,
+            "TIMESTAMPTZ" | "TIMESTAMP" | "DATETIME(6)" | "TIMESTAMP(6)"
+        ) {
+            continue;
+        }
+        let Some(value) = column.path.get(data).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let nanosecond = OffsetDateTime::deserialize(value)
+            .map(OffsetDateTime::nanosecond)
+            .or_else(|_| time::PrimitiveDateTime::deserialize(value).map(|at| at.nanosecond()));
+        if let Ok(nanosecond) = nanosecond {
+            if nanosecond % 1_000 != 0 {
+                return Err(Error::Encode(format!(
+                    "field `{}` (session key `{}`) holds an instant with nanoseconds, but its {} \
+                     column keeps microseconds; round it first, e.g. \
+                     `at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000)`",
+                    column.path.field, column.path, column.sql_type
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The unit and length limit of a `VARCHAR(n)` or `VARBINARY(n)` column.
+fn declared_length(sql_type: &str) -> Option<(&'static str, usize)> {
+    let (unit, rest) = if let Some(rest) = sql_type.strip_prefix("VARCHAR(") {
+        ("characters", rest)
+    } else {
+        ("bytes", sql_type.strip_prefix("VARBINARY(")?)
+    };
+    Some((unit, rest.strip_suffix(')')?.parse().ok()?))
+}
+
+/// Refuses a session nested deeper than its backend stores and reads back,
+/// before anything recursive touches it. Without this, a session nested 128
+/// levels would be stored and then fail every load.
+fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+    let max = S::Backend::MAX_DEPTH;
+    let is_container = |value: &&Value| value.is_array() || value.is_object();
+    // Containers still to look into, with their depth; the map is level 1.
+    let mut pending: Vec<(&Value, usize)> = data
+        .values()
+        .filter(is_container)
+        .map(|value| (value, 2))
+        .collect();
+    while let Some((value, depth)) = pending.pop() {
+        if depth > max {
+            return Err(Error::Encode(format!(
+                "the session nests arrays and objects more than {max} levels deep, the most {} stores and reads back",
+                S::Backend::NAME
+            )));
+        }
+        let next = |child| (child, depth + 1);
+        match value {
+            Value::Array(items) => pending.extend(items.iter().filter(is_container).map(next)),
+            Value::Object(members) => {
+                pending.extend(members.values().filter(is_container).map(next));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Joins a row back into a session: the typed columns are the truth for
+/// their keys.
+///
+/// Every save takes the typed keys out of `data`, so a typed key still in
+/// `data` marks a row saved before its field's column existed: that value
+/// is the session's, not the column's NULL or default, until the next save
+/// moves it into the column.
+pub(crate) fn decode<S: SessionTable>(
+    row: LoadedRow<S>,
+) -> Result<(SessionData, OffsetDateTime), Error> {
+    let mut data = row.data;
+    let saved_before_column: Vec<_> = S::TABLE
+        .columns
+        .iter()
+        .filter_map(|column| Some((column.path, column.path.get(&data)?.clone())))
+        .collect();
+    row.fields.put_fields(&mut data)?;
+    for (path, value) in saved_before_column {
+        path.put(&mut data, &value)?;
+    }
+    Ok((data, S::Backend::expiry_from_column(row.expiry)?))
+}
