@@ -40,20 +40,26 @@
     allow(dead_code, unused_macros)
 )]
 
-// The store: its API, statement running, the row codec, per-user queries,
-// cleanup, the typed session and the tower-sessions traits.
+// The store: its API, statement running and retries, the row codec,
+// per-user queries, cleanup, the typed session, the tower-sessions traits.
 mod store;
 // The table as a schema: definition, DDL, live table, diff, migrate.
 mod schema;
-// The databases: one folder each, with the pool and the dialect they share.
+// The databases, one folder each, and the pool and dialect they share.
 pub mod backend;
-// The contract the derive implements.
+// The contract between the derive and the runtime.
+mod session_table;
+// What can go wrong, in kinds a caller can match.
+mod error;
+// The `with_*` methods of the options structs.
+mod setters;
+// The `tracing` events operators see.
+pub mod telemetry;
+// How a derived store behaves, chapter by chapter.
+pub mod guide;
+// What generated code names, and nothing else.
 #[doc(hidden)]
 pub mod __private;
-mod error;
-pub mod guide;
-mod session_table;
-pub mod telemetry;
 
 pub use backend::{ColumnType, PoolOptions};
 pub use error::{DatabaseError, Error};

@@ -9,7 +9,6 @@ mod assertions;
 pub use assertions::{BindsAs, ColumnValue, NotBound, SameSqlType};
 
 pub use crate::backend::data_column::{DataJson, DataMap};
-pub use crate::backend::{Dialect, MigrationLock};
 pub use crate::schema::table_def::{
     ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,
 };

@@ -29,8 +29,9 @@ mod sqlite;
 
 pub(crate) use column_type::column_types;
 pub use column_type::ColumnType;
-pub use dialect::{Dialect, MigrationLock};
+pub(crate) use dialect::Dialect;
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use mysql::Mysql;
 #[cfg(feature = "sqlite")]
 pub(crate) use pool::setup_callback;
@@ -38,8 +39,10 @@ pub use pool::PoolOptions;
 pub(crate) use pool::SetupFuture;
 pub(crate) use pool::{checkout, deadpool_backend, deadpool_pool};
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::Postgres;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{ConnectionThread, Sqlite};
 
 /// A database a derived store can run on. Implemented by [`Sqlite`],
@@ -57,6 +60,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     type Expiry: std::fmt::Debug + Send + Sync + 'static;
 
     /// The SQL it speaks, which the DDL and the schema diff are functions of.
+    #[doc(hidden)]
     const DIALECT: Dialect;
     /// The `expiry_date` value of an expiry.
     fn expiry_to_column(expiry: OffsetDateTime) -> Self::Expiry;

@@ -24,14 +24,18 @@ use crate::Error;
 /// use std::time::Duration;
 /// use session_runtime::PoolOptions;
 ///
-/// let options = PoolOptions { max_size: 4, ..PoolOptions::default() };
+/// let options = PoolOptions::default()
+///     .with_max_size(4)
+///     .with_validate_after_idle(None);
+/// assert_eq!(options.max_size, 4);
 /// assert_eq!(options.timeout, Duration::from_secs(5));
 /// assert_eq!(options.statement_timeout, Duration::from_secs(30));
 /// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
 /// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
-/// assert_eq!(options.validate_after_idle, Some(Duration::from_secs(30)));
+/// assert_eq!(options.validate_after_idle, None);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PoolOptions {
     /// The most connections open at once.
     pub max_size: usize,
@@ -63,6 +67,17 @@ pub struct PoolOptions {
     /// caught before a statement (a `create`'s `INSERT` above all, which
     /// cannot always run again) is lost on it.
     pub validate_after_idle: Option<Duration>,
+}
+
+impl PoolOptions {
+    crate::setters::setters! {
+        with_max_size => max_size: usize,
+        with_timeout => timeout: Duration,
+        with_statement_timeout => statement_timeout: Duration,
+        with_slow_statement_threshold => slow_statement_threshold: Duration,
+        with_sqlite_busy_timeout => sqlite_busy_timeout: Duration,
+        with_validate_after_idle => validate_after_idle: Option<Duration>,
+    }
 }
 
 impl Default for PoolOptions {

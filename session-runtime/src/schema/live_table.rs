@@ -101,7 +101,8 @@ pub struct CatalogQueries {
 }
 
 /// `Backend::read_live_table` for a diesel-async connection type: the same
-/// three queries, each with the table's name bound as text. A macro because
+/// queries (columns, indexes, foreign keys, and storage where the backend has
+/// it), each with the table's name bound as text. A macro because
 /// the bounds that would make it a generic function are Diesel's internals.
 macro_rules! read_live_table {
     ($queries:expr) => {

@@ -31,7 +31,7 @@ use crate::telemetry::TARGET;
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_runtime::cleanup::CleanupOptions;
+/// use session_runtime::CleanupOptions;
 ///
 /// let options = CleanupOptions::default();
 /// assert_eq!(options.interval, Duration::from_secs(60));
@@ -40,9 +40,11 @@ use crate::telemetry::TARGET;
 /// assert_eq!(options.first_retry, Duration::from_secs(1));
 /// assert_eq!(options.max_retry, Duration::from_secs(60));
 ///
-/// let hourly = CleanupOptions { interval: Duration::from_secs(3600), ..CleanupOptions::default() };
+/// let hourly = CleanupOptions::default().with_interval(Duration::from_secs(3600));
+/// assert_eq!(hourly.interval, Duration::from_secs(3600));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CleanupOptions {
     /// The time from the end of one sweep to the start of the next; a
     /// sweep also runs as soon as the task starts. 60 s by default.
@@ -62,6 +64,16 @@ pub struct CleanupOptions {
     pub max_retry: Duration,
 }
 
+impl CleanupOptions {
+    crate::setters::setters! {
+        with_interval => interval: Duration,
+        with_batch_size => batch_size: u32,
+        with_batch_pause => batch_pause: Duration,
+        with_first_retry => first_retry: Duration,
+        with_max_retry => max_retry: Duration,
+    }
+}
+
 impl Default for CleanupOptions {
     fn default() -> Self {
         CleanupOptions {
@@ -77,12 +89,13 @@ impl Default for CleanupOptions {
 /// What a cleanup task has done so far.
 ///
 /// ```
-/// use session_runtime::cleanup::CleanupStats;
+/// use session_runtime::CleanupStats;
 ///
 /// let stats = CleanupStats::default();
 /// assert_eq!(stats.deleted, 0);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CleanupStats {
     /// Sweeps that ran to the end, finding no expired row left.
     pub sweeps: u64,
@@ -158,11 +171,27 @@ impl Drop for CleanupHandle {
 
 impl<S: SessionTable> DieselStore<S> {
     /// Starts the background cleanup of expired sessions on the current
-    /// tokio runtime; see [the module](crate::cleanup).
+    /// tokio runtime.
+    ///
+    /// Every [`interval`](CleanupOptions::interval), the task deletes the
+    /// expired rows in batches of at most
+    /// [`batch_size`](CleanupOptions::batch_size), one short statement
+    /// each, so that a backlog of a million expired rows never holds one
+    /// long write lock and requests keep getting in between batches.
+    ///
+    /// It keeps going: a failed batch (the database is down, the pool is
+    /// exhausted) is logged at `ERROR` and retried after a backoff that
+    /// doubles from [`first_retry`](CleanupOptions::first_retry) up to
+    /// [`max_retry`](CleanupOptions::max_retry), and the task goes back to
+    /// its interval once a sweep succeeds. It stops between two statements,
+    /// never inside one, when [`CleanupHandle::stop`] is called, when its
+    /// cancellation token is cancelled, or when the handle is dropped.
+    /// tower-sessions' `continuously_delete_expired`, by contrast, ends at
+    /// its first error and deletes a backlog in one statement.
     ///
     /// ```
     /// use session_runtime::SessionStore;
-    /// use session_runtime::cleanup::CleanupOptions;
+    /// use session_runtime::CleanupOptions;
     ///
     /// #[derive(SessionStore, Debug)]
     /// #[session(table = http_sessions, backend = sqlite)]

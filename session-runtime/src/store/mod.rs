@@ -45,7 +45,7 @@ type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 /// | operation | statement |
 /// |---|---|
 /// | `create` | `INSERT`; a duplicate id draws a new id and inserts again, so it never overwrites |
-/// | `save` | `UPDATE ... WHERE id = ?`; a row deleted meanwhile stays deleted |
+/// | `save` | `UPDATE ... WHERE id = ? AND expiry_date > ?`; a row deleted or expired meanwhile stays gone |
 /// | `load` | `SELECT ... WHERE id = ? AND expiry_date > ?` |
 /// | `delete` | `DELETE ... WHERE id = ?` |
 /// | `delete_expired` | `DELETE ... WHERE expiry_date <= ?` |
@@ -229,7 +229,7 @@ impl<S: SessionTable> DieselStore<S> {
     /// Deletes at most `limit` expired sessions in one short statement, and
     /// says how many there were: fewer than `limit` means none is left.
     ///
-    /// This is the statement of the background [cleanup](crate::cleanup),
+    /// This is the statement of the background [cleanup](DieselStore::spawn_cleanup),
     /// for apps that schedule their own.
     ///
     /// ```

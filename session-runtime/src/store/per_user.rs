@@ -71,6 +71,7 @@ pub struct ListedRow<S: SessionTable> {
 /// One live session in a list of a user's sessions: a handle to revoke it,
 /// its expiry and its typed columns. The cookie value is not in it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SessionInfo<S> {
     /// The handle of the session: what [`DieselStore::revoke_one_by`] takes.
     pub digest: SessionDigest,
