@@ -106,7 +106,7 @@ pub struct ColumnDef {
     pub name: &'static str,
     /// Where the column's value lives in the session map.
     pub path: crate::store::key_path::KeyPath,
-    /// The column type, from [`ColumnType`].
+    /// The column type, from [`ColumnType`](crate::ColumnType).
     pub sql_type: &'static str,
     /// `false` for `NOT NULL` columns.
     pub nullable: bool,
