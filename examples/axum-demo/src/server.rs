@@ -100,10 +100,9 @@ async fn serve_with<D: Database>(
     database.prepare().await?;
     // Expired sessions go in bounded batches; a failure is logged (through
     // `tracing`) and retried with backoff.
-    let cleanup = database.sessions().spawn_cleanup(CleanupOptions {
-        interval: DELETION_PERIOD,
-        ..CleanupOptions::default()
-    });
+    let cleanup = database
+        .sessions()
+        .spawn_cleanup(CleanupOptions::default().with_interval(DELETION_PERIOD));
     eprintln!(
         "serving on http://{} with sessions on {}",
         listener.local_addr()?,

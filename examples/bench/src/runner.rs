@@ -122,12 +122,10 @@ impl Plan {
     }
 
     fn pool_options(&self) -> PoolOptions {
-        PoolOptions {
-            max_size: self.pool,
+        PoolOptions::default()
+            .with_max_size(self.pool)
             // Generous: 32 tasks share the pool, and SQLite writers queue.
-            timeout: Duration::from_secs(30),
-            ..PoolOptions::default()
-        }
+            .with_timeout(Duration::from_secs(30))
     }
 }
 
