@@ -1,19 +1,7 @@
 //! What differs between backends: time zones, session sizes, U+0000, and
 //! several app servers sharing one database.
 
-use std::collections::HashMap;
-
-use serde_json::Value;
-use time::{Duration, OffsetDateTime};
-use tower_sessions::session::{Id, Record};
-
-fn record(data: Value) -> Record {
-    Record {
-        id: Id::default(),
-        data: serde_json::from_value::<HashMap<String, Value>>(data).expect("an object"),
-        expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
-    }
-}
+use crate::common::record;
 
 macro_rules! backend_suite {
     ($backend:ident, $kind:expr) => {

@@ -7,7 +7,7 @@
 //! Run with `--nocapture` to print the README's table: every line that
 //! starts with `TABLE` is one input's result on one backend.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

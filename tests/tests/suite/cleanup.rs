@@ -2,7 +2,7 @@
 //! live sessions alone, stops on request, and keeps going through a
 //! database outage.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -133,7 +133,7 @@ macro_rules! outage_suite {
 
             use super::super::common::{Mode, Proxy};
             use super::super::eventually;
-            use crate::$backend::{expired, live, rows, KIND};
+            use crate::cleanup::$backend::{expired, live, rows, KIND};
             use tower_sessions::session_store::SessionStore as _;
 
             #[tokio::test]

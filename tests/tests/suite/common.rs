@@ -1,5 +1,5 @@
-//! Pieces shared by the reliability and security suites: records, raw SQL
-//! on a session row, and a TCP proxy that can cut the database away.
+//! Pieces shared by every suite: records, raw SQL on a session row, and a
+//! TCP proxy that can cut the database away.
 
 #![allow(dead_code)]
 
@@ -23,6 +23,11 @@ pub fn record(data: Value) -> Record {
         data: map(data),
         expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
     }
+}
+
+/// Microseconds since the epoch: the precision every backend keeps.
+pub fn micros(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000
 }
 
 /// A session map from a JSON object.

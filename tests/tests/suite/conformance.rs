@@ -2,26 +2,11 @@
 //! tower-sessions contract and the typed-column rules, stamped out for
 //! every backend from the one definition below.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-use time::{Duration, OffsetDateTime};
-use tower_sessions::session::{Id, Record};
+use tower_sessions::session::Record;
 
-/// A record expiring in an hour, holding `data` (a JSON object).
-pub fn record(data: Value) -> Record {
-    Record {
-        id: Id::default(),
-        data: serde_json::from_value::<HashMap<String, Value>>(data).expect("an object"),
-        expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
-    }
-}
-
-/// Microseconds since the epoch: the precision every backend keeps.
-pub fn micros(at: OffsetDateTime) -> i128 {
-    at.unix_timestamp_nanos() / 1_000
-}
+use crate::common::{micros, record, where_id};
 
 macro_rules! conformance_suite {
     ($backend:ident, $kind:expr) => {
@@ -451,12 +436,7 @@ macro_rules! conformance_suite {
                 let Some(env) = env().await else { return };
                 let broken = created(&env.store, json!({"n": 1})).await;
                 let fine = created(&env.store, json!({"n": 2})).await;
-                let digest = SessionDigest::of_id(broken.id.0).to_string();
-                let where_id = match KIND {
-                    Kind::Sqlite => format!("id = X'{digest}'"),
-                    Kind::Postgres => format!("id = '\\x{digest}'"),
-                    Kind::Mysql => format!("id = UNHEX('{digest}')"),
-                };
+                let where_id = where_id(KIND, broken.id);
                 env.db.execute(&format!("UPDATE http_sessions SET data = '[1, 2]' WHERE {where_id}")).await;
                 let error = env.store.load(&broken.id).await.unwrap_err();
                 assert!(matches!(error, session_store::Error::Decode(_)), "{error:?}");

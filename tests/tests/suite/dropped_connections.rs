@@ -2,7 +2,7 @@
 //! MariaDB's `KILL`): no operation that is safe to run again fails, and the
 //! hot path pays no extra round trip for it.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! be used. Every failure is a timely `Backend` or `Decode` error, and no
 //! stored session is lost.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -395,7 +395,7 @@ macro_rules! network_fault_suite {
             use tower_sessions::SessionStore as _;
 
             use crate::common::{record, Mode, Proxy};
-            use crate::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
+            use crate::faults::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
 
             #[derive(diesel::QueryableByName)]
             struct Count {
@@ -616,7 +616,7 @@ mod sqlite_files {
     use tower_sessions::SessionStore as _;
 
     use crate::common::record;
-    use crate::{assert_all_failed, every_operation, from_store, GRACE};
+    use crate::faults::{assert_all_failed, every_operation, from_store, GRACE};
 
     async fn unusable(url: &str, expected: &str) {
         let timeout = Duration::from_millis(500);

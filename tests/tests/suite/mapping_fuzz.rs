@@ -7,8 +7,6 @@
 //!
 //! 512 cases per backend by default; `PROPTEST_CASES` sets another number.
 
-mod common;
-
 use std::collections::HashMap;
 
 use proptest::prelude::*;
@@ -406,6 +404,11 @@ macro_rules! fuzz_suite {
                 let config = ProptestConfig {
                     cases: proptest_cases(512),
                     max_shrink_iters: 256,
+                    // Seeds of failures go next to this file, as
+                    // `mapping_fuzz.proptest-regressions`.
+                    failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource(
+                        "proptest-regressions",
+                    ))),
                     ..ProptestConfig::default()
                 };
                 proptest!(config, |(map in session_map(KIND == Kind::Postgres))| {

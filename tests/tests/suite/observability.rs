@@ -2,7 +2,7 @@
 //! table, the time and the rows; failures at WARN or ERROR; slow statements
 //! flagged; and never a session id, a cookie or a session value in them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -4,7 +4,7 @@
 //! every type, so `store.load(&id)` here would be its `load`; this file
 //! compiles only because `load_record` cannot be shadowed.
 
-mod common;
+use crate::common;
 
 macro_rules! own_queries_suite {
     ($backend:ident, $kind:expr) => {

@@ -2,7 +2,7 @@
 //! store connection and bounds a write waiting on a lock, and the pool size
 //! and the wait for a connection bound what an operation waits for.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

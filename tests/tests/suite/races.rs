@@ -3,7 +3,7 @@
 //! per-user revoke racing logins. No session is lost, overwritten, torn or
 //! resurrected.
 
-mod common;
+use crate::common;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};

@@ -66,7 +66,14 @@ macro_rules! round_trip_suite {
                 let runtime = tokio::runtime::Runtime::new().unwrap();
                 let Some(db) = runtime.block_on(TestDatabase::new($kind)) else { return };
                 let (store, _) = runtime.block_on(stores(&db.url));
-                let config = ProptestConfig { cases: 256, ..ProptestConfig::default() };
+                let config = ProptestConfig {
+                    cases: 256,
+                    // The regression seeds stay next to this file,
+                    // `round_trip.proptest-regressions`; the default would
+                    // look for them beside the binary's `main.rs`.
+                    failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+                    ..ProptestConfig::default()
+                };
                 proptest!(config, |(first in super::session_map($kind == Kind::Postgres),
                                     second in super::session_map($kind == Kind::Postgres))| {
                     runtime.block_on(async {

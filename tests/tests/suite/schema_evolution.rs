@@ -3,7 +3,7 @@
 //! keeps what the struct lost, and no session written before the change is
 //! lost. Stamped out for every backend.
 
-mod common;
+use crate::common;
 
 /// One version of the session struct on the table `evolving`, in a module
 /// of its own, with the `users` table its foreign keys reference.
@@ -436,7 +436,7 @@ mod unlogged {
     /// `p` for a logged table, `u` for an unlogged one.
     async fn persistence(store: &unlogged_struct::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT relpersistence::text AS value FROM pg_class \
              WHERE oid = 'evolving'::regclass",
@@ -467,7 +467,7 @@ mod unlogged {
         store.migrate().await.expect("migrate");
         assert_eq!(persistence(&store).await, "u");
         assert!(store.check_schema().await.unwrap().is_current());
-        crate::round_trips_and_enforces_the_foreign_key(&store).await;
+        crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&store).await;
     }
 
     #[tokio::test]
@@ -538,7 +538,7 @@ mod compression {
     /// The `data` column's method as `COMPRESSION` names it.
     async fn column_method(store: &lz4::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT CASE attcompression WHEN 'l' THEN 'lz4' WHEN 'p' THEN 'pglz' \
              ELSE 'default' END AS value \
@@ -550,7 +550,7 @@ mod compression {
     /// The method the one stored session's `data` value is compressed with.
     async fn stored_method(store: &lz4::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT coalesce(pg_column_compression(data), 'none') AS value FROM evolving",
         )
@@ -664,7 +664,7 @@ mod compression {
         assert_eq!(stored_method(&store).await, "pglz");
         let loaded = pglz_store.load(&old.id).await.unwrap().expect("kept");
         assert_eq!(loaded.data, old.data);
-        crate::round_trips_and_enforces_the_foreign_key(&pglz_store).await;
+        crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&pglz_store).await;
     }
 }
 
@@ -700,7 +700,7 @@ macro_rules! data_type_suite {
             /// The live type of the `data` column, as the catalog names it.
             async fn data_type(store: &chosen_type::SessionStore) -> String {
                 let mut connection = store.connection().await.expect("a connection");
-                crate::catalog_text(&mut *connection, $data_type).await
+                crate::schema_evolution::catalog_text(&mut *connection, $data_type).await
             }
 
             #[test]
@@ -720,7 +720,7 @@ macro_rules! data_type_suite {
                 store.migrate().await.expect("migrate");
                 assert_eq!(data_type(&store).await, $chosen_live);
                 assert!(store.check_schema().await.unwrap().is_current());
-                crate::round_trips_and_enforces_the_foreign_key(&store).await;
+                crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&store).await;
             }
 
             #[tokio::test]

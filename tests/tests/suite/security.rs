@@ -2,8 +2,6 @@
 //! served again, and a session deleted while a request holds it is not
 //! resurrected by that request's save.
 
-mod common;
-
 use session_runtime::SessionDigest;
 use session_tests::Kind;
 use tower_sessions::session::Id;

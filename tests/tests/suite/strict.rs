@@ -2,7 +2,7 @@
 //! and a typed timestamp either round-trips exactly or is refused, at the
 //! microsecond edge, on every backend.
 
-mod common;
+use crate::common;
 
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
