@@ -10,6 +10,7 @@
 //!
 //! Run one suite with a filter: `cargo test -p session-tests -- conformance::`.
 
+#[macro_use]
 mod common;
 
 mod axum_login;
