@@ -227,12 +227,37 @@ macro_rules! conformance_suite {
             $(#[$ignore])?
             async fn migrate_is_idempotent_and_safe_to_race() {
                 let Some(env) = env().await else { return };
+                // `env` migrated both tables: running it again changes nothing.
+                let again = env.store.migrate().await.unwrap();
+                assert!(again.is_current(), "a second migrate() found work: {again:?}");
+                assert!(again.changes().is_empty(), "{:?}", again.changes());
+                assert!(again.up_statements().is_empty(), "{:?}", again.up_statements());
                 let (first, second) = tokio::join!(env.store.migrate(), env.typed.migrate());
-                first.unwrap();
-                second.unwrap();
-                let (first, second) = tokio::join!(env.store.migrate(), env.store.migrate());
-                first.unwrap();
-                second.unwrap();
+                assert!(first.unwrap().is_current());
+                assert!(second.unwrap().is_current());
+
+                // Two servers starting at once on a database without the
+                // table: one creates it, the other finds it done, and both
+                // end with the one current schema.
+                let fresh = TestDatabase::new(KIND).await.expect("a second database");
+                let servers = [
+                    AppSessionStore::connect(&fresh.url).expect("pool"),
+                    AppSessionStore::connect(&fresh.url).expect("pool"),
+                ];
+                let (first, second) = tokio::join!(servers[0].migrate(), servers[1].migrate());
+                let (first, second) = (first.unwrap(), second.unwrap());
+                assert!(
+                    !first.is_current() || !second.is_current(),
+                    "neither racer created the table: {first:?} {second:?}"
+                );
+                for server in &servers {
+                    let live = server.check_schema().await.unwrap();
+                    assert!(live.is_current(), "after the race: {live:?}");
+                    let again = server.migrate().await.unwrap();
+                    assert!(again.is_current(), "after the race: {again:?}");
+                }
+                let record = created(&servers[0], json!({"user_id": 1})).await;
+                assert_eq!(servers[1].load(&record.id).await.unwrap().unwrap().data, record.data);
             }
 
             #[tokio::test]
