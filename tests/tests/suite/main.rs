@@ -22,6 +22,7 @@ mod dropped_connections;
 mod faults;
 mod mapping_fuzz;
 mod observability;
+mod one_statement;
 mod own_queries;
 mod pool_options;
 mod races;
