@@ -27,8 +27,14 @@
 //! assert!(up_sql.contains("REFERENCES \"users\" (\"id\") ON DELETE CASCADE"));
 //! ```
 //!
-//! See the README for the attribute reference, the schema of each backend
-//! and the guarantees.
+//! The derive's reference is [`SessionStore`](macro@SessionStore): what it
+//! generates, every attribute key, and the column of each field type. The
+//! [`guide`] covers the rest, one chapter each: the
+//! [schema per backend](guide::schema), [migrations](guide::migrations),
+//! the [guarantees](guide::guarantees),
+//! [users and their sessions](guide::users_and_sessions),
+//! [production](guide::production), [security](guide::security),
+//! [bad input](guide::bad_input) and [cargo features](guide::cargo_features).
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions
 
@@ -73,41 +79,7 @@ pub use store::per_user::{IndexedColumn, SessionInfo};
 pub use store::typed_session::TypedSessionExt;
 pub use store::DieselStore;
 
-/// Derives a Diesel session table and a tower-sessions store from a struct.
-///
-/// On `struct AppSession` with `#[session(table = http_sessions, backend = ...)]`
-/// it generates:
-///
-/// - `http_sessions`, a `diesel::table!` with the fixed columns `id`, `data`
-///   and `expiry_date` and one typed column per field;
-/// - `AppSessionStore`, an alias of [`DieselStore<AppSession>`](DieselStore);
-/// - for each `references = users`: the foreign key in the DDL, an index,
-///   `joinable!` and `allow_tables_to_appear_in_same_query!`, and a compile
-///   error at the attribute if the field's type does not match the key's;
-/// - for each foreign-key or `index` column, the per-user queries
-///   ([`IndexedColumn`]).
-///
-/// The README has the full attribute reference.
-///
-/// ```
-/// use session_runtime::SessionStore;
-///
-/// diesel::table! { users (id) { id -> BigInt } }
-///
-/// #[derive(SessionStore, Debug, Clone, PartialEq)]
-/// #[session(table = http_sessions, backend = sqlite)]
-/// pub struct AppSession {
-///     #[session(references = users, on_delete = set_null)]
-///     pub user_id: Option<i64>,
-///     #[session(key = "ua", index)]
-///     pub user_agent: Option<String>,
-///     pub visits: i32,
-/// }
-///
-/// let sql = AppSessionStore::migration().up();
-/// assert!(sql.contains("ON DELETE SET NULL"));
-/// assert!(sql.contains("\"http_sessions_user_agent_idx\""));
-/// ```
+#[doc = include_str!("derive.md")]
 pub use session_derive::SessionStore;
 
 /// The diesel-async this crate is built on, for the app's own queries on

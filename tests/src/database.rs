@@ -36,8 +36,18 @@ pub struct TestDatabase {
 impl Kind {
     /// The server URL of this backend, or `None` when its suite is skipped.
     ///
-    /// Under `CI=true` a missing URL fails the test instead: there, every
-    /// backend is required.
+    /// This follows the decision `tests/build.rs` made when the suite was
+    /// built, from the same variables:
+    /// - the variable is set: its URL;
+    /// - it is unset under `CI=true`, where every backend is required: a
+    ///   panic;
+    /// - it is unset though it was set at build time (a test binary run
+    ///   by hand in another environment): a panic, since the suite's
+    ///   tests were compiled to run, not to be ignored;
+    /// - otherwise `None`, announced once on stderr. The suite's own tests
+    ///   of this backend are then compiled `#[ignore]`d and never get here
+    ///   unless asked to with `--include-ignored`; other crates' tests that
+    ///   use [`TestDatabase`] return early.
     pub fn server_url(self) -> Option<String> {
         let variable = match self {
             Kind::Sqlite => return Some(String::new()),
@@ -49,10 +59,24 @@ impl Kind {
             _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
                 panic!("{variable} is not set, and CI=true requires the {self:?} suite")
             }
+            _ if self.built_to_run() => panic!(
+                "{variable} is not set, but the {self:?} tests were built to run (it or CI=true \
+                 was set when session-tests was built); set it, or rebuild through cargo"
+            ),
             _ => {
                 announce_skip(self, variable);
                 None
             }
+        }
+    }
+
+    /// Whether `tests/build.rs` compiled this backend's tests to run
+    /// rather than to be ignored.
+    pub fn built_to_run(self) -> bool {
+        match self {
+            Kind::Sqlite => true,
+            Kind::Postgres => cfg!(session_test_postgres),
+            Kind::Mysql => cfg!(session_test_mysql),
         }
     }
 }
@@ -68,7 +92,7 @@ fn announce_skip(kind: Kind, variable: &str) {
         };
         let _ = writeln!(
             std::io::stderr(),
-            "\n*** SKIPPED: the {kind:?} tests of this binary need {variable} (e.g. {example}); set it to run them against a live server ***"
+            "\n*** SKIPPED: the {kind:?} tests need {variable} (e.g. {example}); set it to run them against a live server ***"
         );
     });
 }

@@ -2,3 +2,41 @@
 //!
 //! Each chapter is a Markdown file beside this one, included as the
 //! chapter module's documentation, so every example in it is a doctest.
+//! Start with the crate's README for a runnable app; the derive's own
+//! reference is [`SessionStore`](crate::SessionStore).
+//!
+//! - [`schema`]: the table each backend gets, and why.
+//! - [`migrations`]: `migrate()`, `check_schema()`, changing the struct,
+//!   `diesel print-schema`.
+//! - [`guarantees`]: one statement per operation, races, errors, faults.
+//! - [`users_and_sessions`]: per-user queries, typed access, axum-login,
+//!   caches, links from your tables to sessions.
+//! - [`production`]: tunables, `tracing`, the cleanup task, strict MySQL,
+//!   timestamp precision, your own queries, dropped connections.
+//! - [`security`]: what the store guarantees and what it leaves to you.
+//! - [`bad_input`]: what each odd value does on each backend.
+//! - [`cargo_features`]: features, and choosing a backend with them.
+
+#[doc = include_str!("schema.md")]
+pub mod schema {}
+
+#[doc = include_str!("migrations.md")]
+pub mod migrations {}
+
+#[doc = include_str!("guarantees.md")]
+pub mod guarantees {}
+
+#[doc = include_str!("users_and_sessions.md")]
+pub mod users_and_sessions {}
+
+#[doc = include_str!("production.md")]
+pub mod production {}
+
+#[doc = include_str!("security.md")]
+pub mod security {}
+
+#[doc = include_str!("bad_input.md")]
+pub mod bad_input {}
+
+#[doc = include_str!("cargo_features.md")]
+pub mod cargo_features {}

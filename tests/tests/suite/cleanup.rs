@@ -2,7 +2,7 @@
 //! live sessions alone, stops on request, and keeps going through a
 //! database outage.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ pub async fn eventually<F: Future<Output = bool>>(
 }
 
 macro_rules! cleanup_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::time::Duration;
 
@@ -62,6 +62,7 @@ macro_rules! cleanup_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn deletes_a_backlog_in_bounded_batches_and_stops() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, _) = stores(&db.url).await;
@@ -95,6 +96,7 @@ macro_rules! cleanup_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn its_cancellation_token_and_its_drop_stop_it() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, _) = stores(&db.url).await;
@@ -122,7 +124,7 @@ macro_rules! cleanup_suite {
 
 /// The outage test, for the servers the fault proxy can cut.
 macro_rules! outage_suite {
-    ($backend:ident) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::time::Duration;
 
@@ -133,10 +135,11 @@ macro_rules! outage_suite {
 
             use super::super::common::{Mode, Proxy};
             use super::super::eventually;
-            use crate::$backend::{expired, live, rows, KIND};
+            use crate::cleanup::$backend::{expired, live, rows, KIND};
             use tower_sessions::session_store::SessionStore as _;
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn keeps_going_through_an_outage() {
                 let Some(db) = TestDatabase::new(KIND).await else {
                     return;
@@ -192,11 +195,9 @@ macro_rules! outage_suite {
     };
 }
 
-cleanup_suite!(sqlite, Kind::Sqlite);
-cleanup_suite!(postgres, Kind::Postgres);
-cleanup_suite!(mysql, Kind::Mysql);
+on_every_backend!(cleanup_suite);
 
 mod outage {
-    outage_suite!(postgres);
-    outage_suite!(mysql);
+    on_postgres!(outage_suite);
+    on_mysql!(outage_suite);
 }

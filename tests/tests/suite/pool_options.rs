@@ -2,7 +2,7 @@
 //! store connection and bounds a write waiting on a lock, and the pool size
 //! and the wait for a connection bound what an operation waits for.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -82,7 +82,7 @@ async fn a_write_waits_on_a_lock_for_the_busy_timeout_only() {
 }
 
 macro_rules! pool_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::time::{Duration, Instant};
 
@@ -91,6 +91,7 @@ macro_rules! pool_suite {
             use session_tests::TestDatabase;
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn the_pool_size_and_the_wait_for_a_connection_hold() {
                 let Some(db) = TestDatabase::new($kind).await else {
                     return;
@@ -119,6 +120,4 @@ macro_rules! pool_suite {
     };
 }
 
-pool_suite!(sqlite, session_tests::Kind::Sqlite);
-pool_suite!(postgres, session_tests::Kind::Postgres);
-pool_suite!(mysql, session_tests::Kind::Mysql);
+on_every_backend!(pool_suite);

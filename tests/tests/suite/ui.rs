@@ -5,7 +5,7 @@
 //! The `.stderr` files depend on the compiler's wording; they were blessed
 //! with the toolchain pinned in `rust-toolchain.toml`. After a deliberate
 //! change to a message, re-bless them with
-//! `TRYBUILD=overwrite cargo test -p session-tests --test ui` and read the
+//! `TRYBUILD=overwrite cargo test -p session-tests --test suite ui::` and read the
 //! diff.
 
 #[test]

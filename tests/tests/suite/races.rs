@@ -3,7 +3,7 @@
 //! per-user revoke racing logins. No session is lost, overwritten, torn or
 //! resurrected.
 
-mod common;
+use crate::common;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -208,7 +208,7 @@ async fn delete_racing_save<S: SessionTable>(store: DieselStore<S>) -> usize {
 }
 
 macro_rules! race_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::sync::Arc;
 
@@ -224,6 +224,7 @@ macro_rules! race_suite {
             const KIND: Kind = $kind;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn a_thousand_creates_under_forced_collisions_never_overwrite() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 stores(&db.url).await;
@@ -232,6 +233,7 @@ macro_rules! race_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn concurrent_saves_leave_exactly_one_write() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, typed) = stores(&db.url).await;
@@ -241,6 +243,7 @@ macro_rules! race_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn a_delete_racing_a_save_leaves_the_session_deleted() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, _) = stores(&db.url).await;
@@ -249,6 +252,7 @@ macro_rules! race_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn migrations_racing_from_separate_pools_all_succeed() {
                 const ROUNDS: usize = 10;
                 for _ in 0..ROUNDS {
@@ -290,6 +294,7 @@ macro_rules! race_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn a_per_user_revoke_racing_logins_accounts_for_every_session() {
                 const ROUNDS: usize = 15;
                 let Some(db) = TestDatabase::new(KIND).await else { return };
@@ -377,21 +382,19 @@ macro_rules! race_suite {
     };
 }
 
-race_suite!(sqlite, Kind::Sqlite);
-race_suite!(postgres, Kind::Postgres);
-race_suite!(mysql, Kind::Mysql);
+on_every_backend!(race_suite);
 
 /// The servers that break deadlocks by failing a statement. The store runs
 /// such a statement again, so it must recognise the server's error; a
 /// deadlock between two transactions provokes one for certain.
 macro_rules! deadlock_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
             use session_runtime::backend::Backend;
             use session_runtime::SessionTable;
             use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
+            use session_tests::TestDatabase;
 
             async fn lock_row(
                 connection: &mut session_runtime::ConnectionOf<AppSession>,
@@ -405,6 +408,7 @@ macro_rules! deadlock_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn the_servers_deadlock_error_is_recognised_as_one() {
                 let Some(db) = TestDatabase::new($kind).await else {
                     return;
@@ -451,6 +455,6 @@ macro_rules! deadlock_suite {
 }
 
 mod deadlocks {
-    deadlock_suite!(postgres, Kind::Postgres);
-    deadlock_suite!(mysql, Kind::Mysql);
+    on_postgres!(deadlock_suite);
+    on_mysql!(deadlock_suite);
 }

@@ -3,7 +3,7 @@
 //! keeps what the struct lost, and no session written before the change is
 //! lost. Stamped out for every backend.
 
-mod common;
+use crate::common;
 
 /// One version of the session struct on the table `evolving`, in a module
 /// of its own, with the `users` table its foreign keys reference.
@@ -34,7 +34,7 @@ macro_rules! version {
 }
 
 macro_rules! evolution_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             // Queries call `diesel_async::RunQueryDsl` by path: imported, its
             // `load` would shadow the store's.
@@ -111,6 +111,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn every_fresh_table_reads_back_as_declared() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, typed) = session_tests::$backend::stores(&db.url).await;
@@ -122,6 +123,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_new_optional_field_gets_its_column_and_old_sessions_keep_their_value() {
                 let Some((_db, _old_store, old)) = old_table().await else { return };
                 let url = &_db.url;
@@ -164,6 +166,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_new_foreign_key_field_gets_its_column_index_and_key() {
                 let Some((db, _old_store, old)) = old_table().await else { return };
                 let store = foreign::SessionStore::connect(&db.url).expect("pool");
@@ -191,6 +194,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_new_indexed_field_gets_its_index() {
                 let Some((db, _old_store, old)) = old_table().await else { return };
                 let store = indexed::SessionStore::connect(&db.url).expect("pool");
@@ -208,6 +212,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_new_required_field_starts_at_its_default() {
                 let Some((db, _old_store, old)) = old_table().await else { return };
                 let store = required::SessionStore::connect(&db.url).expect("pool");
@@ -226,6 +231,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_removed_field_leaves_its_column_and_values() {
                 let Some((db, _old_store, old)) = old_table().await else { return };
                 let newer = plain::SessionStore::connect(&db.url).expect("pool");
@@ -252,6 +258,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_changed_type_is_refused_and_the_table_is_untouched() {
                 let Some((db, old_store, old)) = old_table().await else { return };
                 let store = retyped::SessionStore::connect(&db.url).expect("pool");
@@ -277,6 +284,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_foreign_key_with_another_rule_is_refused() {
                 let Some((db, _old_store, old)) = old_table().await else { return };
                 let set_null = foreign::SessionStore::connect(&db.url).unwrap();
@@ -295,6 +303,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_required_column_no_field_fills_is_refused() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 required::SessionStore::connect(&db.url)
@@ -312,6 +321,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_table_made_by_hand_without_the_fixed_columns_is_refused() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 db.execute("CREATE TABLE evolving (id BIGINT PRIMARY KEY, note TEXT)").await;
@@ -324,6 +334,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn the_sql_of_a_change_applies_and_reverts_by_hand() {
                 let Some((db, old_store, _old)) = old_table().await else { return };
                 let store = indexed::SessionStore::connect(&db.url).unwrap();
@@ -340,6 +351,7 @@ macro_rules! evolution_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn servers_migrating_an_old_table_at_once_all_succeed() {
                 for _round in 0..3 {
                     let Some((db, _old_store, old)) = old_table().await else { return };
@@ -365,9 +377,7 @@ macro_rules! evolution_suite {
     };
 }
 
-evolution_suite!(sqlite, Kind::Sqlite);
-evolution_suite!(postgres, Kind::Postgres);
-evolution_suite!(mysql, Kind::Mysql);
+on_every_backend!(evolution_suite);
 
 /// The one text `value` a catalog query returns.
 #[derive(diesel::QueryableByName)]
@@ -436,7 +446,7 @@ mod unlogged {
     /// `p` for a logged table, `u` for an unlogged one.
     async fn persistence(store: &unlogged_struct::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT relpersistence::text AS value FROM pg_class \
              WHERE oid = 'evolving'::regclass",
@@ -459,6 +469,10 @@ mod unlogged {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(session_test_postgres),
+        ignore = "set SESSION_TEST_POSTGRES_URL to run against PostgreSQL"
+    )]
     async fn an_unlogged_table_stores_sessions_and_enforces_its_foreign_key() {
         let Some(db) = TestDatabase::new(Kind::Postgres).await else {
             return;
@@ -467,10 +481,14 @@ mod unlogged {
         store.migrate().await.expect("migrate");
         assert_eq!(persistence(&store).await, "u");
         assert!(store.check_schema().await.unwrap().is_current());
-        crate::round_trips_and_enforces_the_foreign_key(&store).await;
+        crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&store).await;
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(session_test_postgres),
+        ignore = "set SESSION_TEST_POSTGRES_URL to run against PostgreSQL"
+    )]
     async fn adding_and_removing_unlogged_follows_the_struct_and_keeps_every_session() {
         let Some(db) = TestDatabase::new(Kind::Postgres).await else {
             return;
@@ -538,7 +556,7 @@ mod compression {
     /// The `data` column's method as `COMPRESSION` names it.
     async fn column_method(store: &lz4::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT CASE attcompression WHEN 'l' THEN 'lz4' WHEN 'p' THEN 'pglz' \
              ELSE 'default' END AS value \
@@ -550,7 +568,7 @@ mod compression {
     /// The method the one stored session's `data` value is compressed with.
     async fn stored_method(store: &lz4::SessionStore) -> String {
         let mut connection = store.connection().await.expect("a connection");
-        crate::catalog_text(
+        crate::schema_evolution::catalog_text(
             &mut *connection,
             "SELECT coalesce(pg_column_compression(data), 'none') AS value FROM evolving",
         )
@@ -580,6 +598,10 @@ mod compression {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(session_test_postgres),
+        ignore = "set SESSION_TEST_POSTGRES_URL to run against PostgreSQL"
+    )]
     async fn a_table_of_an_earlier_version_gets_lz4_and_keeps_every_session() {
         let Some(db) = TestDatabase::new(Kind::Postgres).await else {
             return;
@@ -641,6 +663,10 @@ mod compression {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(session_test_postgres),
+        ignore = "set SESSION_TEST_POSTGRES_URL to run against PostgreSQL"
+    )]
     async fn choosing_pglz_follows_the_struct_and_keeps_every_session() {
         let Some(db) = TestDatabase::new(Kind::Postgres).await else {
             return;
@@ -664,7 +690,7 @@ mod compression {
         assert_eq!(stored_method(&store).await, "pglz");
         let loaded = pglz_store.load(&old.id).await.unwrap().expect("kept");
         assert_eq!(loaded.data, old.data);
-        crate::round_trips_and_enforces_the_foreign_key(&pglz_store).await;
+        crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&pglz_store).await;
     }
 }
 
@@ -673,7 +699,7 @@ mod compression {
 /// sessions through it, and a table of the default type is refused with
 /// the statement that converts it.
 macro_rules! data_type_suite {
-    ($module:ident, $backend:ident, $kind:expr, [$($key:tt)+] {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?], $module:ident, [$($key:tt)+] {
         chosen: ($chosen_sql:literal, $chosen_ddl:literal, $chosen_live:literal),
         default: ($default_ddl:literal, $default_live:literal),
         data_type: $data_type:literal,
@@ -682,7 +708,7 @@ macro_rules! data_type_suite {
         mod $module {
             use serde_json::json;
             use session_runtime::Error;
-            use session_tests::{Kind, TestDatabase};
+            use session_tests::TestDatabase;
             use tower_sessions::SessionStore as _;
 
             use crate::common::record;
@@ -700,10 +726,11 @@ macro_rules! data_type_suite {
             /// The live type of the `data` column, as the catalog names it.
             async fn data_type(store: &chosen_type::SessionStore) -> String {
                 let mut connection = store.connection().await.expect("a connection");
-                crate::catalog_text(&mut *connection, $data_type).await
+                crate::schema_evolution::catalog_text(&mut *connection, $data_type).await
             }
 
             #[test]
+            $(#[$ignore])?
             fn the_migration_declares_the_chosen_type() {
                 let up = chosen_type::SessionStore::migration().up();
                 assert!(up.contains($chosen_ddl), "{up}");
@@ -712,6 +739,7 @@ macro_rules! data_type_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn the_table_round_trips_sessions_and_enforces_its_foreign_key() {
                 let Some(db) = TestDatabase::new($kind).await else {
                     return;
@@ -720,10 +748,11 @@ macro_rules! data_type_suite {
                 store.migrate().await.expect("migrate");
                 assert_eq!(data_type(&store).await, $chosen_live);
                 assert!(store.check_schema().await.unwrap().is_current());
-                crate::round_trips_and_enforces_the_foreign_key(&store).await;
+                crate::schema_evolution::round_trips_and_enforces_the_foreign_key(&store).await;
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_default_table_is_refused_with_the_fix_and_serves_again_once_converted() {
                 let Some(db) = TestDatabase::new($kind).await else {
                     return;
@@ -759,7 +788,7 @@ macro_rules! data_type_suite {
     };
 }
 
-data_type_suite!(json_data, postgres, Kind::Postgres, [data = json] {
+on_postgres!(data_type_suite, json_data, [data = json] {
     chosen: ("JSON", "\"data\" JSON COMPRESSION lz4 NOT NULL", "json"),
     default: ("\"data\" JSONB COMPRESSION lz4 NOT NULL", "jsonb"),
     data_type: "SELECT data_type::text AS value FROM information_schema.columns \
@@ -768,7 +797,7 @@ data_type_suite!(json_data, postgres, Kind::Postgres, [data = json] {
     fix: "ALTER TABLE \"evolving\" ALTER COLUMN \"data\" TYPE JSON",
 });
 
-data_type_suite!(blob_data, mysql, Kind::Mysql, [data = blob] {
+on_mysql!(data_type_suite, blob_data, [data = blob] {
     chosen: ("LONGBLOB", "`data` LONGBLOB NOT NULL", "longblob"),
     // MariaDB's `JSON` is a `LONGTEXT` with a check.
     default: ("`data` JSON NOT NULL", "longtext"),

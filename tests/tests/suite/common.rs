@@ -1,5 +1,5 @@
-//! Pieces shared by the reliability and security suites: records, raw SQL
-//! on a session row, and a TCP proxy that can cut the database away.
+//! Pieces shared by every suite: records, raw SQL on a session row, and a
+//! TCP proxy that can cut the database away.
 
 #![allow(dead_code)]
 
@@ -16,6 +16,60 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower_sessions::session::{Id, Record};
 
+/// Stamps out `$suite!` for embedded SQLite, which always runs.
+///
+/// Every suite macro takes the backend's module name, its `Kind`, and an
+/// optional attribute, `[$($ignore:meta)?]`, to put on each of its tests;
+/// further arguments follow it.
+macro_rules! on_sqlite {
+    ($suite:ident $($rest:tt)*) => {
+        $suite!(sqlite, session_tests::Kind::Sqlite, [] $($rest)*);
+    };
+}
+
+/// Stamps out `$suite!` for PostgreSQL: its tests are ignored, with the
+/// reason, unless `tests/build.rs` saw `SESSION_TEST_POSTGRES_URL` (or
+/// `CI=true`).
+macro_rules! on_postgres {
+    ($suite:ident $($rest:tt)*) => {
+        $suite!(
+            postgres,
+            session_tests::Kind::Postgres,
+            [cfg_attr(
+                not(session_test_postgres),
+                ignore = "set SESSION_TEST_POSTGRES_URL to run against PostgreSQL"
+            )]
+            $($rest)*
+        );
+    };
+}
+
+/// Stamps out `$suite!` for MySQL or MariaDB: its tests are ignored, with
+/// the reason, unless `tests/build.rs` saw `SESSION_TEST_MYSQL_URL` (or
+/// `CI=true`).
+macro_rules! on_mysql {
+    ($suite:ident $($rest:tt)*) => {
+        $suite!(
+            mysql,
+            session_tests::Kind::Mysql,
+            [cfg_attr(
+                not(session_test_mysql),
+                ignore = "set SESSION_TEST_MYSQL_URL to run against MySQL or MariaDB"
+            )]
+            $($rest)*
+        );
+    };
+}
+
+/// Stamps out `$suite!` once per backend.
+macro_rules! on_every_backend {
+    ($suite:ident $($rest:tt)*) => {
+        on_sqlite!($suite $($rest)*);
+        on_postgres!($suite $($rest)*);
+        on_mysql!($suite $($rest)*);
+    };
+}
+
 /// A record expiring in an hour, holding `data` (a JSON object).
 pub fn record(data: Value) -> Record {
     Record {
@@ -23,6 +77,11 @@ pub fn record(data: Value) -> Record {
         data: map(data),
         expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
     }
+}
+
+/// Microseconds since the epoch: the precision every backend keeps.
+pub fn micros(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000
 }
 
 /// A session map from a JSON object.

@@ -3,7 +3,7 @@
 //! be used. Every failure is a timely `Backend` or `Decode` error, and no
 //! stored session is lost.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -218,7 +218,7 @@ async fn exhaustion<S, C, H>(
 }
 
 macro_rules! fault_suite {
-    ($backend:ident, $kind:expr) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::time::Duration;
 
@@ -234,6 +234,7 @@ macro_rules! fault_suite {
             const KIND: Kind = $kind;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn pool_exhaustion_is_a_timely_error_not_a_deadlock() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 stores(&db.url).await;
@@ -316,6 +317,7 @@ macro_rules! fault_suite {
             }
 
             #[tokio::test]
+            $(#[$ignore])?
             async fn a_row_corrupted_by_hand_is_a_decode_error_for_that_session_alone() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, typed) = stores(&db.url).await;
@@ -376,13 +378,11 @@ macro_rules! fault_suite {
     };
 }
 
-fault_suite!(sqlite, Kind::Sqlite);
-fault_suite!(postgres, Kind::Postgres);
-fault_suite!(mysql, Kind::Mysql);
+on_every_backend!(fault_suite);
 
 /// Server backends only: SQLite has no network to cut.
 macro_rules! network_fault_suite {
-    ($backend:ident, $kind:expr, sleep = $sleep:literal, running = $running:literal) => {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?], sleep = $sleep:literal, running = $running:literal) => {
         mod $backend {
             use std::time::{Duration, Instant};
 
@@ -395,7 +395,7 @@ macro_rules! network_fault_suite {
             use tower_sessions::SessionStore as _;
 
             use crate::common::{record, Mode, Proxy};
-            use crate::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
+            use crate::faults::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
 
             #[derive(diesel::QueryableByName)]
             struct Count {
@@ -420,6 +420,7 @@ macro_rules! network_fault_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn a_frozen_network_fails_each_operation_in_time_and_loses_nothing() {
                 let Some(db) = TestDatabase::new($kind).await else { return };
                 let (direct, _) = stores(&db.url).await;
@@ -470,6 +471,7 @@ macro_rules! network_fault_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
             async fn the_database_cut_away_mid_run_and_restored_loses_nothing() {
                 let Some(db) = TestDatabase::new($kind).await else { return };
                 let (direct, _) = stores(&db.url).await;
@@ -588,15 +590,13 @@ macro_rules! network_fault_suite {
 }
 
 mod through_a_proxy {
-    network_fault_suite!(
-        postgres,
-        session_tests::Kind::Postgres,
+    on_postgres!(
+        network_fault_suite,
         sleep = "SELECT 'faults-marker', pg_sleep(10)",
         running = "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT ''faults-marker'', pg_sleep%' AND state = 'active'"
     );
-    network_fault_suite!(
-        mysql,
-        session_tests::Kind::Mysql,
+    on_mysql!(
+        network_fault_suite,
         sleep = "SELECT 'faults-marker', SLEEP(10)",
         running = "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT ''faults-marker'', SLEEP%'"
     );
@@ -616,7 +616,7 @@ mod sqlite_files {
     use tower_sessions::SessionStore as _;
 
     use crate::common::record;
-    use crate::{assert_all_failed, every_operation, from_store, GRACE};
+    use crate::faults::{assert_all_failed, every_operation, from_store, GRACE};
 
     async fn unusable(url: &str, expected: &str) {
         let timeout = Duration::from_millis(500);

@@ -1,9 +1,6 @@
 //! Every store operation sends exactly one SQL statement, counted through
-//! Diesel's instrumentation on every backend.
-//!
-//! SQLite always runs; PostgreSQL and MySQL run when
-//! `SESSION_TEST_POSTGRES_URL` / `SESSION_TEST_MYSQL_URL` are set, and are
-//! required under `CI=true`.
+//! Diesel's instrumentation on every backend; and the hot paths reuse
+//! their prepared statements.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,8 +72,8 @@ macro_rules! one_statement {
     }};
 }
 
-macro_rules! round_trip_suite {
-    ($backend:ident, $kind:ident, $setup:expr) => {
+macro_rules! one_statement_suite {
+    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
         mod $backend {
             use std::collections::HashMap;
 
@@ -84,27 +81,31 @@ macro_rules! round_trip_suite {
                 AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
             };
             use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-            use example_bench::$backend::{bench_sessions, BenchSessionStore};
+            use session_tests::$backend::{http_sessions, AppSession, AppSessionStore};
             use serde_json::{json, Value};
             use session_runtime::{PoolOptions, SessionDigest};
-            use session_tests::TestDatabase;
+            use session_tests::{Kind, TestDatabase};
             use time::{Duration, OffsetDateTime};
             use tower_sessions::session::{Id, Record};
             use tower_sessions::{ExpiredDeletion as _, SessionStore as _};
 
             use super::Counter;
 
-            type Connection =
-                <session_runtime::backend::$kind as session_runtime::backend::Backend>::Connection;
+            type Connection = session_runtime::ConnectionOf<AppSession>;
+
+            const KIND: Kind = $kind;
 
             /// What a connection runs before it is handed out: the same
             /// settings the runtime's own pool applies.
-            const SETUP: &str = $setup;
+            const SETUP: &str = match KIND {
+                Kind::Sqlite => "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                Kind::Postgres | Kind::Mysql => "",
+            };
 
             fn record(user_id: i64, expires_in: Duration) -> Record {
                 let data: HashMap<String, Value> = [
                     ("user_id".to_owned(), json!(user_id)),
-                    ("user_agent".to_owned(), json!("test-agent")),
+                    ("optional".to_owned(), json!("test-agent")),
                     ("theme".to_owned(), json!("dark")),
                 ]
                 .into_iter()
@@ -116,21 +117,10 @@ macro_rules! round_trip_suite {
                 }
             }
 
-            /// A fresh database with `bench_users` holding users 1 and 2,
-            /// or `None` when this backend is skipped.
+            /// A fresh database with users 1, 2 and 3, or `None` when this
+            /// backend is skipped.
             async fn database() -> Option<TestDatabase> {
-                let kind = super::kind::$backend();
-                if super::kind::skipped(kind) {
-                    return None;
-                }
-                let db = TestDatabase::new(kind).await?;
-                db.execute(&example_bench::schema::users_ddl(
-                    <session_runtime::backend::$kind as session_runtime::backend::Backend>::NAME,
-                ))
-                .await;
-                db.execute("INSERT INTO bench_users (id, login) VALUES (1, 'ada'), (2, 'brian')")
-                    .await;
-                Some(db)
+                TestDatabase::new(KIND).await
             }
 
             /// A one-connection pool whose setup installs the counting
@@ -167,7 +157,7 @@ macro_rules! round_trip_suite {
             }
 
             /// Runs every operation, asserting one statement each.
-            async fn every_operation_is_one_statement(store: BenchSessionStore, counter: &Counter) {
+            async fn every_operation_is_one_statement(store: AppSessionStore, counter: &Counter) {
                 // Warm-up: the connection is open and set up before counting.
                 store.count().await.expect("warm up");
 
@@ -201,7 +191,7 @@ macro_rules! round_trip_suite {
                     counter,
                     "list_by",
                     store
-                        .list_by(bench_sessions::user_id, &1)
+                        .list_by(http_sessions::user_id, &1)
                         .await
                         .expect("list_by")
                 );
@@ -210,7 +200,7 @@ macro_rules! round_trip_suite {
                     counter,
                     "count_by",
                     store
-                        .count_by(bench_sessions::user_id, &1)
+                        .count_by(http_sessions::user_id, &1)
                         .await
                         .expect("count_by")
                 );
@@ -220,7 +210,7 @@ macro_rules! round_trip_suite {
                     counter,
                     "revoke_by_except",
                     store
-                        .revoke_by_except(bench_sessions::user_id, &1, keep)
+                        .revoke_by_except(http_sessions::user_id, &1, keep)
                         .await
                         .expect("revoke_by_except")
                 );
@@ -229,7 +219,7 @@ macro_rules! round_trip_suite {
                     counter,
                     "revoke_one_by",
                     store
-                        .revoke_one_by(bench_sessions::user_id, &2, keep)
+                        .revoke_one_by(http_sessions::user_id, &2, keep)
                         .await
                         .expect("revoke_one_by")
                 );
@@ -238,7 +228,7 @@ macro_rules! round_trip_suite {
                     counter,
                     "revoke_by",
                     store
-                        .revoke_by(bench_sessions::user_id, &1)
+                        .revoke_by(http_sessions::user_id, &1)
                         .await
                         .expect("revoke_by")
                 );
@@ -264,10 +254,11 @@ macro_rules! round_trip_suite {
             /// The hot paths reuse their prepared statements: Diesel keeps
             /// no `UPDATE` in its cache unless the store builds it as one.
             #[tokio::test]
+            $(#[$ignore])?
             async fn hot_paths_are_prepared_once() {
                 let Some(db) = database().await else { return };
                 let counter = Counter::default();
-                let store = BenchSessionStore::new(counting_pool(&db.url, &counter));
+                let store = AppSessionStore::new(counting_pool(&db.url, &counter));
                 store.migrate().await.expect("migrate");
                 store.count().await.expect("warm up");
                 let mut records = [record(1, Duration::hours(1)), record(1, Duration::hours(1))];
@@ -291,10 +282,11 @@ macro_rules! round_trip_suite {
 
             /// The store on a pool built with the counting setup.
             #[tokio::test]
+            $(#[$ignore])?
             async fn custom_pool() {
                 let Some(db) = database().await else { return };
                 let counter = Counter::default();
-                let store = BenchSessionStore::new(counting_pool(&db.url, &counter));
+                let store = AppSessionStore::new(counting_pool(&db.url, &counter));
                 store.migrate().await.expect("migrate");
                 every_operation_is_one_statement(store, &counter).await;
             }
@@ -303,13 +295,12 @@ macro_rules! round_trip_suite {
             /// its one connection: proves that the runtime's checkout adds
             /// no statement either.
             #[tokio::test]
+            $(#[$ignore])?
             async fn runtime_pool() {
                 let Some(db) = database().await else { return };
-                let options = PoolOptions {
-                    max_size: 1,
-                    ..PoolOptions::default()
-                };
-                let store = BenchSessionStore::connect_with(&db.url, &options).expect("pool");
+                let mut options = PoolOptions::default();
+                options.max_size = 1;
+                let store = AppSessionStore::connect_with(&db.url, &options).expect("pool");
                 store.migrate().await.expect("migrate");
                 let counter = Counter::default();
                 {
@@ -322,50 +313,4 @@ macro_rules! round_trip_suite {
     };
 }
 
-/// The `session_tests` kind of each backend, and whether it is skipped.
-mod kind {
-    use std::io::Write as _;
-
-    use session_tests::Kind;
-
-    /// Whether this backend's server URL is missing outside CI. The line
-    /// saying so goes straight to stderr: the test harness captures
-    /// `eprintln!` of passing tests, and a skip must not pass unseen.
-    /// Under `CI=true` a missing URL is left to `TestDatabase::new`, which
-    /// panics.
-    pub fn skipped(kind: Kind) -> bool {
-        let variable = match kind {
-            Kind::Sqlite => return false,
-            Kind::Postgres => session_tests::database::POSTGRES_URL,
-            Kind::Mysql => session_tests::database::MYSQL_URL,
-        };
-        let missing = std::env::var(variable).map_or(true, |url| url.is_empty());
-        let ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
-        if missing && !ci {
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED: the {kind:?} statement-count tests need {variable}; \
-                 set it to run them against a live server ***\n"
-            );
-        }
-        missing && !ci
-    }
-
-    pub fn sqlite() -> Kind {
-        Kind::Sqlite
-    }
-    pub fn postgres() -> Kind {
-        Kind::Postgres
-    }
-    pub fn mysql() -> Kind {
-        Kind::Mysql
-    }
-}
-
-round_trip_suite!(
-    sqlite,
-    Sqlite,
-    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
-);
-round_trip_suite!(postgres, Postgres, "");
-round_trip_suite!(mysql, Mysql, "");
+on_every_backend!(one_statement_suite);

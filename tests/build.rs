@@ -1,0 +1,32 @@
+//! Decides, when the tests are built, which server suites can run.
+//!
+//! `SESSION_TEST_POSTGRES_URL` and `SESSION_TEST_MYSQL_URL` name the live
+//! servers. A suite whose variable is unset (or empty) is compiled with its
+//! tests marked `#[ignore]`, reason included, so `cargo test` reports them
+//! as ignored rather than as passed. Under `CI=true` nothing is ignored: a
+//! missing server there fails its tests loudly ([`Kind::server_url`]
+//! panics).
+//!
+//! The cfgs: `session_test_postgres` and `session_test_mysql`, set when
+//! the matching suite runs.
+//!
+//! [`Kind::server_url`]: session_tests::Kind::server_url
+
+const SUITES: [(&str, &str); 2] = [
+    ("session_test_postgres", "SESSION_TEST_POSTGRES_URL"),
+    ("session_test_mysql", "SESSION_TEST_MYSQL_URL"),
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=CI");
+    let ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
+    for (cfg, variable) in SUITES {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo:rerun-if-env-changed={variable}");
+        let set = std::env::var(variable).is_ok_and(|url| !url.is_empty());
+        if set || ci {
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
+}
