@@ -6,8 +6,9 @@
 
 mod assertions;
 
-pub use assertions::{BindsAs, ColumnValue, NotBound, SameSqlType};
+pub use assertions::*;
 
+pub use crate::__session_table_fallback as session_table_fallback;
 pub use crate::cached_update::CachedUpdate;
 pub use crate::data_column::{DataJson, DataMap};
 pub use crate::{
