@@ -9,6 +9,8 @@ extern crate proc_macro;
 
 mod expand;
 mod internals;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 
@@ -20,7 +22,8 @@ pub fn derive_session_store(input: TokenStream) -> TokenStream {
     derive_session_store_inner(input.into()).into()
 }
 
-/// The derive on token streams, for tests that do not run the compiler.
+/// The derive on token streams, for the snapshot tests in `tests.rs`,
+/// which do not run the compiler.
 fn derive_session_store_inner(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     match syn::parse2::<syn::DeriveInput>(input) {
         Ok(input) => expand::derive(&input),

@@ -106,3 +106,85 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
         now: &'a ExpiryOf<Self>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 }
+
+/// The stub [`SessionTable`] impl that `#[derive(SessionStore)]` emits next
+/// to its errors when the input has any, so that uses of the struct and its
+/// store still type-check and the user sees the errors in the struct, not
+/// a cascade from every use of it. Kept here, next to the trait it mirrors,
+/// so that a change to the trait changes the stub with it.
+///
+/// `$ty` is the session struct, `$backend` the module under `__private`
+/// that names its backend (`sqlite`, `postgres` or `mysql`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_table_fallback {
+    ($ty:ty, $backend:ident) => {
+        #[automatically_derived]
+        impl $crate::__private::SessionTable for $ty {
+            type Backend = $crate::__private::$backend::Backend;
+            const TABLE: $crate::__private::TableDef = $crate::__private::TableDef {
+                name: "",
+                columns: &[],
+                unlogged: false,
+                data: $crate::__private::DataType::BackendDefault,
+                compression: $crate::__private::Compression::Lz4,
+            };
+            fn read_fields(
+                _: &$crate::__private::SessionData,
+            ) -> ::core::result::Result<Self, $crate::__private::Error> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            fn put_fields(
+                &self,
+                _: &mut $crate::__private::SessionData,
+            ) -> ::core::result::Result<(), $crate::__private::Error> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn insert(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &$crate::__private::SessionRow<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn update(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &$crate::__private::SessionRow<Self>,
+                _: &$crate::__private::ExpiryOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn select(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &[u8; 32],
+                _: &$crate::__private::ExpiryOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<
+                ::core::option::Option<$crate::__private::LoadedRow<Self>>,
+            > {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn delete(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &[u8; 32],
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn count_live(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &$crate::__private::ExpiryOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<i64> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn delete_all(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn delete_expired(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &$crate::__private::ExpiryOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+        }
+    };
+}

@@ -49,16 +49,11 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> ColumnValues {
             None => quote!(#private::NotBound),
         };
         let column_value = quote!(#private::ColumnValue<#sql_type, #db, #bind>);
-        // Checked where it is written, so the error points at the field.
+        // Checked where it is written, so the error points at the field;
+        // through the constant, not a where clause, whose trivial bound
+        // would add rustc's `see issue #48214`.
         let assertion = quote! {
-            const _: () = {
-                #[allow(dead_code)]
-                fn assert_column_value()
-                where
-                    #value_ty: #column_value,
-                {
-                }
-            };
+            const _: () = <#value_ty as #column_value>::OK;
         };
         assertions.extend(respan(assertion, value_ty.span()));
         // A bound under a binder is not checked where it is written: when

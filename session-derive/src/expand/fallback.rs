@@ -1,6 +1,7 @@
 //! What the derive emits when the input has errors: the errors, and the
 //! store alias with an implementation that type-checks, so that the user
 //! sees the errors in the struct and not a cascade from every use of it.
+//! The implementation is a macro of the runtime, next to the trait.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -31,77 +32,18 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         return errors;
     }
     let backend = backend.module(backend_ident.span());
-    let unreachable = quote!(::core::unreachable!(
-        "#[derive(SessionStore)] failed to compile"
-    ));
     // A store alias with the struct's own name would be a second error.
     let alias =
         (*store != **ident).then(|| quote!(#vis type #store = #krate::DieselStore<#ident>;));
+    // The stub impl lives next to the trait, in
+    // `session_runtime::__session_table_fallback!`.
     quote! {
         #errors
 
         #alias
 
         const _: () = {
-            impl #krate::SessionTable for #ident {
-                type Backend = #krate::__private::#backend::Backend;
-                const TABLE: #krate::TableDef = #krate::TableDef {
-                    name: "",
-                    columns: &[],
-                    unlogged: false,
-                    data: #krate::DataType::BackendDefault,
-                    compression: #krate::Compression::Lz4,
-                };
-                fn read_fields(_: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
-                    #unreachable
-                }
-                fn put_fields(&self, _: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
-                    #unreachable
-                }
-                async fn insert(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &#krate::SessionRow<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<usize> {
-                    #unreachable
-                }
-                async fn update(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &#krate::SessionRow<Self>,
-                    _: &#krate::ExpiryOf<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<usize> {
-                    #unreachable
-                }
-                async fn select(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &[u8; 32],
-                    _: &#krate::ExpiryOf<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<::core::option::Option<#krate::LoadedRow<Self>>> {
-                    #unreachable
-                }
-                async fn delete(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &[u8; 32],
-                ) -> #krate::__private::diesel::result::QueryResult<usize> {
-                    #unreachable
-                }
-                async fn count_live(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &#krate::ExpiryOf<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<i64> {
-                    #unreachable
-                }
-                async fn delete_all(
-                    _: &mut #krate::ConnectionOf<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<usize> {
-                    #unreachable
-                }
-                async fn delete_expired(
-                    _: &mut #krate::ConnectionOf<Self>,
-                    _: &#krate::ExpiryOf<Self>,
-                ) -> #krate::__private::diesel::result::QueryResult<usize> {
-                    #unreachable
-                }
-            }
+            #krate::__private::session_table_fallback!(#ident, #backend);
         };
     }
 }

@@ -44,11 +44,11 @@ pub fn expand(container: &Container) -> TokenStream {
         }
     });
     quote! {
-        fn read_fields(data: &#krate::SessionData) -> ::core::result::Result<Self, #krate::Error> {
+        fn read_fields(data: &#krate::__private::SessionData) -> ::core::result::Result<Self, #krate::__private::Error> {
             ::core::result::Result::Ok(Self { #(#reads)* })
         }
 
-        fn put_fields(&self, data: &mut #krate::SessionData) -> ::core::result::Result<(), #krate::Error> {
+        fn put_fields(&self, data: &mut #krate::__private::SessionData) -> ::core::result::Result<(), #krate::__private::Error> {
             #(#puts)*
             ::core::result::Result::Ok(())
         }
@@ -61,6 +61,6 @@ pub fn key_path(krate: &syn::Path, field: &Field) -> TokenStream {
     let key = &field.key;
     let members = &field.members;
     quote! {
-        #krate::KeyPath { field: #name, key: #key, members: &[#(#members),*] }
+        #krate::__private::KeyPath { field: #name, key: #key, members: &[#(#members),*] }
     }
 }

@@ -31,21 +31,22 @@ pub fn expand(container: &Container) -> TokenStream {
         let target = &reference.table;
         let referenced_key = referenced_key(&diesel, reference);
         let sql_type = field.sql_type.as_ref().expect("checked");
+        let key_sql_type = quote!(<#referenced_key as #diesel::expression::Expression>::SqlType);
         // Every token spanned on `references = ...`, so that a mismatch
-        // points at the attribute that made the claim. A where clause is
-        // checked with the item's signature, before the bodies and impls
-        // whose errors would follow from the same mismatch.
+        // points at the attribute that made the claim. A field of a
+        // built-in type is checked by the key's SQL type, whose message
+        // names the Rust type that fits it; one with `sql_type` by
+        // equality, which also holds for SQL types the runtime does not
+        // know.
+        let private = quote!(#krate::__private);
+        let check = if field.attrs.sql_type.get().is_none() {
+            let rust = quote!(<#key_sql_type as #private::KeyRustType>::Rust);
+            quote!(<#sql_type as #private::ReferencesKey<#key_sql_type, #rust>>::OK)
+        } else {
+            quote!(<#sql_type as #private::SameSqlType<#key_sql_type>>::OK)
+        };
         let assertion = quote! {
-            const _: () = {
-                #[allow(dead_code)]
-                fn assert_foreign_key_type()
-                where
-                    #sql_type: #krate::__private::SameSqlType<
-                        <#referenced_key as #diesel::expression::Expression>::SqlType,
-                    >,
-                {
-                }
-            };
+            const _: () = #check;
         };
         items.extend(respan(assertion, reference.span));
         // Diesel allows one `joinable!` and one pair of `TableNotEqual`
@@ -111,6 +112,7 @@ fn session_table_not_equal(container: &Container) -> TokenStream {
         /// A table that a field of the session table references.
         trait __ReferencedTable {}
 
+        #[automatically_derived]
         impl<T> #table_not_equal<T> for #session_table
         where
             T: #diesel::query_source::Table + __ReferencedTable,
@@ -126,18 +128,21 @@ fn session_table_not_equal(container: &Container) -> TokenStream {
         let method = quote!(#diesel::query_builder::TablesampleMethod);
         let table_trait = quote!(#diesel::query_source::Table);
         items.extend(quote! {
+            #[automatically_derived]
             impl<T> #table_not_equal<#only<T>> for #session_table
             where
                 T: #table_trait + __ReferencedTable,
                 #only<T>: #table_trait,
             {
             }
+            #[automatically_derived]
             impl<T> #table_not_equal<#session_table> for #only<T>
             where
                 T: #table_trait + __ReferencedTable,
                 #only<T>: #table_trait,
             {
             }
+            #[automatically_derived]
             impl<T, TSM> #table_not_equal<#tablesample<T, TSM>> for #session_table
             where
                 T: #table_trait + __ReferencedTable,
@@ -145,6 +150,7 @@ fn session_table_not_equal(container: &Container) -> TokenStream {
                 #tablesample<T, TSM>: #table_trait,
             {
             }
+            #[automatically_derived]
             impl<T, TSM> #table_not_equal<#session_table> for #tablesample<T, TSM>
             where
                 T: #table_trait + __ReferencedTable,
@@ -166,7 +172,9 @@ fn appear_in_same_query(container: &Container, reference: &Reference) -> TokenSt
     let target = &reference.table;
     let referenced_table = quote!(#target::table);
     let mut items = quote! {
+        #[automatically_derived]
         impl __ReferencedTable for #referenced_table {}
+        #[automatically_derived]
         impl #table_not_equal<#session_table> for #referenced_table {}
     };
     if is_postgres(container) {
@@ -187,7 +195,9 @@ fn appear_in_same_query(container: &Container, reference: &Reference) -> TokenSt
         // `tests/ui/pass/joinable_postgres.rs`):
         // `impl<M: TablesampleMethod> TableNotEqual<users::table> for Tablesample<http_sessions::table, M> {}`.
         items.extend(quote! {
+            #[automatically_derived]
             impl #table_not_equal<#only<#session_table>> for #referenced_table {}
+            #[automatically_derived]
             impl<TSM: #method> #table_not_equal<#tablesample<#session_table, TSM>> for #referenced_table {}
         });
     }
@@ -212,6 +222,7 @@ fn join_to(
     let nullable_child = quote!(#diesel::dsl::Nullable<#child_key>);
     let nullable_parent = quote!(#diesel::dsl::Nullable<#parent_key>);
     quote! {
+        #[automatically_derived]
         impl #diesel::query_source::JoinTo<#to> for #from
         where
             for<'__join> #nullable_parent: #diesel::expression::AsExpression<#diesel::dsl::SqlTypeOf<#nullable_child>>,

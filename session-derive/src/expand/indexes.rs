@@ -26,8 +26,8 @@ pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStrea
         ..
     } = &parts;
     let connection = parts.connection(ident);
-    let expiry = quote!(#krate::ExpiryOf<#ident>);
-    let list_future = parts.future(quote!(::std::vec::Vec<#krate::ListedRow<#ident>>));
+    let expiry = quote!(#krate::__private::ExpiryOf<#ident>);
+    let list_future = parts.future(quote!(::std::vec::Vec<#krate::__private::ListedRow<#ident>>));
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
     let row_struct = parts.struct_from_bindings(ident);
@@ -41,7 +41,8 @@ pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStrea
             let column = &field.column;
             let value_ty = field.value_ty;
             quote! {
-                impl #krate::IndexedColumn<#ident> for #table::#column #where_column_values {
+                #[automatically_derived]
+                impl #krate::__private::IndexedColumn<#ident> for #table::#column #where_column_values {
                     type Value = #value_ty;
 
                     fn list<'a>(
@@ -59,7 +60,7 @@ pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStrea
                                 #run::load(query, connection).await?;
                             ::core::result::Result::Ok(
                                 rows.into_iter()
-                                    .map(|(id, expiry, #(#bindings,)*)| #krate::ListedRow {
+                                    .map(|(id, expiry, #(#bindings,)*)| #krate::__private::ListedRow {
                                         id,
                                         expiry,
                                         fields: #row_struct,

@@ -59,7 +59,8 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
         const _: () = {
             #column_value_assertions
 
-            impl #krate::SessionTable for #ident #where_column_values {
+            #[automatically_derived]
+            impl #krate::__private::SessionTable for #ident #where_column_values {
                 type Backend = #krate::__private::#backend::Backend;
                 #table_def
                 #fields

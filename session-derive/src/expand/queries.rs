@@ -27,7 +27,8 @@ pub fn expand(container: &Container) -> TokenStream {
     let connection = parts.connection(ident);
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
-    let select_future = parts.future(quote!(::core::option::Option<#krate::LoadedRow<Self>>));
+    let select_future =
+        parts.future(quote!(::core::option::Option<#krate::__private::LoadedRow<Self>>));
     let row_struct = parts.struct_from_bindings(ident);
     let values = quote! {(
         #table::data.eq(&row.data),
@@ -37,7 +38,7 @@ pub fn expand(container: &Container) -> TokenStream {
     quote! {
         fn insert<'a>(
             connection: &'a mut #connection,
-            row: &'a #krate::SessionRow<Self>,
+            row: &'a #krate::__private::SessionRow<Self>,
         ) -> #delete_future {
             #imports
             #run::execute(
@@ -49,8 +50,8 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn update<'a>(
             connection: &'a mut #connection,
-            row: &'a #krate::SessionRow<Self>,
-            now: &'a #krate::ExpiryOf<Self>,
+            row: &'a #krate::__private::SessionRow<Self>,
+            now: &'a #krate::__private::ExpiryOf<Self>,
         ) -> #delete_future {
             #imports
             #run::execute(
@@ -66,7 +67,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn select<'a>(
             connection: &'a mut #connection,
             id: &'a [u8; 32],
-            now: &'a #krate::ExpiryOf<Self>,
+            now: &'a #krate::__private::ExpiryOf<Self>,
         ) -> #select_future {
             #imports
             use #diesel::result::OptionalExtension as _;
@@ -74,9 +75,9 @@ pub fn expand(container: &Container) -> TokenStream {
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
                 .select((#table::data, #table::expiry_date, #(#table::#columns,)*));
             async move {
-                let row: ::core::option::Option<(#krate::__private::DataMap, #krate::ExpiryOf<Self>, #(#types,)*)> =
+                let row: ::core::option::Option<(#krate::__private::DataMap, #krate::__private::ExpiryOf<Self>, #(#types,)*)> =
                     #run::first(query, connection).await.optional()?;
-                ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::LoadedRow {
+                ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::__private::LoadedRow {
                     data: data.0,
                     expiry,
                     fields: #row_struct,
@@ -94,7 +95,7 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn count_live<'a>(
             connection: &'a mut #connection,
-            now: &'a #krate::ExpiryOf<Self>,
+            now: &'a #krate::__private::ExpiryOf<Self>,
         ) -> #count_future {
             #imports
             #run::get_result(#table::table.filter(#table::expiry_date.gt(now)).count(), connection)
@@ -109,7 +110,7 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn delete_expired<'a>(
             connection: &'a mut #connection,
-            now: &'a #krate::ExpiryOf<Self>,
+            now: &'a #krate::__private::ExpiryOf<Self>,
         ) -> #delete_future {
             #imports
             #run::execute(#diesel::delete(#table::table.filter(#table::expiry_date.le(now))), connection)

@@ -63,6 +63,6 @@ impl<'a> QueryParts<'a> {
     /// The connection type of the struct's backend.
     pub fn connection(&self, ident: &Ident) -> TokenStream {
         let krate = self.krate;
-        quote!(#krate::ConnectionOf<#ident>)
+        quote!(#krate::__private::ConnectionOf<#ident>)
     }
 }

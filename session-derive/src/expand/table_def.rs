@@ -25,12 +25,12 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
         Some((Compression::Lz4, _)) | None => quote!(Lz4),
     };
     quote! {
-        const TABLE: #krate::TableDef = #krate::TableDef {
+        const TABLE: #krate::__private::TableDef = #krate::__private::TableDef {
             name: #name,
             columns: &[#(#columns),*],
             unlogged: #unlogged,
-            data: #krate::DataType::#data,
-            compression: #krate::Compression::#compression,
+            data: #krate::__private::DataType::#data,
+            compression: #krate::__private::Compression::#compression,
         };
     }
 }
@@ -46,7 +46,7 @@ fn column_def(krate: &syn::Path, backend: &syn::Ident, field: &Field) -> TokenSt
         quote!(SQL)
     };
     let column_type = quote_spanned! {field.value_ty.span()=>
-        <#sql_type as #krate::ColumnType<#krate::__private::#backend::Backend>>::#ddl_const
+        <#sql_type as #krate::__private::ColumnType<#krate::__private::#backend::Backend>>::#ddl_const
     };
     let references = match &field.references {
         None => quote!(::core::option::Option::None),
@@ -68,17 +68,17 @@ fn column_def(krate: &syn::Path, backend: &syn::Ident, field: &Field) -> TokenSt
                 OnDelete::Restrict => quote!(Restrict),
             };
             quote! {
-                ::core::option::Option::Some(#krate::ForeignKey {
+                ::core::option::Option::Some(#krate::__private::ForeignKey {
                     table: #table_name,
                     column: #column,
-                    on_delete: #krate::OnDelete::#on_delete,
+                    on_delete: #krate::__private::OnDelete::#on_delete,
                 })
             }
         }
     };
     let path = super::fields::key_path(krate, field);
     quote! {
-        #krate::ColumnDef {
+        #krate::__private::ColumnDef {
             name: #name,
             path: #path,
             sql_type: #column_type,

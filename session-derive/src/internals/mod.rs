@@ -8,5 +8,6 @@ pub mod attr;
 pub mod check;
 pub mod ctxt;
 pub mod field_type;
+pub mod symbol;
 
 pub use ctxt::Ctxt;

@@ -6,8 +6,9 @@
 
 mod assertions;
 
-pub use assertions::{BindsAs, ColumnValue, NotBound, SameSqlType};
+pub use assertions::*;
 
+pub use crate::__session_table_fallback as session_table_fallback;
 pub use crate::backend::data_column::{DataJson, DataMap};
 pub use crate::schema::table_def::{
     ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,

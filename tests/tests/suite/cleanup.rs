@@ -28,7 +28,7 @@ macro_rules! cleanup_suite {
             use diesel::QueryDsl as _;
             use diesel_async::RunQueryDsl as _;
             use serde_json::json;
-            use session_runtime::cleanup::{CleanupOptions, CleanupStats};
+            use session_runtime::{CleanupOptions, CleanupStats};
             use session_tests::$backend::*;
             use session_tests::{Kind, TestDatabase};
             use time::OffsetDateTime;
@@ -72,11 +72,7 @@ macro_rules! cleanup_suite {
                 assert_eq!(store.delete_expired_batch(100).await.unwrap(), 100);
                 assert_eq!(rows(&store).await, 151);
 
-                let cleanup = store.spawn_cleanup(CleanupOptions {
-                    batch_size: 40,
-                    batch_pause: Duration::ZERO,
-                    ..CleanupOptions::default()
-                });
+                let cleanup = store.spawn_cleanup(CleanupOptions::default().with_batch_size(40).with_batch_pause(Duration::ZERO));
                 eventually(Duration::from_secs(20), "the sweep", || async {
                     cleanup.stats().sweeps == 1
                 })
@@ -100,7 +96,7 @@ macro_rules! cleanup_suite {
             async fn its_cancellation_token_and_its_drop_stop_it() {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 let (store, _) = stores(&db.url).await;
-                let options = CleanupOptions { interval: Duration::from_millis(10), ..CleanupOptions::default() };
+                let options = CleanupOptions::default().with_interval(Duration::from_millis(10));
 
                 let cleanup = store.spawn_cleanup(options.clone());
                 cleanup.cancellation_token().cancel();
@@ -128,7 +124,7 @@ macro_rules! outage_suite {
         mod $backend {
             use std::time::Duration;
 
-            use session_runtime::cleanup::CleanupOptions;
+            use session_runtime::CleanupOptions;
             use session_runtime::PoolOptions;
             use session_tests::$backend::*;
             use session_tests::TestDatabase;
@@ -150,19 +146,9 @@ macro_rules! outage_suite {
 
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
-                let options = PoolOptions {
-                    max_size: 2,
-                    timeout: Duration::from_millis(300),
-                    ..PoolOptions::default()
-                };
+                let options = PoolOptions::default().with_max_size(2).with_timeout(Duration::from_millis(300));
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
-                let cleanup = store.spawn_cleanup(CleanupOptions {
-                    interval: Duration::from_millis(50),
-                    batch_size: 5,
-                    batch_pause: Duration::from_millis(20),
-                    first_retry: Duration::from_millis(50),
-                    max_retry: Duration::from_millis(200),
-                });
+                let cleanup = store.spawn_cleanup(CleanupOptions::default().with_interval(Duration::from_millis(50)).with_batch_size(5).with_batch_pause(Duration::from_millis(20)).with_first_retry(Duration::from_millis(50)).with_max_retry(Duration::from_millis(200)));
 
                 // Cut the database in the middle of the sweep.
                 eventually(Duration::from_secs(20), "the first batches", || async {

@@ -170,7 +170,7 @@ macro_rules! dropped_suite {
                 let lost = LostConnections::default();
                 let _guard = tracing::subscriber::set_default(lost.clone());
                 let tag = format!("dropped_{:08x}", rand::random::<u32>());
-                let options = PoolOptions { validate_after_idle, ..PoolOptions::default() };
+                let options = PoolOptions::default().with_validate_after_idle(validate_after_idle);
                 let store = AppSessionStore::connect_with(&tagged(&db, &tag), &options).unwrap();
                 let mut sessions: Vec<Record> = Vec::new();
                 for n in 0..8 {

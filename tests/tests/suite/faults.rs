@@ -239,7 +239,7 @@ macro_rules! fault_suite {
                 let Some(db) = TestDatabase::new(KIND).await else { return };
                 stores(&db.url).await;
                 let timeout = Duration::from_millis(150);
-                let options = PoolOptions { max_size: 2, timeout, ..PoolOptions::default() };
+                let options = PoolOptions::default().with_max_size(2).with_timeout(timeout);
                 let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
                 let mut target = record(json!({"user_id": 1, "v": 1}));
                 store.create(&mut target).await.unwrap();
@@ -426,12 +426,7 @@ macro_rules! network_fault_suite {
                 let (direct, _) = stores(&db.url).await;
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
-                let options = PoolOptions {
-                    max_size: 4,
-                    timeout: Duration::from_millis(400),
-                    statement_timeout: Duration::from_millis(300),
-                    ..PoolOptions::default()
-                };
+                let options = PoolOptions::default().with_max_size(4).with_timeout(Duration::from_millis(400)).with_statement_timeout(Duration::from_millis(300));
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
                 let hang = options.timeout * 4 + GRACE;
                 let mut target = record(json!({"user_id": 1}));
@@ -478,7 +473,7 @@ macro_rules! network_fault_suite {
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
                 let timeout = Duration::from_millis(400);
-                let options = PoolOptions { max_size: 4, timeout, ..PoolOptions::default() };
+                let options = PoolOptions::default().with_max_size(4).with_timeout(timeout);
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
                 let hang = timeout * 4 + GRACE;
 
@@ -620,11 +615,7 @@ mod sqlite_files {
 
     async fn unusable(url: &str, expected: &str) {
         let timeout = Duration::from_millis(500);
-        let options = PoolOptions {
-            max_size: 2,
-            timeout,
-            ..PoolOptions::default()
-        };
+        let options = PoolOptions::default().with_max_size(2).with_timeout(timeout);
         let store = AppSessionStore::connect_with(url, &options).unwrap();
         let target = record(json!({"user_id": 1}));
         let (steps, _) = every_operation(

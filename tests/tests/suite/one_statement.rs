@@ -91,7 +91,7 @@ macro_rules! one_statement_suite {
 
             use super::Counter;
 
-            type Connection = session_runtime::ConnectionOf<AppSession>;
+            type Connection = session_runtime::__private::ConnectionOf<AppSession>;
 
             const KIND: Kind = $kind;
 

@@ -38,10 +38,7 @@ async fn the_sqlite_busy_timeout_is_set_on_every_connection() {
     let (default, _) = stores(&db.url).await;
     assert_eq!(busy_timeout_of(&default).await, 5000);
 
-    let options = PoolOptions {
-        sqlite_busy_timeout: Duration::from_millis(1234),
-        ..PoolOptions::default()
-    };
+    let options = PoolOptions::default().with_sqlite_busy_timeout(Duration::from_millis(1234));
     let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
     // Two connections at once, so that both are checked: the setup runs
     // on each.
@@ -54,10 +51,7 @@ async fn the_sqlite_busy_timeout_is_set_on_every_connection() {
 async fn a_write_waits_on_a_lock_for_the_busy_timeout_only() {
     let db = TestDatabase::new(Kind::Sqlite).await.unwrap();
     stores(&db.url).await;
-    let options = PoolOptions {
-        sqlite_busy_timeout: Duration::from_millis(300),
-        ..PoolOptions::default()
-    };
+    let options = PoolOptions::default().with_sqlite_busy_timeout(Duration::from_millis(300));
     let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
     // Another process's connection holds the write lock.
     let mut holder = diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
@@ -97,11 +91,7 @@ macro_rules! pool_suite {
                     return;
                 };
                 stores(&db.url).await;
-                let options = PoolOptions {
-                    max_size: 2,
-                    timeout: Duration::from_millis(200),
-                    ..PoolOptions::default()
-                };
+                let options = PoolOptions::default().with_max_size(2).with_timeout(Duration::from_millis(200));
                 let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
                 let held = [
                     store.connection().await.unwrap(),

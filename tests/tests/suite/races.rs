@@ -53,11 +53,7 @@ fn colliding_ids() -> i128 {
 
 /// A pool wide enough to queue a thousand tasks without timing out.
 fn race_pool() -> PoolOptions {
-    PoolOptions {
-        max_size: 8,
-        timeout: Duration::from_secs(60),
-        ..PoolOptions::default()
-    }
+    PoolOptions::default().with_max_size(8).with_timeout(Duration::from_secs(60))
 }
 
 /// Every stored row of a table, by digest, through the store itself.
@@ -397,7 +393,7 @@ macro_rules! deadlock_suite {
             use session_tests::TestDatabase;
 
             async fn lock_row(
-                connection: &mut session_runtime::ConnectionOf<AppSession>,
+                connection: &mut session_runtime::__private::ConnectionOf<AppSession>,
                 row: i32,
             ) -> diesel::QueryResult<usize> {
                 diesel::sql_query(format!(

@@ -87,6 +87,23 @@ macro_rules! evolution_suite {
                 pub device: Option<String>,
             });
 
+            /// A struct whose foreign key references a table the database
+            /// does not have.
+            pub mod orphaned {
+                diesel::table! {
+                    accounts (id) {
+                        id -> BigInt,
+                    }
+                }
+
+                #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+                #[session(table = evolving, backend = $backend)]
+                pub struct Session {
+                    #[session(references = accounts)]
+                    pub account_id: Option<i64>,
+                }
+            }
+
             /// A database whose `evolving` table `v1` made, holding one
             /// session that carries keys later versions give columns.
             async fn old_table() -> Option<(TestDatabase, v1::SessionStore, Record)> {
@@ -108,6 +125,24 @@ macro_rules! evolution_suite {
                         _ => None,
                     })
                     .collect()
+            }
+
+            #[tokio::test]
+            $(#[$ignore])?
+            async fn a_missing_referenced_table_is_named_and_nothing_is_created() {
+                let Some(db) = TestDatabase::new(KIND).await else { return };
+                let store = orphaned::SessionStore::connect(&db.url).expect("pool");
+                let checked = store.check_schema().await.unwrap_err();
+                let migrated = store.migrate().await.unwrap_err();
+                for error in [checked, migrated] {
+                    let Error::Schema(message) = &error else { panic!("{error:?}") };
+                    assert!(
+                        message.contains("`evolving` has foreign keys to `accounts`, which do not exist"),
+                        "{message}"
+                    );
+                }
+                let unchanged = v1::SessionStore::connect(&db.url).expect("pool").check_schema().await.unwrap();
+                assert_eq!(unchanged.changes(), [SchemaChange::CreateTable], "migrate() created nothing");
             }
 
             #[tokio::test]
