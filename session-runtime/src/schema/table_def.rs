@@ -30,17 +30,13 @@ pub struct TableDef {
 ///
 /// ```
 /// # #[cfg(feature = "mysql")] {
-/// use session_runtime::backend::Mysql;
-/// use session_runtime::{Compression, DataType, Migration, TableDef};
+/// use session_runtime::SessionStore;
 ///
-/// let table = TableDef {
-///     name: "http_sessions",
-///     columns: &[],
-///     unlogged: false,
-///     data: DataType::Blob,
-///     compression: Compression::Lz4,
-/// };
-/// assert!(Migration::for_table::<Mysql>(&table).up().contains("`data` LONGBLOB NOT NULL"));
+/// #[derive(SessionStore, Debug)]
+/// #[session(table = http_sessions, backend = mysql, data = blob)]
+/// pub struct AppSession {}
+///
+/// assert!(AppSessionStore::migration().up().contains("`data` LONGBLOB NOT NULL"));
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,17 +61,13 @@ pub enum DataType {
 ///
 /// ```
 /// # #[cfg(feature = "postgres")] {
-/// use session_runtime::backend::Postgres;
-/// use session_runtime::{Compression, DataType, Migration, TableDef};
+/// use session_runtime::SessionStore;
 ///
-/// let table = TableDef {
-///     name: "http_sessions",
-///     columns: &[],
-///     unlogged: false,
-///     data: DataType::BackendDefault,
-///     compression: Compression::Lz4,
-/// };
-/// assert!(Migration::for_table::<Postgres>(&table).up().contains("\"data\" JSONB COMPRESSION lz4 NOT NULL"));
+/// #[derive(SessionStore, Debug)]
+/// #[session(table = http_sessions, backend = postgres, compression = pglz)]
+/// pub struct AppSession {}
+///
+/// assert!(AppSessionStore::migration().up().contains("\"data\" JSONB COMPRESSION pglz NOT NULL"));
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -615,7 +615,9 @@ mod sqlite_files {
 
     async fn unusable(url: &str, expected: &str) {
         let timeout = Duration::from_millis(500);
-        let options = PoolOptions::default().with_max_size(2).with_timeout(timeout);
+        let options = PoolOptions::default()
+            .with_max_size(2)
+            .with_timeout(timeout);
         let store = AppSessionStore::connect_with(url, &options).unwrap();
         let target = record(json!({"user_id": 1}));
         let (steps, _) = every_operation(

@@ -53,7 +53,9 @@ fn colliding_ids() -> i128 {
 
 /// A pool wide enough to queue a thousand tasks without timing out.
 fn race_pool() -> PoolOptions {
-    PoolOptions::default().with_max_size(8).with_timeout(Duration::from_secs(60))
+    PoolOptions::default()
+        .with_max_size(8)
+        .with_timeout(Duration::from_secs(60))
 }
 
 /// Every stored row of a table, by digest, through the store itself.
