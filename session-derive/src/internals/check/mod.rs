@@ -17,8 +17,15 @@ const RESERVED_COLUMNS: &[&str] = &["id", "data", "expiry_date"];
 /// Diesel's tuples stop at 16 elements by default; the fixed columns take 3.
 const MAX_FIELDS: usize = 13;
 
-/// The checks of the struct, in the order their errors are reported.
-const CHECKS: &[(&str, fn(&Ctxt, &Container))] = &[
+/// A check of the whole struct.
+type Check = fn(&Ctxt, &Container);
+
+/// A check of one field.
+type FieldCheck = fn(&Ctxt, &Container, &Field);
+
+/// The checks of the struct, by name, in the order their errors are
+/// reported.
+const CHECKS: &[(&str, Check)] = &[
     ("shape", check_shape),
     ("backend", check_backend),
     ("store name", check_store_name),
@@ -29,7 +36,7 @@ const CHECKS: &[(&str, fn(&Ctxt, &Container))] = &[
 
 /// The checks of each field, run one field after the other so that a
 /// field's errors are reported together.
-const FIELD_CHECKS: &[(&str, fn(&Ctxt, &Container, &Field))] = &[
+const FIELD_CHECKS: &[(&str, FieldCheck)] = &[
     ("reserved column", check_reserved_column),
     ("type", types::check_type),
     ("foreign key keys", check_foreign_key_keys),
@@ -67,14 +74,25 @@ fn check_store_name(cx: &Ctxt, container: &Container) {
 }
 
 /// A field cannot take one of the fixed columns.
-fn check_reserved_column(cx: &Ctxt, _: &Container, field: &Field) {
+fn check_reserved_column(cx: &Ctxt, container: &Container, field: &Field) {
     let column = unraw(&field.column);
     if RESERVED_COLUMNS.contains(&column.as_str()) {
+        // A column the help can name: one that no other field has.
+        let taken = |name: &String| {
+            container
+                .fields
+                .iter()
+                .any(|field| unraw(&field.column) == *name)
+        };
+        let other = [format!("user_{column}"), format!("{column}_value")]
+            .into_iter()
+            .find(|name| !taken(name))
+            .unwrap_or_else(|| format!("other_{column}"));
         cx.error_spanned_by(
             &field.column,
             format!(
                 "`{column}` is a fixed column of every session table\n\n\
-                 help: rename the field, or store it in another column with `#[session({COLUMN} = user_{column})]`"
+                 help: rename the field, or store it in another column with `#[session({COLUMN} = {other})]`"
             ),
         );
     }
