@@ -64,17 +64,20 @@ impl Statements {
     }
 }
 
-/// The `CREATE TABLE` of the minimal schema, with ours's column types and
-/// `data_sql` for `data`.
+/// The `CREATE TABLE` of the minimal schema, with ours's column types
+/// (those of the guide's schema chapter) and `data_sql` for `data`.
 fn create_table<B: session_runtime::backend::Backend>(
     table: &str,
     data_sql: &str,
     suffix: &str,
 ) -> String {
+    let (id_sql, expiry_sql) = match B::NAME {
+        "SQLite" => ("BLOB", "BIGINT"),
+        "PostgreSQL" => ("BYTEA", "TIMESTAMPTZ"),
+        _ => ("BINARY(32)", "DATETIME(6)"),
+    };
     format!(
-        "CREATE TABLE {table} (id {} PRIMARY KEY NOT NULL, data {data_sql} NOT NULL, expiry_date {} NOT NULL){suffix}",
-        B::ID_SQL,
-        B::EXPIRY_SQL,
+        "CREATE TABLE {table} (id {id_sql} PRIMARY KEY NOT NULL, data {data_sql} NOT NULL, expiry_date {expiry_sql} NOT NULL){suffix}"
     )
 }
 

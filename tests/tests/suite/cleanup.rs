@@ -28,7 +28,7 @@ macro_rules! cleanup_suite {
             use diesel::QueryDsl as _;
             use diesel_async::RunQueryDsl as _;
             use serde_json::json;
-            use session_runtime::{CleanupOptions, CleanupStats};
+            use session_runtime::CleanupOptions;
             use session_tests::$backend::*;
             use session_tests::{Kind, TestDatabase};
             use time::OffsetDateTime;
@@ -78,9 +78,10 @@ macro_rules! cleanup_suite {
                 })
                 .await;
                 // 150 rows in batches of 40: three full, one short.
+                let stats = cleanup.stats();
                 assert_eq!(
-                    cleanup.stats(),
-                    CleanupStats { sweeps: 1, batches: 4, deleted: 150, failures: 0 }
+                    (stats.sweeps, stats.batches, stats.deleted, stats.failures),
+                    (1, 4, 150, 0)
                 );
                 assert_eq!(rows(&store).await, 1);
                 // `load` here would be `diesel_async::RunQueryDsl::load`.

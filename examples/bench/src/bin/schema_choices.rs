@@ -411,7 +411,7 @@ fn sqlite_throughput(layout: &Layout, workload: Workload) -> BenchResult<Through
 /// spread evenly through the table.
 fn cleanup_expiry(index: usize, rows: i64, expired: i64, now: i64) -> i64 {
     let every = (rows / expired.max(1)).max(1) as usize;
-    if index % every == 0 {
+    if index.is_multiple_of(every) {
         now - HOUR_MICROS
     } else {
         now + HOUR_MICROS
