@@ -44,24 +44,28 @@ pub struct LoadedRow<S: SessionTable> {
 ///
 /// Each method is one SQL statement on the struct's concrete table, so no
 /// generic Diesel bound ever reaches user code. Implement it through the
-/// derive; the methods are not a stable interface.
+/// derive; its items are hidden because they are not a stable interface.
 pub trait SessionTable: Sized + Send + Sync + 'static {
     /// The database the table lives on.
     type Backend: Backend;
 
     /// The table and its typed columns, for the DDL.
+    #[doc(hidden)]
     const TABLE: TableDef;
 
     /// Reads every typed field's value from the session map.
     ///
     /// A value that does not decode into its field's type is
     /// [`Error::Encode`].
+    #[doc(hidden)]
     fn read_fields(data: &SessionData) -> Result<Self, Error>;
 
     /// Puts every typed field's value into the session map.
+    #[doc(hidden)]
     fn put_fields(&self, data: &mut SessionData) -> Result<(), Error>;
 
     /// `INSERT` of a new row; a duplicate id fails with a unique violation.
+    #[doc(hidden)]
     fn insert<'a>(
         connection: &'a mut ConnectionOf<Self>,
         row: &'a SessionRow<Self>,
@@ -70,6 +74,7 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     /// `UPDATE` of the row with the same id if it expires after `now`; 0
     /// when there is none, so that a session deleted or expired meanwhile
     /// stays ended.
+    #[doc(hidden)]
     fn update<'a>(
         connection: &'a mut ConnectionOf<Self>,
         row: &'a SessionRow<Self>,
@@ -77,6 +82,7 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// `SELECT` of the row with this id, if it expires after `now`.
+    #[doc(hidden)]
     fn select<'a>(
         connection: &'a mut ConnectionOf<Self>,
         id: &'a [u8; 32],
@@ -84,23 +90,27 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<Option<LoadedRow<Self>>>> + Send + 'a;
 
     /// `DELETE` of the row with this id.
+    #[doc(hidden)]
     fn delete<'a>(
         connection: &'a mut ConnectionOf<Self>,
         id: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// `SELECT COUNT(*)` of the rows that expire after `now`.
+    #[doc(hidden)]
     fn count_live<'a>(
         connection: &'a mut ConnectionOf<Self>,
         now: &'a ExpiryOf<Self>,
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// `DELETE` of every row.
+    #[doc(hidden)]
     fn delete_all<'a>(
         connection: &'a mut ConnectionOf<Self>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// `DELETE` of every row that expired at or before `now`.
+    #[doc(hidden)]
     fn delete_expired<'a>(
         connection: &'a mut ConnectionOf<Self>,
         now: &'a ExpiryOf<Self>,
