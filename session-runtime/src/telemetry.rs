@@ -8,6 +8,7 @@
 //! | done within the slow threshold | `DEBUG` | `session statement` |
 //! | done, slower than the threshold | `WARN` | `slow session statement` |
 //! | a stored row does not decode | `WARN` | `session statement failed` |
+//! | a typed column references a missing row (`kind = foreign_key`) | `WARN` | `session statement failed` |
 //! | the database or the pool failed, or the table's schema drifted | `ERROR` | `session statement failed` |
 //! | a session refused before any statement | `WARN` | `session refused` |
 //! | the connection was lost; the statement runs again | `WARN` | `session connection lost; ...` |
@@ -20,8 +21,10 @@
 //! failure, `kind` and `error`.
 //!
 //! An event never holds a session id, a cookie or a session value: only
-//! `Backend` errors carry their message, which is the database's or the
-//! pool's own, about a statement whose values are all bound parameters.
+//! `Backend`, `ForeignKeyViolation` and `Schema` errors carry their
+//! message, which is the database's or the pool's own, about a statement
+//! whose values are all bound parameters, or the schema report, which
+//! names tables and columns.
 //! `Encode` and `Decode` messages quote the offending value, so their
 //! events give the kind alone.
 
@@ -32,7 +35,7 @@ use crate::session_table::SessionTable;
 use crate::{Error, SessionDigest};
 
 /// The target of every event.
-pub(crate) const TARGET: &str = "session_runtime";
+pub const TARGET: &str = "session_runtime";
 
 /// How many bytes of the stored digest an event shows (as 8 hex digits):
 /// enough to tell sessions apart in one log, far too few to find a row by.
@@ -188,7 +191,7 @@ impl Trace {
                 elapsed_us,
                 attempts,
                 kind = kind(&error),
-                error = %error,
+                error = detail(&error),
                 "session statement failed"
             ),
             // The app's data, not the database, failed: a session points at
@@ -202,7 +205,7 @@ impl Trace {
                 elapsed_us,
                 attempts,
                 kind = kind(&error),
-                error = %error,
+                error = detail(&error),
                 "session statement failed"
             ),
             Error::Decode(_) | Error::Encode(_) => tracing::warn!(
@@ -236,6 +239,17 @@ pub(crate) fn refused<S: SessionTable>(
         "session refused"
     );
     error
+}
+
+/// What an event says of an error: the database's words, or the schema
+/// report, without the kind's prefix, which the `kind` field holds.
+fn detail(error: &Error) -> &str {
+    match error {
+        Error::Backend(error) | Error::ForeignKeyViolation(error) => error.message(),
+        Error::Schema(report) => report,
+        // Their messages quote session values; events give the kind alone.
+        Error::Encode(_) | Error::Decode(_) => "",
+    }
 }
 
 fn kind(error: &Error) -> &'static str {

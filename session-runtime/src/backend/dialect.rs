@@ -1,6 +1,6 @@
-//! The SQL dialect of a backend, as a value: what the DDL, the schema diff
-//! and the catalog queries need to know about a database, so that they are
-//! plain functions of it, testable without one.
+//! The SQL dialect of a backend, as a value: what the DDL and the schema
+//! diff need to know about a database, so that they are plain functions of
+//! it, testable without one. The catalog queries stay with each backend.
 
 /// The SQL a database speaks, as far as a session table's DDL is concerned.
 ///
@@ -23,8 +23,10 @@ pub enum Dialect {
 /// MySQL table; the statement timeout bounds it as well.
 const MYSQL_MIGRATION_LOCK_WAIT_SECONDS: u32 = 60;
 
-/// The advisory lock every PostgreSQL `migrate()` takes; an arbitrary
-/// constant, the same in every version of this crate.
+/// The advisory lock every PostgreSQL `migrate()` takes, which serialises
+/// the migrations of every session table: `CREATE TABLE IF NOT EXISTS`
+/// races on the catalog when two servers start at once, and two servers
+/// adding the same column would both read it as missing.
 const POSTGRES_MIGRATION_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(7436932058137104719)";
 
 impl Dialect {
@@ -85,7 +87,8 @@ impl Dialect {
     /// an index update. SQLite goes without: one connection saved 61 % more
     /// 200-byte sessions a second without it, and `delete_expired` of
     /// 10 000 rows among a million was no slower, since deleting the rows
-    /// costs more than scanning the table (`schema_choices`). InnoDB locks
+    /// costs more than scanning the table (`schema_choices`); tables made
+    /// with the index keep it, since it costs saves, not correctness. InnoDB locks
     /// every row a statement reads: without the index, `delete_expired`
     /// would lock the whole table against saves.
     pub const fn expiry_index(self) -> bool {

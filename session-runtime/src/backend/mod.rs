@@ -18,6 +18,7 @@ use crate::Error;
 
 mod column_type;
 pub(crate) mod data_column;
+mod delivery;
 mod dialect;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -29,6 +30,7 @@ mod sqlite;
 
 pub(crate) use column_type::column_types;
 pub use column_type::ColumnType;
+pub(crate) use delivery::Delivery;
 pub(crate) use dialect::Dialect;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
@@ -70,6 +72,7 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 
     /// The `data` column's JSON: the session map without the values of the
     /// typed `columns`.
+    #[doc(hidden)]
     fn data_to_column(
         data: &SessionData,
         columns: &'static [ColumnDef],
@@ -80,9 +83,11 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The deepest nesting of arrays and objects a session can have, its
     /// map counting as one level, so that this backend stores it and
     /// serde_json parses it back (at most 127 levels).
+    #[doc(hidden)]
     const MAX_DEPTH: usize = 127;
 
     /// Refuses, before anything is sent, a session this backend cannot store.
+    #[doc(hidden)]
     fn check_data(data: &SessionData) -> Result<(), Error> {
         let _ = data;
         Ok(())
@@ -155,17 +160,6 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         connection: &mut Self::Connection,
         catalog_name: &str,
     ) -> impl Future<Output = diesel::QueryResult<Option<LiveTable>>> + Send;
-}
-
-/// What a lost connection says about the statement sent on it.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// The statement never ran: it can run again whatever it is.
-    NotRun,
-    /// It may have run, its answer lost: only a statement that does the
-    /// same when run twice can run again.
-    Unknown,
 }
 
 mod sealed {

@@ -101,7 +101,7 @@ impl Default for PoolOptions {
 /// [`PoolOptions::validate_after_idle`] is pinged. A connection that broke
 /// is dropped instead after its first failure: by deadpool when the driver
 /// knows it is closed (PostgreSQL), and by the store through
-/// [`Backend::discard`] otherwise (MySQL), which then runs the statement
+/// [`Backend::discard`](crate::backend::Backend::discard) otherwise (MySQL), which then runs the statement
 /// again on a fresh connection where that is safe.
 pub(crate) fn deadpool_pool<C>(
     url: &str,

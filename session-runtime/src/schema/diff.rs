@@ -118,6 +118,12 @@ impl fmt::Display for SchemaDiff {
             return write!(f, "`{}` matches its struct", self.table);
         }
         write!(f, "`{}` differs from its struct:", self.table)?;
+        for table in &self.missing_references {
+            write!(
+                f,
+                "\n- a foreign key references `{table}`, which does not exist"
+            )?;
+        }
         for conflict in &self.conflicts {
             write!(f, "\n- {conflict}")?;
         }
@@ -167,13 +173,9 @@ impl SchemaDiff {
         script(&self.down)
     }
 
-    /// The tables the struct's foreign keys reference that do not exist
-    /// in the database. `migrate()` refuses to run while there are any:
-    /// every write of a session would fail on its foreign key.
-    pub fn missing_references(&self) -> &[&'static str] {
-        &self.missing_references
-    }
-
+    /// Records the tables the struct's foreign keys reference that do not
+    /// exist: `migrate()` and `check_schema()` then fail, since every write
+    /// of a session would fail on its foreign key.
     pub(crate) fn set_missing_references(&mut self, missing: Vec<&'static str>) {
         self.missing_references = missing;
     }
@@ -184,37 +186,37 @@ impl SchemaDiff {
         if self.missing_references.is_empty() {
             return None;
         }
-        {
-            let names: Vec<String> = self
-                .missing_references
-                .iter()
-                .map(|name| format!("`{name}`"))
-                .collect();
-            Some(format!(
-                "the table `{}` has foreign keys to {}, which do not exist in this database; \
-                 create them (with your own migrations) before migrate(), or fix \
-                 `references = ...` in #[session(...)]",
-                self.table,
-                names.join(", ")
-            ))
-        }
+        let names: Vec<String> = self
+            .missing_references
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
+        Some(format!(
+            "the table `{}` has foreign keys to {}, which do not exist in this database; \
+             create them (with your own migrations) before migrate(), or fix \
+             `references = ...` in #[session(...)]",
+            self.table,
+            names.join(", ")
+        ))
     }
 
     /// Every conflict in one message, naming the table; `None` without any.
     pub(crate) fn conflict_report(&self) -> Option<String> {
-        if let Some(report) = self.missing_references_report() {
-            return Some(report);
-        }
+        let missing = self.missing_references_report();
         if self.conflicts.is_empty() {
-            return None;
+            return missing;
         }
         let conflicts: Vec<String> = self.conflicts.iter().map(|c| format!("\n- {c}")).collect();
-        Some(format!(
+        let report = format!(
             "the table `{}` differs from its struct in ways migrate() does not change by itself, \
              so it changed nothing:{}",
             self.table,
             conflicts.concat()
-        ))
+        );
+        Some(match missing {
+            Some(missing) => format!("{missing}; and {report}"),
+            None => report,
+        })
     }
 }
 

@@ -91,7 +91,7 @@ pub struct LiveStorage {
 }
 
 /// The catalog queries of one backend. Each takes the table's name, as
-/// `Backend::catalog_name` spells it, as its one parameter.
+/// `Dialect::catalog_name` spells it, as its one parameter.
 pub struct CatalogQueries {
     pub columns: &'static str,
     pub indexes: &'static str,

@@ -1,21 +1,5 @@
-//! The background cleanup of expired sessions.
-//!
-//! [`DieselStore::spawn_cleanup`] starts a task that, every
-//! [`interval`](CleanupOptions::interval), deletes the expired rows in
-//! batches of at most [`batch_size`](CleanupOptions::batch_size), one
-//! short statement each, so that a backlog of a million expired rows never
-//! holds one long write lock and requests keep getting in between batches.
-//!
-//! It keeps going: a failed batch (the database is down, the pool is
-//! exhausted) is logged at `ERROR` and retried after a backoff that doubles
-//! from [`first_retry`](CleanupOptions::first_retry) up to
-//! [`max_retry`](CleanupOptions::max_retry), and the task goes back to its
-//! interval once a sweep succeeds. It stops between two statements, never
-//! inside one, when [`CleanupHandle::stop`] is called, when its
-//! cancellation token is cancelled, or when the handle is dropped.
-//!
-//! Unlike tower-sessions' `continuously_delete_expired`, which ends at the
-//! first error and deletes a backlog in one statement.
+//! The background cleanup of expired sessions; its behaviour is documented
+//! on [`DieselStore::spawn_cleanup`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

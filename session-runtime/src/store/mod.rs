@@ -187,7 +187,9 @@ impl<S: SessionTable> DieselStore<S> {
     /// with their data.
     ///
     /// Idempotent, and safe to run from several servers starting at once.
-    /// The tables its foreign keys reference must exist first.
+    /// The tables its foreign keys reference must exist first; if one does
+    /// not, it fails with an [`Error::Schema`] that names it, and changes
+    /// nothing.
     pub async fn migrate(&self) -> Result<SchemaDiff, Error> {
         let mut connection = self.connection().await?;
         let migrating = crate::schema::migrate::migrate::<S>(&mut connection);
@@ -208,6 +210,9 @@ impl<S: SessionTable> DieselStore<S> {
     /// anything: for deployments whose DDL runs out of band. Its
     /// [`up`](SchemaDiff::up) and [`down`](SchemaDiff::down) are the SQL of
     /// the change, for a diesel migrations folder.
+    ///
+    /// Fails with [`Error::Schema`], naming them, when tables the struct's
+    /// foreign keys reference do not exist: no session could be written.
     pub async fn check_schema(&self) -> Result<SchemaDiff, Error> {
         let diff = run_statement!(self, "catalog SELECT", |connection| {
             crate::schema::migrate::check::<S>(connection)

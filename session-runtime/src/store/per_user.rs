@@ -23,6 +23,7 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
     type Value: Send + Sync;
 
     /// The live rows with this value, latest expiry first.
+    #[doc(hidden)]
     fn list<'a>(
         connection: &'a mut ConnectionOf<S>,
         value: &'a Self::Value,
@@ -30,6 +31,7 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<Vec<ListedRow<S>>>> + Send + 'a;
 
     /// How many live rows have this value.
+    #[doc(hidden)]
     fn count<'a>(
         connection: &'a mut ConnectionOf<S>,
         value: &'a Self::Value,
@@ -37,12 +39,14 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// Deletes every row with this value.
+    #[doc(hidden)]
     fn delete_all<'a>(
         connection: &'a mut ConnectionOf<S>,
         value: &'a Self::Value,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// Deletes every row with this value but the one with id `keep`.
+    #[doc(hidden)]
     fn delete_all_except<'a>(
         connection: &'a mut ConnectionOf<S>,
         value: &'a Self::Value,
@@ -50,6 +54,7 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// Deletes the row with id `id` if it has this value.
+    #[doc(hidden)]
     fn delete_one<'a>(
         connection: &'a mut ConnectionOf<S>,
         value: &'a Self::Value,

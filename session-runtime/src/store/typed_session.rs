@@ -131,7 +131,7 @@ macro_rules! impl_typed_session {
         }
 
         fn session_error(error: $core::session::Error) -> $crate::Error {
-            $crate::Error::backend("cannot read the session", error)
+            $crate::Error::backend("the tower-sessions session failed", error)
         }
     };
 }

@@ -102,7 +102,7 @@ impl Backend for Mysql {
         )
     }
 
-    fn lost_connection(error: &DieselError) -> Option<super::Delivery> {
+    fn lost_connection(error: &DieselError) -> Option<crate::backend::Delivery> {
         // diesel-async flattens mysql_async's error into its message (see
         // `is_deadlock`), so the variant is read from the prefix its
         // `Display` gives: `Input/output error: ...` for the socket, and
@@ -120,12 +120,12 @@ impl Backend for Mysql {
         };
         let message = info.message();
         if message.starts_with("Driver error: `Connection to the server is closed.") {
-            Some(super::Delivery::NotRun)
+            Some(crate::backend::Delivery::NotRun)
         } else if message.starts_with("Input/output error:") {
             Some(if message.contains("(os error 32)") {
-                super::Delivery::NotRun
+                crate::backend::Delivery::NotRun
             } else {
-                super::Delivery::Unknown
+                crate::backend::Delivery::Unknown
             })
         } else {
             None

@@ -69,7 +69,7 @@ impl Backend for Postgres {
         )
     }
 
-    fn lost_connection(error: &DieselError) -> Option<super::Delivery> {
+    fn lost_connection(error: &DieselError) -> Option<crate::backend::Delivery> {
         // tokio-postgres errors without a SQLSTATE are its own: the
         // connection closed, or its socket failed. Whether the statement
         // got out first cannot be told ("connection closed" is the same
@@ -79,12 +79,12 @@ impl Backend for Postgres {
         // `is_deadlock`); its message names it.
         match error {
             DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
-                Some(super::Delivery::Unknown)
+                Some(crate::backend::Delivery::Unknown)
             }
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info.message().starts_with("terminating connection") =>
             {
-                Some(super::Delivery::Unknown)
+                Some(crate::backend::Delivery::Unknown)
             }
             _ => None,
         }
