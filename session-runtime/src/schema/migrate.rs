@@ -20,14 +20,17 @@ pub(crate) async fn check<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
 ) -> QueryResult<SchemaDiff> {
     let dialect = S::Backend::DIALECT;
+    let mut checked = vec![S::TABLE.name];
     let mut missing = Vec::new();
     for column in S::TABLE.columns {
         let Some(key) = &column.references else {
             continue;
         };
-        if missing.contains(&key.table) || key.table == S::TABLE.name {
+        if checked.contains(&key.table) {
             continue;
         }
+        checked.push(key.table);
+        // A missing table has no columns: its catalog read is one query.
         let catalog_name = dialect.catalog_name(key.table);
         if S::Backend::read_live_table(connection, &catalog_name)
             .await?
