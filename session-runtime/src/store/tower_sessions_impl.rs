@@ -55,7 +55,8 @@ impl<S: SessionTable> DieselStore<S> {
 }
 
 macro_rules! impl_tower_sessions {
-    ($core:ident) => {
+    ($core:ident, $feature:literal) => {
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         impl From<$crate::Error> for $core::session_store::Error {
             fn from(error: $crate::Error) -> Self {
                 use $core::session_store::Error as Store;
@@ -68,8 +69,10 @@ macro_rules! impl_tower_sessions {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         impl $crate::store::tower_sessions_impl::sealed::Sealed for $core::session::Id {}
 
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         impl $crate::store::tower_sessions_impl::RecordId for $core::session::Id {
             type Record = $core::session::Record;
 
@@ -90,12 +93,14 @@ macro_rules! impl_tower_sessions {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         impl From<$core::session::Id> for $crate::SessionDigest {
             fn from(id: $core::session::Id) -> Self {
                 $crate::SessionDigest::of_id(id.0)
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
         impl<S: $crate::SessionTable> $core::SessionStore for $crate::DieselStore<S> {
             async fn create(
@@ -131,6 +136,7 @@ macro_rules! impl_tower_sessions {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
         impl<S: $crate::SessionTable> $core::ExpiredDeletion for $crate::DieselStore<S> {
             async fn delete_expired(&self) -> $core::session_store::Result<()> {
@@ -142,6 +148,6 @@ macro_rules! impl_tower_sessions {
 }
 
 #[cfg(feature = "tower-sessions-015")]
-impl_tower_sessions!(tower_sessions_core);
+impl_tower_sessions!(tower_sessions_core, "tower-sessions-015");
 #[cfg(feature = "tower-sessions-014")]
-impl_tower_sessions!(tower_sessions_core_014);
+impl_tower_sessions!(tower_sessions_core_014, "tower-sessions-014");

@@ -87,7 +87,8 @@ pub(crate) fn write<S: SessionTable>(
 }
 
 macro_rules! impl_typed_session {
-    ($core:ident) => {
+    ($core:ident, $feature:literal) => {
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
         impl $crate::TypedSessionExt for $core::Session {
             async fn typed<S: $crate::SessionTable>(&self) -> Result<S, $crate::Error> {
@@ -138,9 +139,9 @@ macro_rules! impl_typed_session {
 
 #[cfg(feature = "tower-sessions-015")]
 mod v015 {
-    impl_typed_session!(tower_sessions_core);
+    impl_typed_session!(tower_sessions_core, "tower-sessions-015");
 }
 #[cfg(feature = "tower-sessions-014")]
 mod v014 {
-    impl_typed_session!(tower_sessions_core_014);
+    impl_typed_session!(tower_sessions_core_014, "tower-sessions-014");
 }
