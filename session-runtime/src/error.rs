@@ -103,6 +103,14 @@ impl DatabaseError {
         }
     }
 
+    /// The driver's `error`, in its own words.
+    fn of_driver(error: impl StdError + Send + Sync + 'static) -> Self {
+        DatabaseError {
+            message: error.to_string(),
+            source: Some(Arc::new(error)),
+        }
+    }
+
     /// `error`, said in `context`.
     pub(crate) fn caused_by(
         context: impl fmt::Display,
@@ -159,15 +167,9 @@ impl From<diesel::result::Error> for Error {
             Diesel::DeserializationError(cause) => Error::Decode(cause.to_string()),
             Diesel::SerializationError(cause) => Error::Encode(cause.to_string()),
             Diesel::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                Error::ForeignKeyViolation(DatabaseError {
-                    message: error.to_string(),
-                    source: Some(Arc::new(error)),
-                })
+                Error::ForeignKeyViolation(DatabaseError::of_driver(error))
             }
-            other => Error::Backend(DatabaseError {
-                message: other.to_string(),
-                source: Some(Arc::new(other)),
-            }),
+            other => Error::Backend(DatabaseError::of_driver(other)),
         }
     }
 }

@@ -11,15 +11,11 @@ use crate::session_table::{ConnectionOf, SessionTable};
 use crate::Error;
 
 /// How the live table of `S` differs from `S`, read without changing
-/// anything; a [`SchemaDiff`] whose [`missing_references`] are not empty if
-/// a table its foreign keys reference does not exist, since every write
-/// would then fail.
-///
-/// [`missing_references`]: SchemaDiff::missing_references
+/// anything, with the tables its foreign keys reference that do not exist,
+/// since every write would then fail.
 pub(crate) async fn check<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
 ) -> QueryResult<SchemaDiff> {
-    let dialect = S::Backend::DIALECT;
     let mut checked = vec![S::TABLE.name];
     let mut missing = Vec::new();
     for column in S::TABLE.columns {
@@ -31,24 +27,23 @@ pub(crate) async fn check<S: SessionTable>(
         }
         checked.push(key.table);
         // A missing table has no columns: its catalog read is one query.
-        let catalog_name = dialect.catalog_name(key.table);
-        if S::Backend::read_live_table(connection, &catalog_name)
-            .await?
-            .is_none()
-        {
+        if read_live_table::<S>(connection, key.table).await?.is_none() {
             missing.push(key.table);
         }
     }
-    let live = read_live_table::<S>(connection).await?;
+    let live = read_live_table::<S>(connection, S::TABLE.name).await?;
     let mut diff = SchemaDiff::between(&Declared::of::<S>(), live.as_ref());
     diff.set_missing_references(missing);
     Ok(diff)
 }
 
+/// The live shape of `table` on the connection of `S`; `None` if the
+/// database has no such table.
 async fn read_live_table<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
+    table: &str,
 ) -> QueryResult<Option<crate::schema::live_table::LiveTable>> {
-    let catalog_name = S::Backend::DIALECT.catalog_name(S::TABLE.name);
+    let catalog_name = S::Backend::DIALECT.catalog_name(table);
     S::Backend::read_live_table(connection, &catalog_name).await
 }
 
