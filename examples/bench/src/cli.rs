@@ -57,6 +57,34 @@ impl fmt::Display for BackendKind {
     }
 }
 
+/// A figure driven through axum and the session middleware, which
+/// `--only` picks by name as it picks an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndToEnd {
+    /// Every request reads and writes one session value.
+    Visits,
+    /// Rolling expiry: every request saves the session, one in ten changes
+    /// it.
+    Rolling,
+    /// Two overlapping requests of one session, each changing another key:
+    /// how many changes are lost.
+    Overlap,
+}
+
+impl EndToEnd {
+    /// Every end-to-end figure, in the order they run.
+    pub const ALL: [EndToEnd; 3] = [EndToEnd::Visits, EndToEnd::Rolling, EndToEnd::Overlap];
+
+    /// The figure's name on the command line.
+    pub fn flag(self) -> &'static str {
+        match self {
+            EndToEnd::Visits => "e2e",
+            EndToEnd::Rolling => "rolling",
+            EndToEnd::Overlap => "overlap",
+        }
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -66,10 +94,12 @@ pub struct Options {
     pub backends: Vec<BackendKind>,
     /// The connection pool size of every contender.
     pub pool: usize,
-    /// Whether to run the end-to-end axum figure.
-    pub e2e: bool,
-    /// The operations to time; all of them when empty.
-    pub only: Vec<Op>,
+    /// The end-to-end figures to run: every one unless `--only` names
+    /// some, none with `--no-e2e`.
+    pub e2e: Vec<EndToEnd>,
+    /// The operations to time: every one unless `--only` names some, none
+    /// when it names end-to-end figures only.
+    pub ops: Vec<Op>,
     /// Timed runs per figure; the plan's default when `None`.
     pub repeat: Option<usize>,
     /// The most operations of a timed run; the plan's default when `None`.
@@ -94,7 +124,7 @@ usage: cargo run --release -p example-bench -- [options]
   --backend NAME      sqlite, postgres or mysql; repeat or separate with
                       commas to run several (default: all three)
   --pool N            the connection pool size of every contender (default 16)
-  --no-e2e            skip the end-to-end axum figure
+  --no-e2e            skip the end-to-end axum figures (e2e, rolling, overlap)
   --repeat N          timed runs of every figure, interleaved across the
                       contenders; tables show the median and its spread
                       (default 5, or 1 with --quick)
@@ -104,9 +134,12 @@ usage: cargo run --release -p example-bench -- [options]
                       pooled connection before the first timed run
   --chart PATH        where to write the SVG chart of ours/peer
                       (default target/bench-chart.svg)
-  --only OPS          time only these operations (comma-separated): create,
-                      save, load-hit, load-miss, delete, delete-expired, list,
-                      revoke; for profiling one of them
+  --only NAMES        run only these (comma-separated), for profiling one of
+                      them: operations (create, save, load-hit, load-miss,
+                      delete, delete-expired, list, revoke) and end-to-end
+                      figures (e2e, rolling, overlap); naming operations only
+                      keeps every end-to-end figure, naming figures only
+                      times no operation
   -h, --help          this text
 
 Servers: SESSION_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
@@ -121,18 +154,20 @@ impl Options {
             quick: false,
             backends: Vec::new(),
             pool: 16,
-            e2e: true,
-            only: Vec::new(),
+            e2e: EndToEnd::ALL.to_vec(),
+            ops: Vec::new(),
             repeat: None,
             max_ops: None,
             warm_up: true,
             chart: PathBuf::from(DEFAULT_CHART),
         };
+        let mut no_e2e = false;
+        let mut only_figures = Vec::new();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
-                "--no-e2e" => options.e2e = false,
+                "--no-e2e" => no_e2e = true,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 "--backend" => {
                     let value = args.next().ok_or("--backend needs a value")?;
@@ -150,12 +185,17 @@ impl Options {
                 }
                 "--only" => {
                     let value = args.next().ok_or("--only needs a value")?;
-                    for name in value.split(',') {
-                        let op = Op::ALL
+                    for name in value.split(',').map(str::trim) {
+                        if let Some(op) = Op::ALL.into_iter().find(|op| op.flag() == name) {
+                            options.ops.push(op);
+                        } else if let Some(figure) = EndToEnd::ALL
                             .into_iter()
-                            .find(|op| op.flag() == name.trim())
-                            .ok_or_else(|| format!("unknown operation {name:?}\n\n{USAGE}"))?;
-                        options.only.push(op);
+                            .find(|figure| figure.flag() == name)
+                        {
+                            only_figures.push(figure);
+                        } else {
+                            return Err(format!("unknown operation or figure {name:?}\n\n{USAGE}"));
+                        }
                     }
                 }
                 "--pool" => options.pool = positive(&arg, args.next())?,
@@ -170,6 +210,25 @@ impl Options {
         }
         if options.backends.is_empty() {
             options.backends = BackendKind::ALL.to_vec();
+        }
+        // Naming operations only keeps every end-to-end figure, as
+        // `--only save` did before figures could be named; naming figures
+        // only times no operation.
+        if !only_figures.is_empty() {
+            if no_e2e {
+                return Err(format!(
+                    "--no-e2e skips the end-to-end figures --only names\n\n{USAGE}"
+                ));
+            }
+            options.e2e = EndToEnd::ALL
+                .into_iter()
+                .filter(|figure| only_figures.contains(figure))
+                .collect();
+        } else if no_e2e {
+            options.e2e.clear();
+        }
+        if options.ops.is_empty() && only_figures.is_empty() {
+            options.ops = Op::ALL.to_vec();
         }
         Ok(options)
     }
@@ -196,7 +255,9 @@ mod tests {
     #[test]
     fn defaults_run_everything() {
         let options = parse(&[]).unwrap();
-        assert!(!options.quick && options.e2e);
+        assert!(!options.quick);
+        assert_eq!(options.e2e, EndToEnd::ALL);
+        assert_eq!(options.ops, Op::ALL);
         assert_eq!(options.backends, BackendKind::ALL);
         assert_eq!(options.pool, 16);
         assert_eq!((options.repeat, options.max_ops), (None, None));
@@ -235,7 +296,22 @@ mod tests {
     #[test]
     fn operations_can_be_picked() {
         let options = parse(&["--only", "save,load-hit"]).unwrap();
-        assert_eq!(options.only, [Op::Save, Op::LoadHit]);
+        assert_eq!(options.ops, [Op::Save, Op::LoadHit]);
+        assert_eq!(options.e2e, EndToEnd::ALL);
+        let options = parse(&["--only", "save", "--no-e2e"]).unwrap();
+        assert_eq!(options.ops, [Op::Save]);
+        assert!(options.e2e.is_empty());
+    }
+
+    #[test]
+    fn end_to_end_figures_can_be_picked() {
+        let options = parse(&["--only", "overlap,rolling"]).unwrap();
+        assert!(options.ops.is_empty());
+        assert_eq!(options.e2e, [EndToEnd::Rolling, EndToEnd::Overlap]);
+        let options = parse(&["--only", "rolling", "--only", "delete"]).unwrap();
+        assert_eq!(options.ops, [Op::Delete]);
+        assert_eq!(options.e2e, [EndToEnd::Rolling]);
+        assert!(parse(&["--no-e2e"]).unwrap().e2e.is_empty());
     }
 
     #[test]
@@ -247,5 +323,6 @@ mod tests {
         assert!(parse(&["--chart"]).is_err());
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["--only", "upsert"]).is_err());
+        assert!(parse(&["--only", "rolling", "--no-e2e"]).is_err());
     }
 }

@@ -1,6 +1,8 @@
-//! The end-to-end figure: requests per second of a minimal axum handler
-//! that reads and writes one session value through the session middleware,
-//! driven in-process with `tower::ServiceExt::oneshot`.
+//! The end-to-end figures: requests per second of a minimal axum handler
+//! that reads one session value through the session middleware, and writes
+//! it on every request ([`Scenario::Visits`]) or on one in ten under rolling
+//! expiry ([`Scenario::Rolling`]), driven in-process with
+//! `tower::ServiceExt::oneshot`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,7 +30,8 @@ impl<T: tower_sessions::SessionStore + Clone> OursStore for T {}
 pub trait PeerStore: tower_sessions_core_014::SessionStore + Clone {}
 impl<T: tower_sessions_core_014::SessionStore + Clone> PeerStore for T {}
 
-/// The stores the figure wraps in middleware.
+/// The stores the figures wrap in middleware.
+#[derive(Clone)]
 pub struct Stores<T, L, P> {
     /// The derived store with typed columns.
     pub ours_typed: T,
@@ -49,62 +52,122 @@ pub struct E2eResult {
 
 const KEY: &str = "visits";
 
-/// A handler that counts the client's visits in its session: one read, one
-/// write. One body for both tower-sessions versions, whose `Session` types
-/// differ: ours runs on 0.15, the peer on 0.14.
-macro_rules! visit_handler {
-    ($name:ident, $session:ty) => {
-        async fn $name(session: $session) -> Result<String, StatusCode> {
-            let visits: u64 = session
-                .get(KEY)
-                .await
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-                .unwrap_or(0);
-            session
-                .insert(KEY, visits + 1)
-                .await
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-            Ok((visits + 1).to_string())
+/// The inactivity after which a rolling session expires.
+const INACTIVITY: time::Duration = time::Duration::hours(1);
+
+/// What an end-to-end figure's clients do, and how its middleware is set
+/// up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The middleware's defaults, and every request reads and writes the
+    /// value: every request loads and saves the session.
+    Visits,
+    /// Rolling sessions as tower-sessions documents them,
+    /// `Expiry::OnInactivity` and `with_always_save(true)`: every request
+    /// saves the session to move its expiry on, while nine requests in ten
+    /// only read the value, as most requests of a real app do. A store that
+    /// writes the whole row on every save pays a full write for each of
+    /// those nine; one that writes only what changed, far less.
+    Rolling,
+}
+
+impl Scenario {
+    /// Every how many requests a client writes the value: its `n`th
+    /// request (from 0) writes when `n % write_every == 0`, so its first
+    /// request creates the session.
+    fn write_every(self) -> u64 {
+        match self {
+            Scenario::Visits => 1,
+            Scenario::Rolling => 10,
+        }
+    }
+
+    /// The timed requests of one run per contender.
+    fn requests(self, plan: &Plan) -> usize {
+        match self {
+            Scenario::Visits => plan.e2e_requests,
+            Scenario::Rolling => plan.rolling_requests,
+        }
+    }
+}
+
+/// Defines a router of the scenario's handlers and middleware, for one
+/// tower-sessions version: the body is the same for both, but their
+/// `Session` and layer types differ (ours runs on 0.15, the peer on 0.14).
+///
+/// `/` counts the client's visits in its session, one read and one write;
+/// `/read` answers the count without writing it.
+macro_rules! visit_app {
+    ($name:ident, $store:ident, $tower_sessions:ident) => {
+        fn $name(store: impl $store, scenario: Scenario) -> Router {
+            async fn visit(session: $tower_sessions::Session) -> Result<String, StatusCode> {
+                let visits: u64 = session
+                    .get(KEY)
+                    .await
+                    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+                    .unwrap_or(0);
+                session
+                    .insert(KEY, visits + 1)
+                    .await
+                    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+                Ok((visits + 1).to_string())
+            }
+
+            async fn read(session: $tower_sessions::Session) -> Result<String, StatusCode> {
+                let visits: u64 = session
+                    .get(KEY)
+                    .await
+                    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+                    .unwrap_or(0);
+                Ok(visits.to_string())
+            }
+
+            let layer = $tower_sessions::SessionManagerLayer::new(store).with_secure(false);
+            let layer = match scenario {
+                Scenario::Visits => layer,
+                Scenario::Rolling => layer
+                    .with_expiry($tower_sessions::Expiry::OnInactivity(INACTIVITY))
+                    .with_always_save(true),
+            };
+            Router::new()
+                .route("/", get(visit))
+                .route("/read", get(read))
+                .layer(layer)
         }
     };
 }
-visit_handler!(visit, tower_sessions::Session);
-visit_handler!(visit_014, tower_sessions_014::Session);
+visit_app!(app, OursStore, tower_sessions);
+visit_app!(app_014, PeerStore, tower_sessions_014);
 
-fn app(store: impl OursStore) -> Router {
-    Router::new()
-        .route("/", get(visit))
-        .layer(tower_sessions::SessionManagerLayer::new(store).with_secure(false))
-}
-
-fn app_014(store: impl PeerStore) -> Router {
-    Router::new()
-        .route("/", get(visit_014))
-        .layer(tower_sessions_014::SessionManagerLayer::new(store).with_secure(false))
-}
-
-/// The figure for the ceiling, the peer and ours plain and typed, in that
-/// order; [`Plan::repeat`] rounds of every contender, in an order that
-/// rotates from round to round, as the operation tables are timed.
+/// The figure of `scenario` for the ceiling, the peer and ours plain and
+/// typed, in that order; [`Plan::repeat`] rounds of every contender, in an
+/// order that rotates from round to round, as the operation tables are
+/// timed.
 pub async fn measure(
     stores: Stores<impl OursStore, impl OursStore, impl PeerStore>,
     plan: &Plan,
+    scenario: Scenario,
 ) -> BenchResult<Vec<E2eResult>> {
     let apps = [
-        (names::CEILING, app(tower_sessions::MemoryStore::default())),
-        (names::PEER, app_014(stores.peer)),
-        (names::OURS_PLAIN, app(stores.ours_plain)),
-        (names::OURS_TYPED, app(stores.ours_typed)),
+        (
+            names::CEILING,
+            app(tower_sessions::MemoryStore::default(), scenario),
+        ),
+        (names::PEER, app_014(stores.peer, scenario)),
+        (names::OURS_PLAIN, app(stores.ours_plain, scenario)),
+        (names::OURS_TYPED, app(stores.ours_typed, scenario)),
     ];
+    let every = scenario.write_every();
     for (_, app) in &apps {
         // Warms the pool and the prepared statements up, untimed.
-        drive(app.clone(), plan.e2e_clients, plan.e2e_clients * 4).await?;
+        drive(app.clone(), plan.e2e_clients, plan.e2e_clients * 4, every).await?;
     }
+    let requests = scenario.requests(plan);
     let mut runs = vec![Vec::new(); apps.len()];
     for round in 0..plan.repeat {
         for index in crate::runner::rotation(apps.len(), round) {
             let app = apps[index].1.clone();
-            runs[index].push(drive(app, plan.e2e_clients, plan.e2e_requests).await?);
+            runs[index].push(drive(app, plan.e2e_clients, requests, every).await?);
         }
     }
     Ok(apps
@@ -121,7 +184,14 @@ pub async fn measure(
 
 /// Sends `requests` requests from `clients` concurrent clients, each with
 /// a session of its own, checking that every response counts its visits.
-async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Measurement> {
+/// Each client's `n`th request (from 0) writes when `n % write_every == 0`
+/// and only reads otherwise.
+async fn drive(
+    app: Router,
+    clients: usize,
+    requests: usize,
+    write_every: u64,
+) -> BenchResult<Measurement> {
     let counter = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let handles: Vec<_> = (0..clients)
@@ -130,11 +200,13 @@ async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Meas
             let counter = Arc::clone(&counter);
             tokio::spawn(async move {
                 let mut cookie: Option<String> = None;
-                let mut visits = 0_u64;
+                let (mut sent, mut visits) = (0_u64, 0_u64);
                 let mut latencies = LatencyHistogram::default();
                 while counter.fetch_add(1, Ordering::Relaxed) < requests {
+                    let writes = sent % write_every == 0;
+                    sent += 1;
                     let began = Instant::now();
-                    let mut request = Request::get("/");
+                    let mut request = Request::get(if writes { "/" } else { "/read" });
                     if let Some(cookie) = &cookie {
                         request = request.header(header::COOKIE, cookie);
                     }
@@ -151,10 +223,10 @@ async fn drive(app: Router, clients: usize, requests: usize) -> BenchResult<Meas
                             .map(str::to_owned);
                     }
                     let body = axum::body::to_bytes(response.into_body(), 64).await?;
-                    visits += 1;
+                    visits += u64::from(writes);
                     if body != visits.to_string().as_bytes() {
                         return Err(format!(
-                            "visit {visits} answered {:?}: the session was lost",
+                            "request {sent} answered {:?}, not {visits}: the session was lost",
                             String::from_utf8_lossy(&body)
                         )
                         .into());

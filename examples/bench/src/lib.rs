@@ -15,6 +15,11 @@
 //!   the three fixed columns and a primary key, through sqlx;
 //! - **ceiling**: tower-sessions' `MemoryStore`.
 //!
+//! Through axum and the session middleware it also times a handler that
+//! writes on every request and one under rolling expiry that writes on one
+//! in ten, and counts the changes lost when two requests of one session
+//! overlap.
+//!
 //! It prints markdown tables, each figure the median of several runs, and
 //! draws an SVG chart of ours/peer; it is not a timed test. Run it with
 //! `cargo run --release -p example-bench` (`-- --help` lists the flags).
@@ -28,6 +33,7 @@ pub mod floor;
 pub mod measure;
 pub mod memory;
 pub mod ours;
+pub mod overlap;
 pub mod payload;
 pub mod peer;
 pub mod percentile;

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use example_bench::cli::Options;
+use example_bench::cli::{EndToEnd, Options};
 use example_bench::payload::Payload;
 use example_bench::runner::{self, Plan};
 use example_bench::{chart, peer, report};
@@ -29,16 +29,22 @@ async fn main() -> ExitCode {
     } else {
         Plan::full(options.pool)
     };
+    // A figure the options leave out runs 0 requests or rounds.
+    let runs = |figure: EndToEnd, count: usize| {
+        if options.e2e.contains(&figure) {
+            count
+        } else {
+            0
+        }
+    };
     let plan = Plan {
         repeat: options.repeat.unwrap_or(plan.repeat),
         max_ops: options.max_ops.unwrap_or(plan.max_ops),
         warm_up: options.warm_up,
-        e2e_requests: if options.e2e { plan.e2e_requests } else { 0 },
-        ops: if options.only.is_empty() {
-            plan.ops
-        } else {
-            options.only.clone()
-        },
+        e2e_requests: runs(EndToEnd::Visits, plan.e2e_requests),
+        rolling_requests: runs(EndToEnd::Rolling, plan.rolling_requests),
+        overlap_rounds: runs(EndToEnd::Overlap, plan.overlap_rounds),
+        ops: options.ops.clone(),
         ..plan
     };
     if cfg!(debug_assertions) {
@@ -73,10 +79,12 @@ async fn main() -> ExitCode {
         let begun = Instant::now();
         match runner::run_backend(*kind, &plan).await {
             Ok(Some(backend)) => {
-                println!(
-                    "{}",
-                    report::backend_tables(&backend, plan.pool, plan.repeat)
-                );
+                if !backend.rows.is_empty() {
+                    println!(
+                        "{}",
+                        report::backend_tables(&backend, plan.pool, plan.repeat)
+                    );
+                }
                 println!("({kind}: {:.0} s)\n", begun.elapsed().as_secs_f64());
                 reports.push(backend);
             }
@@ -89,13 +97,23 @@ async fn main() -> ExitCode {
         // Tables appear as each backend finishes, even through a pipe.
         let _ = std::io::stdout().flush();
     }
-    if options.e2e && !reports.is_empty() {
+    if reports.iter().any(|report| !report.e2e.is_empty()) {
         println!(
             "{}",
             report::e2e_table(&reports, plan.e2e_clients, plan.repeat)
         );
     }
-    if !reports.is_empty() {
+    if reports.iter().any(|report| !report.rolling.is_empty()) {
+        println!(
+            "{}",
+            report::rolling_table(&reports, plan.e2e_clients, plan.repeat)
+        );
+    }
+    if reports.iter().any(|report| !report.overlap.is_empty()) {
+        println!("{}", report::overlap_table(&reports));
+    }
+    // The chart is of the operations: there is none to draw without them.
+    if reports.iter().any(|report| !report.rows.is_empty()) {
         match chart::write(&reports, &options.chart) {
             Ok(()) => println!("(chart: {})", options.chart.display()),
             Err(error) => {

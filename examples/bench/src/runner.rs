@@ -9,11 +9,12 @@ use session_runtime::PoolOptions;
 
 use crate::cli::BackendKind;
 use crate::contender::{Contender, SeedRow};
-use crate::e2e::{self, E2eResult};
+use crate::e2e::{self, E2eResult, Scenario};
 use crate::figure::Figure;
 use crate::measure::{self, Inputs, Measurement, Op};
 use crate::memory::Memory;
 use crate::ours::Ours;
+use crate::overlap::{self, LostChanges};
 use crate::payload::Payload;
 use crate::peer::{self, Peer};
 use crate::physical_floor::PHYSICAL_TABLE;
@@ -56,8 +57,12 @@ pub struct Plan {
     /// Timed runs of every line per contender; the tables report the
     /// median run and the spread.
     pub repeat: usize,
-    /// Requests of the end-to-end figure per contender.
+    /// Requests of the end-to-end figure per contender; 0 skips it.
     pub e2e_requests: usize,
+    /// Requests of the rolling-expiry figure per contender; 0 skips it.
+    pub rolling_requests: usize,
+    /// Rounds of the lost-changes count per contender; 0 skips it.
+    pub overlap_rounds: usize,
     /// Concurrent clients of the end-to-end figure.
     pub e2e_clients: usize,
     /// The connection pool size of every contender.
@@ -90,6 +95,8 @@ impl Plan {
             repeat: 5,
             warm_up: true,
             e2e_requests: 3_000,
+            rolling_requests: 3_000,
+            overlap_rounds: 100,
             e2e_clients: 8,
             pool,
             ops: Op::ALL.to_vec(),
@@ -109,6 +116,8 @@ impl Plan {
             background_rows: 10_000,
             repeat: 1,
             e2e_requests: 400,
+            rolling_requests: 400,
+            overlap_rounds: 20,
             ..Plan::full(pool)
         }
     }
@@ -154,6 +163,10 @@ pub struct BackendReport {
     pub rows: Vec<Row>,
     /// The end-to-end figure.
     pub e2e: Vec<E2eResult>,
+    /// The rolling-expiry figure.
+    pub rolling: Vec<E2eResult>,
+    /// The lost-changes count.
+    pub overlap: Vec<LostChanges>,
 }
 
 /// Hands out users no contender has used yet.
@@ -548,7 +561,7 @@ impl Lineup {
     }
 }
 
-/// Times the lineup and the end-to-end figure over its stores.
+/// Times the lineup, then runs the end-to-end figures over its stores.
 async fn measure_all(
     kind: BackendKind,
     plan: &Plan,
@@ -557,9 +570,24 @@ async fn measure_all(
 ) -> BenchResult<BackendReport> {
     let payloads = payloads();
     let contenders = lineup.columns();
-    let rows = suite(&contenders, plan, &payloads).await?;
+    // `--only rolling` and the like time no operation: no seeding either.
+    let rows = if plan.ops.is_empty() {
+        Vec::new()
+    } else {
+        suite(&contenders, plan, &payloads).await?
+    };
     let e2e = if plan.e2e_requests > 0 {
-        e2e::measure(e2e_stores, plan).await?
+        e2e::measure(e2e_stores.clone(), plan, Scenario::Visits).await?
+    } else {
+        Vec::new()
+    };
+    let rolling = if plan.rolling_requests > 0 {
+        e2e::measure(e2e_stores.clone(), plan, Scenario::Rolling).await?
+    } else {
+        Vec::new()
+    };
+    let overlap = if plan.overlap_rounds > 0 {
+        overlap::measure(e2e_stores, plan).await?
     } else {
         Vec::new()
     };
@@ -571,6 +599,8 @@ async fn measure_all(
             .collect(),
         rows,
         e2e,
+        rolling,
+        overlap,
     })
 }
 
