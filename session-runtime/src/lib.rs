@@ -76,6 +76,7 @@ pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::digest::{ParseDigestError, SessionDigest};
 pub use store::key_path::SessionData;
 pub use store::per_user::{IndexedColumn, SessionInfo};
+pub use store::touch_after::TouchAfter;
 pub use store::typed_session::TypedSessionExt;
 pub use store::DieselStore;
 

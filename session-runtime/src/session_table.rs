@@ -8,6 +8,7 @@ use crate::backend::data_column::DataJson;
 use crate::backend::Backend;
 use crate::schema::table_def::TableDef;
 use crate::store::key_path::SessionData;
+use crate::store::row_changes::RowChanges;
 use crate::Error;
 
 /// The connection type of a session struct's backend.
@@ -78,6 +79,17 @@ pub trait SessionTable: Sized + Send + Sync + 'static {
     fn update<'a>(
         connection: &'a mut ConnectionOf<Self>,
         row: &'a SessionRow<Self>,
+        now: &'a ExpiryOf<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// `UPDATE` of the typed columns, the `data` keys and the expiry that
+    /// `changes` names, of the row with the same id if it expires after
+    /// `now`. `row.data` is not read.
+    #[doc(hidden)]
+    fn update_changes<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        row: &'a SessionRow<Self>,
+        changes: &'a RowChanges,
         now: &'a ExpiryOf<Self>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
@@ -159,6 +171,14 @@ macro_rules! __session_table_fallback {
             async fn update(
                 _: &mut $crate::__private::ConnectionOf<Self>,
                 _: &$crate::__private::SessionRow<Self>,
+                _: &$crate::__private::ExpiryOf<Self>,
+            ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn update_changes(
+                _: &mut $crate::__private::ConnectionOf<Self>,
+                _: &$crate::__private::SessionRow<Self>,
+                _: &$crate::__private::RowChanges,
                 _: &$crate::__private::ExpiryOf<Self>,
             ) -> $crate::__private::diesel::result::QueryResult<usize> {
                 ::core::unreachable!("#[derive(SessionStore)] failed to compile")

@@ -30,6 +30,7 @@ pub fn expand(container: &Container) -> TokenStream {
     let select_future =
         parts.future(quote!(::core::option::Option<#krate::__private::LoadedRow<Self>>));
     let row_struct = parts.struct_from_bindings(ident);
+    let indexes = 0..fields.len();
     let values = quote! {(
         #table::data.eq(&row.data),
         #table::expiry_date.eq(&row.expiry),
@@ -58,6 +59,27 @@ pub fn expand(container: &Container) -> TokenStream {
                 #krate::__private::CachedUpdate::new(
                     #table::table,
                     #values,
+                    #table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)),
+                ),
+                connection,
+            )
+        }
+
+        fn update_changes<'a>(
+            connection: &'a mut #connection,
+            row: &'a #krate::__private::SessionRow<Self>,
+            changes: &'a #krate::__private::RowChanges,
+            now: &'a #krate::__private::ExpiryOf<Self>,
+        ) -> #delete_future {
+            #imports
+            #run::execute(
+                #krate::__private::CachedUpdate::new(
+                    #table::table,
+                    (
+                        #(changes.writes_column(#indexes).then(|| #table::#columns.eq(&row.fields.#fields)),)*
+                        changes.set_data(#table::data),
+                        changes.set_expiry(#table::expiry_date, &row.expiry),
+                    ),
                     #table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)),
                 ),
                 connection,

@@ -17,6 +17,7 @@ pub use crate::session_table::{ConnectionOf, LoadedRow, SessionRow};
 pub use crate::store::cached_update::CachedUpdate;
 pub use crate::store::key_path::KeyPath;
 pub use crate::store::per_user::ListedRow;
+pub use crate::store::row_changes::RowChanges;
 pub use crate::store::tower_sessions_impl::RecordId;
 pub use crate::{ColumnType, Error, ExpiryOf, IndexedColumn, SessionData, SessionTable};
 pub use diesel;

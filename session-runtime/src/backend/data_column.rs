@@ -2,8 +2,11 @@
 //! columns hold, written from the borrowed map and read straight back into
 //! a map, with no `serde_json::Value` tree in between.
 
+use std::borrow::Cow;
+
 use diesel::deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 use crate::schema::table_def::ColumnDef;
 use crate::store::key_path::SessionData;
@@ -26,9 +29,42 @@ impl DataJson {
     where
         F: serde_json::ser::Formatter,
     {
+        Self::of_keys(data, columns, formatter, |_| true)
+    }
+
+    /// Writes the members of `data` whose key `wanted` keeps, without the
+    /// values of `columns`: the object a partial save merges into `data`.
+    pub(crate) fn of_keys<F>(
+        data: &SessionData,
+        columns: &'static [ColumnDef],
+        formatter: F,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Self, Error>
+    where
+        F: serde_json::ser::Formatter,
+    {
         let mut text = Vec::with_capacity(256);
         let mut serializer = serde_json::Serializer::with_formatter(&mut text, formatter);
-        Untyped { data, columns }
+        Untyped {
+            data,
+            columns,
+            wanted,
+        }
+        .serialize(&mut serializer)
+        .map_err(|error| Error::Encode(error.to_string()))?;
+        String::from_utf8(text)
+            .map(DataJson)
+            .map_err(|error| Error::Encode(error.to_string()))
+    }
+
+    /// Writes one value as JSON text.
+    pub(crate) fn of_value<F>(value: &Value, formatter: F) -> Result<Self, Error>
+    where
+        F: serde_json::ser::Formatter,
+    {
+        let mut text = Vec::with_capacity(64);
+        let mut serializer = serde_json::Serializer::with_formatter(&mut text, formatter);
+        value
             .serialize(&mut serializer)
             .map_err(|error| Error::Encode(error.to_string()))?;
         String::from_utf8(text)
@@ -37,40 +73,52 @@ impl DataJson {
     }
 }
 
-/// The session map minus the typed columns' values. A top-level typed key
-/// is skipped; a key holding nested typed values is written from a copy of
-/// that one value with them removed.
-struct Untyped<'a> {
-    data: &'a SessionData,
+/// What `data` keeps under `key`: its value without the typed columns'
+/// values, or nothing when a typed column holds all of it. A top-level
+/// typed key is kept nowhere in `data`; a key holding nested typed values
+/// keeps a copy of its value with them removed.
+pub(crate) fn residual<'v>(
+    key: &str,
+    value: &'v Value,
     columns: &'static [ColumnDef],
+) -> Option<Cow<'v, Value>> {
+    let mut paths = columns
+        .iter()
+        .map(|column| &column.path)
+        .filter(|path| path.key == key);
+    let Some(first) = paths.next() else {
+        return Some(Cow::Borrowed(value));
+    };
+    if first.members.is_empty() {
+        return None;
+    }
+    let mut pruned = SessionData::from([(key.to_owned(), value.clone())]);
+    for path in std::iter::once(first).chain(paths) {
+        if path.members.is_empty() {
+            return None;
+        }
+        path.remove(&mut pruned);
+    }
+    pruned.remove(key).map(Cow::Owned)
 }
 
-impl Serialize for Untyped<'_> {
+/// The session map minus the typed columns' values, of the keys `wanted`
+/// keeps.
+struct Untyped<'a, W> {
+    data: &'a SessionData,
+    columns: &'static [ColumnDef],
+    wanted: W,
+}
+
+impl<W: Fn(&str) -> bool> Serialize for Untyped<'_, W> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (key, value) in self.data {
-            let mut paths = self
-                .columns
-                .iter()
-                .map(|column| &column.path)
-                .filter(|path| path.key == key);
-            let Some(first) = paths.next() else {
-                map.serialize_entry(key, value)?;
-                continue;
-            };
-            if first.members.is_empty() {
+            if !(self.wanted)(key) {
                 continue;
             }
-            let mut pruned = SessionData::from([(key.clone(), value.clone())]);
-            for path in std::iter::once(first).chain(paths) {
-                if path.members.is_empty() {
-                    pruned.clear();
-                    break;
-                }
-                path.remove(&mut pruned);
-            }
-            if let Some(value) = pruned.get(key) {
-                map.serialize_entry(key, value)?;
+            if let Some(value) = residual(key, value, self.columns) {
+                map.serialize_entry(key, &value)?;
             }
         }
         map.end()

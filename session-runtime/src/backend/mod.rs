@@ -14,6 +14,7 @@ use crate::backend::data_column::DataJson;
 use crate::schema::live_table::LiveTable;
 use crate::schema::table_def::ColumnDef;
 use crate::store::key_path::SessionData;
+use crate::store::row_changes::{paths_patch, DataChange, KeyChanges};
 use crate::Error;
 
 mod column_type;
@@ -78,6 +79,16 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         columns: &'static [ColumnDef],
     ) -> Result<DataJson, Error> {
         DataJson::without_typed(data, columns, serde_json::ser::CompactFormatter)
+    }
+
+    /// How a save that changed `changes` patches the `data` column.
+    #[doc(hidden)]
+    fn data_patch(
+        data: &SessionData,
+        columns: &'static [ColumnDef],
+        changes: &KeyChanges,
+    ) -> Result<DataChange, Error> {
+        paths_patch(data, columns, changes, serde_json::ser::CompactFormatter)
     }
 
     /// The deepest nesting of arrays and objects a session can have, its

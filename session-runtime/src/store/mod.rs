@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -11,10 +12,15 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, PoolOptions};
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
-use crate::session_table::{ExpiryOf, SessionTable};
+use crate::session_table::{ExpiryOf, SessionRow, SessionTable};
 use crate::store::key_path::SessionData;
-use crate::store::row_codec::{decode, encode};
+use crate::store::loaded_sessions::{Loaded, LoadedSessions, ValueHashes, DEFAULT_BUDGET};
+use crate::store::row_changes::{
+    expiry_only, DataChange, ExpiryWrite, KeyChanges, RowChanges, SavePlan,
+};
+use crate::store::row_codec::{decode, encode, encode_columns, Decoded};
 use crate::store::statement::{run_statement, unanswered};
+use crate::store::touch_after::TouchAfter;
 use crate::telemetry::refused;
 use crate::Error;
 
@@ -22,9 +28,12 @@ pub(crate) mod cached_update;
 pub(crate) mod cleanup;
 pub(crate) mod digest;
 pub(crate) mod key_path;
+pub(crate) mod loaded_sessions;
 pub(crate) mod per_user;
+pub(crate) mod row_changes;
 pub(crate) mod row_codec;
 pub(crate) mod statement;
+pub(crate) mod touch_after;
 pub(crate) mod tower_sessions_impl;
 pub(crate) mod typed_session;
 
@@ -76,6 +85,8 @@ pub struct DieselStore<S: SessionTable> {
     pub(crate) statement_timeout: Duration,
     pub(crate) slow_statement_threshold: Duration,
     new_id: fn() -> i128,
+    loaded: Arc<LoadedSessions>,
+    touch_after: TouchAfter,
     table: PhantomData<fn() -> S>,
 }
 
@@ -86,6 +97,8 @@ impl<S: SessionTable> Clone for DieselStore<S> {
             statement_timeout: self.statement_timeout,
             slow_statement_threshold: self.slow_statement_threshold,
             new_id: self.new_id,
+            loaded: Arc::clone(&self.loaded),
+            touch_after: self.touch_after,
             table: PhantomData,
         }
     }
@@ -110,6 +123,8 @@ impl<S: SessionTable> DieselStore<S> {
             statement_timeout: defaults.statement_timeout,
             slow_statement_threshold: defaults.slow_statement_threshold,
             new_id: rand::random,
+            loaded: Arc::new(LoadedSessions::new(DEFAULT_BUDGET)),
+            touch_after: TouchAfter::default(),
             table: PhantomData,
         }
     }
@@ -159,6 +174,46 @@ impl<S: SessionTable> DieselStore<S> {
     pub fn with_slow_statement_threshold(mut self, threshold: Duration) -> Self {
         self.slow_statement_threshold = threshold;
         self
+    }
+
+    /// Sets when a save that changes no value writes the session's new
+    /// expiry; see [`TouchAfter`] (a hundredth of the session's lifetime,
+    /// at least five seconds, by default).
+    pub fn with_touch_after(mut self, touch_after: TouchAfter) -> Self {
+        self.touch_after = touch_after;
+        self
+    }
+
+    /// Sets how many bytes the store may use to remember what requests
+    /// loaded, so that their saves write only what changed (8 MiB by
+    /// default, about 35 000 loads of sessions with a few keys each).
+    ///
+    /// A load costs about 130 bytes plus 24 bytes and the key's length per
+    /// top-level key of its session, whatever the values' size; the oldest
+    /// loads are forgotten first. A save whose load was forgotten, or that
+    /// came from another store, writes the whole row, as with a budget of
+    /// 0, which turns tracking off. See the guide's
+    /// [writes](crate::guide::writes) chapter.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?.with_load_memo_bytes(64 << 20);
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_load_memo_bytes(mut self, bytes: usize) -> Self {
+        self.loaded = Arc::new(LoadedSessions::new(bytes));
+        self
+    }
+
+    /// How many loads the store remembers now, and the bytes they take,
+    /// which stay within [`with_load_memo_bytes`](Self::with_load_memo_bytes).
+    pub fn load_memo_usage(&self) -> (usize, usize) {
+        self.loaded.usage()
     }
 
     /// Replaces the generator of the fresh ids that `create` draws after a
@@ -339,6 +394,9 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// Updates an existing session. A session whose row is gone (logged out
     /// or revoked while this request ran) stays gone: the write is dropped.
+    ///
+    /// When the record comes from a load the store remembers, only what
+    /// changed since that load is written, or nothing; see [`SavePlan`].
     pub(crate) async fn save_session(
         &self,
         id: i128,
@@ -346,19 +404,81 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
-        let row = encode::<S>(id, data, expiry)
-            .map_err(|error| refused::<S>("UPDATE", Some(&digest), error))?;
+        let refuse = |error| refused::<S>("UPDATE", Some(&digest), error);
+        let Some(loaded) = self.loaded.recall(id) else {
+            let row = encode::<S>(id, data, expiry).map_err(refuse)?;
+            return self.update_whole(&digest, &row).await;
+        };
+        let mut row = encode_columns::<S>(id, data, expiry).map_err(refuse)?;
+        let values = self.loaded.hash_values(data);
+        let (plan, written_expiry) = self
+            .plan_save(&loaded, data, &values, expiry)
+            .map_err(refuse)?;
+        match plan {
+            SavePlan::Skip => return Ok(()),
+            SavePlan::Whole => {
+                row.data = S::Backend::data_to_column(data, S::TABLE.columns).map_err(refuse)?;
+                self.update_whole(&digest, &row).await?;
+            }
+            SavePlan::Changes(changes) => {
+                let now = Self::expiry_now();
+                run_statement!(self, "UPDATE", session = &digest, |connection| {
+                    S::update_changes(connection, &row, &changes, &now)
+                })?;
+            }
+        }
+        self.loaded.update(id, values, written_expiry);
+        Ok(())
+    }
+
+    /// What a save of a remembered load sends, and the expiry the row has
+    /// after it.
+    fn plan_save(
+        &self,
+        loaded: &Loaded,
+        data: &SessionData,
+        values: &ValueHashes,
+        expiry: OffsetDateTime,
+    ) -> Result<(SavePlan, OffsetDateTime), Error> {
+        let columns = S::TABLE.columns;
+        let keys = KeyChanges::between(&loaded.values, values);
+        if keys.is_empty() {
+            let now = OffsetDateTime::now_utc();
+            return Ok(match expiry_only(loaded, expiry, now, self.touch_after) {
+                None => (SavePlan::Skip, loaded.expiry),
+                Some(write) => {
+                    let written = match write {
+                        ExpiryWrite::NeverEarlier => expiry.max(loaded.expiry),
+                        ExpiryWrite::Exact => expiry,
+                    };
+                    let changes = RowChanges::of_expiry(columns.len(), write);
+                    (SavePlan::Changes(changes), written)
+                }
+            });
+        }
+        let plan = match S::Backend::data_patch(data, columns, &keys)? {
+            DataChange::Whole => SavePlan::Whole,
+            DataChange::Unchanged => {
+                SavePlan::Changes(RowChanges::of_values(keys.columns(columns), None))
+            }
+            DataChange::Patch(patch) => {
+                let data = Some((patch, S::TABLE.data));
+                SavePlan::Changes(RowChanges::of_values(keys.columns(columns), data))
+            }
+        };
+        Ok((plan, expiry))
+    }
+
+    /// The `UPDATE` of every column of a session's row.
+    async fn update_whole(&self, digest: &SessionDigest, row: &SessionRow<S>) -> Result<(), Error> {
         let now = Self::expiry_now();
-        run_statement!(self, "UPDATE", session = &digest, |connection| {
-            S::update(connection, &row, &now)
+        run_statement!(self, "UPDATE", session = digest, |connection| {
+            S::update(connection, row, &now)
         })
         .map(drop)
     }
 
-    pub(crate) async fn load_session(
-        &self,
-        id: i128,
-    ) -> Result<Option<(SessionData, OffsetDateTime)>, Error> {
+    pub(crate) async fn load_session(&self, id: i128) -> Result<Option<Decoded>, Error> {
         let digest = SessionDigest::of_id(id);
         let now = OffsetDateTime::now_utc();
         let now_column = S::Backend::expiry_to_column(now);
@@ -371,9 +491,25 @@ impl<S: SessionTable> DieselStore<S> {
             // every number, and reads it as a number near 1970. Expired is
             // expired all the same; a live row always reads back as later
             // than `now`, which the database saw truncated.
-            Some((_, expiry)) if expiry <= now => Ok(None),
+            Some(decoded) if decoded.expiry <= now => Ok(None),
             loaded => Ok(loaded),
         }
+    }
+
+    /// Loads a session for a request, remembering what it loaded so that
+    /// the request's save writes only what changed.
+    pub(crate) async fn load_tracked(
+        &self,
+        id: i128,
+    ) -> Result<Option<(SessionData, OffsetDateTime)>, Error> {
+        let Some(decoded) = self.load_session(id).await? else {
+            return Ok(None);
+        };
+        if decoded.settled {
+            let values = self.loaded.hash_values(&decoded.data);
+            self.loaded.remember(id, values, decoded.expiry);
+        }
+        Ok(Some((decoded.data, decoded.expiry)))
     }
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::backend::data_column::DataJson;
 use crate::backend::Backend;
 use crate::session_table::{LoadedRow, SessionRow, SessionTable};
 use crate::store::digest::SessionDigest;
@@ -18,6 +19,18 @@ pub(crate) fn encode<S: SessionTable>(
     data: &SessionData,
     expiry: OffsetDateTime,
 ) -> Result<SessionRow<S>, Error> {
+    let mut row = encode_columns::<S>(id, data, expiry)?;
+    row.data = S::Backend::data_to_column(data, S::TABLE.columns)?;
+    Ok(row)
+}
+
+/// The row of a session with every check of [`encode`], but with `data`
+/// left empty: for a save that patches `data` instead of writing it.
+pub(crate) fn encode_columns<S: SessionTable>(
+    id: i128,
+    data: &SessionData,
+    expiry: OffsetDateTime,
+) -> Result<SessionRow<S>, Error> {
     check_depth::<S>(data)?;
     S::Backend::check_data(data)?;
     let fields = S::read_fields(data)?;
@@ -26,7 +39,7 @@ pub(crate) fn encode<S: SessionTable>(
     check_precision::<S>(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
-        data: S::Backend::data_to_column(data, S::TABLE.columns)?,
+        data: DataJson(String::new()),
         expiry: S::Backend::expiry_to_column(expiry),
         fields,
     })
@@ -169,9 +182,7 @@ fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 /// `data` marks a row saved before its field's column existed: that value
 /// is the session's, not the column's NULL or default, until the next save
 /// moves it into the column.
-pub(crate) fn decode<S: SessionTable>(
-    row: LoadedRow<S>,
-) -> Result<(SessionData, OffsetDateTime), Error> {
+pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Error> {
     let mut data = row.data;
     let saved_before_column: Vec<_> = S::TABLE
         .columns
@@ -179,8 +190,24 @@ pub(crate) fn decode<S: SessionTable>(
         .filter_map(|column| Some((column.path, column.path.get(&data)?.clone())))
         .collect();
     row.fields.put_fields(&mut data)?;
+    let settled = saved_before_column.is_empty();
     for (path, value) in saved_before_column {
         path.put(&mut data, &value)?;
     }
-    Ok((data, S::Backend::expiry_from_column(row.expiry)?))
+    Ok(Decoded {
+        data,
+        expiry: S::Backend::expiry_from_column(row.expiry)?,
+        settled,
+    })
+}
+
+/// A session read back from its row.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) data: SessionData,
+    pub(crate) expiry: OffsetDateTime,
+    /// Whether every typed value came from its column. A row saved before
+    /// a column existed keeps the value in `data` until a save writes the
+    /// whole row.
+    pub(crate) settled: bool,
 }

@@ -50,7 +50,7 @@ impl<S: SessionTable> DieselStore<S> {
     /// ```
     pub async fn load_record<I: RecordId>(&self, id: &I) -> Result<Option<I::Record>, Error> {
         let loaded = self.load_session(id.raw()).await?;
-        Ok(loaded.map(|(data, expiry_date)| id.record(data, expiry_date)))
+        Ok(loaded.map(|decoded| id.record(decoded.data, decoded.expiry)))
     }
 }
 
@@ -128,7 +128,12 @@ macro_rules! impl_tower_sessions {
                 &self,
                 id: &$core::session::Id,
             ) -> $core::session_store::Result<Option<$core::session::Record>> {
-                Ok(self.load_record(id).await?)
+                let loaded = self.load_tracked(id.0).await?;
+                Ok(loaded.map(|(data, expiry_date)| $core::session::Record {
+                    id: *id,
+                    data,
+                    expiry_date,
+                }))
             }
 
             async fn delete(&self, id: &$core::session::Id) -> $core::session_store::Result<()> {

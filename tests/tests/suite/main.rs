@@ -32,3 +32,4 @@ mod security;
 mod strict;
 mod ui;
 mod users;
+mod writes;

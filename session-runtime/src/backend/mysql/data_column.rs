@@ -7,9 +7,13 @@ use diesel::mysql::{Mysql, MysqlValue};
 use diesel::sql_types::{Binary, Json};
 
 use diesel::deserialize::{self, FromSql};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
+use crate::schema::table_def::DataType;
+use crate::store::row_changes::{PathFunctions, SetData};
 
 /// `JSON` and, with `data = blob`, `LONGBLOB`: the same JSON text.
 macro_rules! json_text {
@@ -30,3 +34,22 @@ macro_rules! json_text {
 }
 
 json_text!(Json, Binary);
+
+/// A `LONGBLOB` column is read as `utf8mb4` text: MySQL's JSON functions
+/// refuse binary strings. `JSON_EXTRACT(?, '$')` parses a value's text as
+/// JSON on MySQL and MariaDB alike, which have no common `CAST AS JSON`.
+impl<C: Column> QueryFragment<Mysql> for SetData<'_, C> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        let column = match self.data_type {
+            DataType::Blob => ("CONVERT(", " USING utf8mb4)"),
+            DataType::BackendDefault | DataType::Json => ("", ""),
+        };
+        let functions = PathFunctions {
+            set: "JSON_SET",
+            remove: "JSON_REMOVE",
+            column,
+            value: ("JSON_EXTRACT(", ", '$')"),
+        };
+        self.walk_paths(&functions, out)
+    }
+}

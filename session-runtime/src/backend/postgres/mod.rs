@@ -14,6 +14,7 @@ use crate::backend::data_column::DataJson;
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::schema::table_def::ColumnDef;
 use crate::store::key_path::SessionData;
+use crate::store::row_changes::{merge_patch, DataChange, KeyChanges};
 use crate::Error;
 use data_column::PlainFloats;
 
@@ -44,6 +45,14 @@ impl Backend for Postgres {
         columns: &'static [ColumnDef],
     ) -> Result<DataJson, Error> {
         DataJson::without_typed(data, columns, PlainFloats)
+    }
+
+    fn data_patch(
+        data: &SessionData,
+        columns: &'static [ColumnDef],
+        changes: &KeyChanges,
+    ) -> Result<DataChange, Error> {
+        merge_patch(data, columns, changes, PlainFloats)
     }
 
     fn delete_expired_batch<'a>(

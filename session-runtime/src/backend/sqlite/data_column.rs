@@ -4,9 +4,12 @@ use diesel::sql_types::Json;
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use diesel::deserialize::{self, FromSql};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
+use crate::store::row_changes::{PathFunctions, SetData};
 
 impl ToSql<Json, Sqlite> for DataJson {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
@@ -20,5 +23,17 @@ impl FromSql<Json, Sqlite> for DataMap {
         // The bytes as stored, checked as UTF-8 once, by `parse`: `read_text`
         // checks them twice and replaces what is not UTF-8.
         parse(value.read_blob())
+    }
+}
+
+impl<C: Column> QueryFragment<Sqlite> for SetData<'_, C> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        const FUNCTIONS: PathFunctions = PathFunctions {
+            set: "json_set",
+            remove: "json_remove",
+            column: ("", ""),
+            value: ("json(", ")"),
+        };
+        self.walk_paths(&FUNCTIONS, out)
     }
 }

@@ -1,0 +1,495 @@
+//! What a save writes when the store knows what its request loaded: the
+//! typed columns whose values changed, the changed and removed keys of
+//! `data`, and the expiry; or nothing at all.
+
+use std::marker::PhantomData;
+
+use diesel::backend::Backend as DieselBackend;
+use diesel::query_builder::{AsChangeset, AstPass, QueryFragment};
+use diesel::sql_types::HasSqlType;
+use diesel::{Column, QueryResult};
+use time::OffsetDateTime;
+
+use crate::backend::data_column::{residual, DataJson};
+use crate::schema::table_def::{ColumnDef, DataType};
+use crate::store::key_path::SessionData;
+use crate::store::loaded_sessions::{Loaded, ValueHashes};
+use crate::store::touch_after::TouchAfter;
+use crate::Error;
+
+/// What one save sends.
+#[derive(Debug)]
+pub(crate) enum SavePlan {
+    /// Nothing: no value changed, and the expiry moved less than the
+    /// store's [`TouchAfter`] threshold.
+    Skip,
+    /// One `UPDATE` of what changed, which may be the expiry alone.
+    Changes(RowChanges),
+    /// One `UPDATE` of every column: the store does not know what the
+    /// request loaded.
+    Whole,
+}
+
+/// The changes of one save, as the generated `update_changes` writes them.
+#[derive(Debug)]
+pub struct RowChanges {
+    /// Per typed column, in declaration order, whether it is written.
+    columns: Vec<bool>,
+    data: Option<(DataPatch, DataType)>,
+    expiry: ExpiryWrite,
+}
+
+/// How a save sets `expiry_date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExpiryWrite {
+    /// To the save's expiry: the request changed something, or moved the
+    /// expiry earlier on purpose.
+    Exact,
+    /// To the later of the stored and the save's expiry, so that a request
+    /// that only read the session never takes an expiry back that another
+    /// request moved forward.
+    NeverEarlier,
+}
+
+/// The keys of `data` a save sets and removes, in the form the backend's
+/// JSON functions take them.
+#[derive(Debug)]
+pub enum DataPatch {
+    /// SQLite's `json_set`/`json_remove` and MySQL's `JSON_SET`/`JSON_REMOVE`:
+    /// a JSON path per key, and each set key's value.
+    Paths {
+        /// The path of each set key and its value.
+        set: Vec<(String, DataJson)>,
+        /// The path of each removed key.
+        remove: Vec<String>,
+    },
+    /// PostgreSQL's `(data - keys) || object`.
+    Merge {
+        /// The set keys with their values, as one object.
+        set: Option<DataJson>,
+        /// The removed keys.
+        remove: Vec<String>,
+    },
+}
+
+/// What a save does to the `data` column.
+#[derive(Debug)]
+pub enum DataChange {
+    /// Nothing: no key of `data` changed.
+    Unchanged,
+    /// Sets and removes the changed keys.
+    Patch(DataPatch),
+    /// Writes all of it: a changed key cannot be named in a JSON path.
+    Whole,
+}
+
+impl DataChange {
+    fn of(patch: Option<DataPatch>) -> Self {
+        patch.map_or(DataChange::Unchanged, DataChange::Patch)
+    }
+}
+
+/// The keys a save changed and removed, against the hashes of its load.
+#[derive(Debug, Default)]
+pub struct KeyChanges {
+    /// Keys whose value is new or different.
+    pub(crate) changed: Vec<Box<str>>,
+    /// Keys the load had and the save does not.
+    pub(crate) removed: Vec<Box<str>>,
+}
+
+impl KeyChanges {
+    /// Compares two sorted lists of key hashes.
+    pub(crate) fn between(loaded: &ValueHashes, saved: &ValueHashes) -> Self {
+        let mut changes = KeyChanges::default();
+        let (mut old, mut new) = (loaded.iter().peekable(), saved.iter().peekable());
+        loop {
+            match (old.peek(), new.peek()) {
+                (None, None) => return changes,
+                (Some((key, _)), None) => {
+                    changes.removed.push(key.clone());
+                    old.next();
+                }
+                (None, Some((key, _))) => {
+                    changes.changed.push(key.clone());
+                    new.next();
+                }
+                (Some((old_key, old_hash)), Some((new_key, new_hash))) => {
+                    match old_key.cmp(new_key) {
+                        std::cmp::Ordering::Less => {
+                            changes.removed.push(old_key.clone());
+                            old.next();
+                        }
+                        std::cmp::Ordering::Greater => {
+                            changes.changed.push(new_key.clone());
+                            new.next();
+                        }
+                        std::cmp::Ordering::Equal => {
+                            if old_hash != new_hash {
+                                changes.changed.push(new_key.clone());
+                            }
+                            old.next();
+                            new.next();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.removed.is_empty()
+    }
+
+    /// Whether `key` is changed or removed.
+    fn touches(&self, key: &str) -> bool {
+        self.changed
+            .iter()
+            .chain(&self.removed)
+            .any(|k| &**k == key)
+    }
+
+    /// Per typed column, whether the save writes it: its key changed.
+    pub(crate) fn columns(&self, columns: &'static [ColumnDef]) -> Vec<bool> {
+        columns
+            .iter()
+            .map(|column| self.touches(column.path.key))
+            .collect()
+    }
+}
+
+impl RowChanges {
+    /// The changes of a save whose values differ from its load's.
+    pub(crate) fn of_values(columns: Vec<bool>, data: Option<(DataPatch, DataType)>) -> Self {
+        RowChanges {
+            columns,
+            data,
+            expiry: ExpiryWrite::Exact,
+        }
+    }
+
+    /// The expiry alone.
+    pub(crate) fn of_expiry(columns: usize, write: ExpiryWrite) -> Self {
+        RowChanges {
+            columns: vec![false; columns],
+            data: None,
+            expiry: write,
+        }
+    }
+
+    /// Whether the typed column at `index`, in declaration order, is
+    /// written.
+    pub fn writes_column(&self, index: usize) -> bool {
+        self.columns.get(index).copied().unwrap_or(false)
+    }
+
+    /// The assignment of the `data` column, if the save changes it.
+    pub fn set_data<C: Column>(&self, column: C) -> Option<SetData<'_, C>> {
+        let _ = column;
+        self.data.as_ref().map(|(patch, data_type)| SetData {
+            patch,
+            data_type: *data_type,
+            column: PhantomData,
+        })
+    }
+
+    /// The assignment of the `expiry_date` column.
+    pub fn set_expiry<'a, C: Column, E>(&self, column: C, expiry: &'a E) -> SetExpiry<'a, C, E> {
+        let _ = column;
+        SetExpiry {
+            expiry,
+            never_earlier: self.expiry == ExpiryWrite::NeverEarlier,
+            column: PhantomData,
+        }
+    }
+}
+
+/// Decides what a save of a remembered load writes when no value changed.
+pub(crate) fn expiry_only(
+    loaded: &Loaded,
+    expiry: OffsetDateTime,
+    now: OffsetDateTime,
+    touch_after: TouchAfter,
+) -> Option<ExpiryWrite> {
+    // Every backend keeps microseconds; what it cannot tell apart is equal.
+    let micros = |at: OffsetDateTime| at.unix_timestamp_nanos() / 1_000;
+    let (stored, wanted) = (micros(loaded.expiry), micros(expiry));
+    if wanted == stored {
+        return None;
+    }
+    if wanted < stored {
+        // Moved earlier: the app shortened the session, which must hold.
+        return Some(ExpiryWrite::Exact);
+    }
+    let lag = expiry - loaded.expiry;
+    (lag >= touch_after.threshold(expiry - now)).then_some(ExpiryWrite::NeverEarlier)
+}
+
+/// `data = <patch of data>`, rendered by each backend's JSON functions.
+#[derive(Debug)]
+pub struct SetData<'a, C> {
+    pub(crate) patch: &'a DataPatch,
+    pub(crate) data_type: DataType,
+    column: PhantomData<C>,
+}
+
+impl<'a, C: Column> AsChangeset for SetData<'a, C> {
+    type Target = C::Table;
+    type Changeset = Self;
+
+    fn as_changeset(self) -> Self {
+        self
+    }
+}
+
+impl<C> SetData<'_, C> {
+    /// The error of a patch in another backend's form, which the store
+    /// never builds.
+    pub(crate) fn foreign_form() -> diesel::result::Error {
+        diesel::result::Error::QueryBuilderError("a `data` patch built for another backend".into())
+    }
+}
+
+/// `expiry_date = ?`, or, for a save that changed nothing,
+/// `expiry_date = GREATEST(expiry_date, ?)`.
+#[derive(Debug)]
+pub struct SetExpiry<'a, C, E> {
+    expiry: &'a E,
+    never_earlier: bool,
+    column: PhantomData<C>,
+}
+
+impl<'a, C: Column, E> AsChangeset for SetExpiry<'a, C, E> {
+    type Target = C::Table;
+    type Changeset = Self;
+
+    fn as_changeset(self) -> Self {
+        self
+    }
+}
+
+/// The SQL function of the later of two values.
+pub trait Greatest {
+    /// `GREATEST` on PostgreSQL and MySQL, the scalar `MAX` on SQLite.
+    const GREATEST: &'static str;
+}
+
+#[cfg(feature = "postgres")]
+impl Greatest for diesel::pg::Pg {
+    const GREATEST: &'static str = "GREATEST";
+}
+
+#[cfg(feature = "mysql")]
+impl Greatest for diesel::mysql::Mysql {
+    const GREATEST: &'static str = "GREATEST";
+}
+
+#[cfg(feature = "sqlite")]
+impl Greatest for diesel::sqlite::Sqlite {
+    const GREATEST: &'static str = "MAX";
+}
+
+impl<C, E, DB> QueryFragment<DB> for SetExpiry<'_, C, E>
+where
+    C: Column,
+    DB: DieselBackend + Greatest + HasSqlType<C::SqlType>,
+    E: diesel::serialize::ToSql<C::SqlType, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_identifier(C::NAME)?;
+        out.push_sql(" = ");
+        if self.never_earlier {
+            out.push_sql(DB::GREATEST);
+            out.push_sql("(");
+            out.push_identifier(C::NAME)?;
+            out.push_sql(", ");
+            out.push_bind_param::<C::SqlType, E>(self.expiry)?;
+            out.push_sql(")");
+            Ok(())
+        } else {
+            out.push_bind_param::<C::SqlType, E>(self.expiry)
+        }
+    }
+}
+
+/// How SQLite and MySQL spell the JSON path functions of a patch.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) struct PathFunctions {
+    /// The function that sets paths: `json_set`, `JSON_SET`.
+    pub(crate) set: &'static str,
+    /// The function that removes paths: `json_remove`, `JSON_REMOVE`.
+    pub(crate) remove: &'static str,
+    /// What the column is read through, before and after its name.
+    pub(crate) column: (&'static str, &'static str),
+    /// What a value's JSON text is parsed through, before and after it.
+    pub(crate) value: (&'static str, &'static str),
+}
+
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+impl<C: Column> SetData<'_, C> {
+    /// `data = set(remove(data, path...), path, value...)`, each part only
+    /// when it has paths.
+    pub(crate) fn walk_paths<'b, DB>(
+        &'b self,
+        functions: &PathFunctions,
+        mut out: AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()>
+    where
+        DB: DieselBackend + HasSqlType<diesel::sql_types::Text>,
+        String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    {
+        use diesel::sql_types::Text;
+        let DataPatch::Paths { set, remove } = self.patch else {
+            return Err(Self::foreign_form());
+        };
+        out.push_identifier(C::NAME)?;
+        out.push_sql(" = ");
+        if !set.is_empty() {
+            out.push_sql(functions.set);
+            out.push_sql("(");
+        }
+        if !remove.is_empty() {
+            out.push_sql(functions.remove);
+            out.push_sql("(");
+        }
+        out.push_sql(functions.column.0);
+        out.push_identifier(C::NAME)?;
+        out.push_sql(functions.column.1);
+        if !remove.is_empty() {
+            for path in remove {
+                out.push_sql(", ");
+                out.push_bind_param::<Text, String>(path)?;
+            }
+            out.push_sql(")");
+        }
+        if !set.is_empty() {
+            for (path, value) in set {
+                out.push_sql(", ");
+                out.push_bind_param::<Text, String>(path)?;
+                out.push_sql(", ");
+                out.push_sql(functions.value.0);
+                out.push_bind_param::<Text, String>(&value.0)?;
+                out.push_sql(functions.value.1);
+            }
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+/// The JSON path of a top-level key, `$."key"`, for the keys whose path
+/// needs no escaping: SQLite and MySQL read escapes in quoted path members
+/// differently. A save that changes any other key writes all of `data`.
+pub(crate) fn json_path(key: &str) -> Option<String> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.:/@+ ".contains(c);
+    (!key.is_empty() && key.chars().all(plain)).then(|| format!("$.\"{key}\""))
+}
+
+/// Whether `data` holds anything of `key`: all but the keys a typed column
+/// holds whole.
+fn kept_in_data(key: &str, columns: &'static [ColumnDef]) -> bool {
+    !columns
+        .iter()
+        .any(|column| column.path.key == key && column.path.members.is_empty())
+}
+
+/// The patch of `data` as JSON paths; all of `data` when a key has no
+/// plain path.
+pub(crate) fn paths_patch<F: serde_json::ser::Formatter + Clone>(
+    data: &SessionData,
+    columns: &'static [ColumnDef],
+    changes: &KeyChanges,
+    formatter: F,
+) -> Result<DataChange, Error> {
+    let mut set = Vec::new();
+    for key in &changes.changed {
+        let Some(value) = data
+            .get(&**key)
+            .and_then(|value| residual(key, value, columns))
+        else {
+            continue;
+        };
+        let Some(path) = json_path(key) else {
+            return Ok(DataChange::Whole);
+        };
+        set.push((path, DataJson::of_value(&value, formatter.clone())?));
+    }
+    let mut remove = Vec::new();
+    for key in changes
+        .removed
+        .iter()
+        .filter(|key| kept_in_data(key, columns))
+    {
+        let Some(path) = json_path(key) else {
+            return Ok(DataChange::Whole);
+        };
+        remove.push(path);
+    }
+    Ok(DataChange::of(
+        (!set.is_empty() || !remove.is_empty()).then_some(DataPatch::Paths { set, remove }),
+    ))
+}
+
+/// The patch of `data` as one object to merge and the keys to remove.
+pub(crate) fn merge_patch<F: serde_json::ser::Formatter>(
+    data: &SessionData,
+    columns: &'static [ColumnDef],
+    changes: &KeyChanges,
+    formatter: F,
+) -> Result<DataChange, Error> {
+    let set_keys: Vec<&str> = changes
+        .changed
+        .iter()
+        .map(|key| &**key)
+        .filter(|key| {
+            data.get(*key)
+                .is_some_and(|value| residual(key, value, columns).is_some())
+        })
+        .collect();
+    let set = if set_keys.is_empty() {
+        None
+    } else {
+        Some(DataJson::of_keys(data, columns, formatter, |key| {
+            set_keys.contains(&key)
+        })?)
+    };
+    let remove: Vec<String> = changes
+        .removed
+        .iter()
+        .filter(|key| kept_in_data(key, columns))
+        .map(|key| key.to_string())
+        .collect();
+    Ok(DataChange::of(
+        (set.is_some() || !remove.is_empty()).then_some(DataPatch::Merge { set, remove }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(pairs: &[(&str, u64)]) -> ValueHashes {
+        pairs.iter().map(|(k, h)| ((*k).into(), *h)).collect()
+    }
+
+    #[test]
+    fn keys_changed_added_and_removed() {
+        let loaded = hashes(&[("a", 1), ("b", 2), ("c", 3)]);
+        let saved = hashes(&[("a", 1), ("b", 9), ("d", 4)]);
+        let changes = KeyChanges::between(&loaded, &saved);
+        assert_eq!(changes.changed, vec!["b".into(), "d".into()]);
+        assert_eq!(changes.removed, vec!["c".into()]);
+        assert!(KeyChanges::between(&loaded, &loaded).is_empty());
+    }
+
+    #[test]
+    fn plain_keys_have_a_path_and_others_none() {
+        assert_eq!(
+            json_path("axum-login.data").as_deref(),
+            Some("$.\"axum-login.data\"")
+        );
+        assert_eq!(json_path("a\"b"), None);
+        assert_eq!(json_path("a\\b"), None);
+        assert_eq!(json_path(""), None);
+    }
+}
