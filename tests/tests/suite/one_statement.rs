@@ -3,7 +3,7 @@
 //! their prepared statements.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use diesel::connection::InstrumentationEvent;
 
@@ -13,6 +13,8 @@ use diesel::connection::InstrumentationEvent;
 struct Counter {
     started: Arc<AtomicUsize>,
     cached: Arc<AtomicUsize>,
+    /// The SQL of every statement started, in order.
+    sql: Arc<Mutex<Vec<String>>>,
 }
 
 impl Counter {
@@ -20,9 +22,11 @@ impl Counter {
     fn instrumentation(&self) -> impl FnMut(InstrumentationEvent<'_>) + Send + 'static {
         let started = Arc::clone(&self.started);
         let cached = Arc::clone(&self.cached);
+        let sql = Arc::clone(&self.sql);
         move |event: InstrumentationEvent<'_>| match event {
-            InstrumentationEvent::StartQuery { .. } => {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 started.fetch_add(1, Ordering::SeqCst);
+                sql.lock().unwrap().push(query.to_string());
             }
             InstrumentationEvent::CacheQuery { .. } => {
                 cached.fetch_add(1, Ordering::SeqCst);
@@ -37,6 +41,11 @@ impl Counter {
 
     fn cached(&self) -> usize {
         self.cached.load(Ordering::SeqCst)
+    }
+
+    /// The SQL of the statements started since the `since`-th.
+    fn sql_since(&self, since: usize) -> Vec<String> {
+        self.sql.lock().unwrap()[since..].to_vec()
     }
 }
 
@@ -278,6 +287,102 @@ macro_rules! one_statement_suite {
                     let record = deleted.next().expect("two records");
                     store.delete(&record.id).await.expect("delete")
                 });
+            }
+
+            /// Reads the session; changes `optional` or `cart` when asked.
+            async fn handle(
+                axum::extract::Path(action): axum::extract::Path<String>,
+                session: tower_sessions::Session,
+            ) -> axum::http::StatusCode {
+                let read = session.get_value("optional").await.is_ok();
+                let written = match action.as_str() {
+                    "read" => true,
+                    "cart" => session.insert("cart", ["book"]).await.is_ok(),
+                    "theme" => session.insert("optional", "light").await.is_ok(),
+                    _ => false,
+                };
+                if read && written {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                }
+            }
+
+            /// The statements one request sends through `store`, in a task
+            /// of its own as hyper runs a request.
+            async fn request(store: &AppSessionStore, counter: &Counter, id: Id, action: &str) -> Vec<String> {
+                use tower::ServiceExt as _;
+                let app = axum::Router::new()
+                    .route("/{action}", axum::routing::get(handle))
+                    .layer(
+                        tower_sessions::SessionManagerLayer::new(store.clone())
+                            .with_secure(false)
+                            .with_expiry(tower_sessions::Expiry::OnInactivity(Duration::hours(1)))
+                            .with_always_save(true),
+                    );
+                let request = axum::http::Request::get(format!("/{action}"))
+                    .header(axum::http::header::COOKIE, format!("id={id}"))
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let before = counter.get();
+                let status = tokio::spawn(app.oneshot(request)).await.unwrap().unwrap().status();
+                assert_eq!(status, axum::http::StatusCode::OK, "{action}");
+                counter.sql_since(before)
+            }
+
+            /// Rolling expiry with `always_save`: a request that only reads
+            /// sends its `SELECT` alone until the expiry has moved by the
+            /// threshold, then an expiry-only `UPDATE`; a request that
+            /// changes a key or a typed column writes only that.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$ignore])?
+            async fn a_request_writes_only_what_it_changed() {
+                let Some(db) = database().await else { return };
+                let counter = Counter::default();
+                let store = AppSessionStore::new(counting_pool(&db.url, &counter));
+                store.migrate().await.expect("migrate");
+                let mut stored = record(1, Duration::hours(1));
+                store.create(&mut stored).await.expect("create");
+                let id = stored.id;
+
+                let read = request(&store, &counter, id, "read").await;
+                assert_eq!(read.len(), 1, "a read-only request sent {read:#?}");
+                assert!(read[0].starts_with("SELECT"), "{read:#?}");
+
+                let always = store.clone().with_touch_after(session_runtime::TouchAfter::Always);
+                let touched = request(&always, &counter, id, "read").await;
+                assert_eq!(touched.len(), 2, "a request past the threshold sent {touched:#?}");
+                let touch = touched[1].to_lowercase();
+                assert!(touch.starts_with("update"), "{touch}");
+                assert!(touch.contains("greatest(") || touch.contains("max("), "{touch}");
+                for column in ["data", "optional", "user_id"] {
+                    assert!(!touch.contains(column), "the touch wrote {column}: {touch}");
+                }
+
+                // Ten minutes of lag are past the default threshold of an
+                // hour's session (36 seconds).
+                let mut lagging = stored.clone();
+                lagging.expiry_date = OffsetDateTime::now_utc() + Duration::minutes(50);
+                store.save(&lagging).await.expect("save");
+                let touched = request(&store, &counter, id, "read").await;
+                assert_eq!(touched.len(), 2, "a lagging expiry was not touched: {touched:#?}");
+
+                let cart = request(&store, &counter, id, "cart").await;
+                assert_eq!(cart.len(), 2, "a request that set a key sent {cart:#?}");
+                let update = cart[1].to_lowercase();
+                assert!(update.contains("data"), "{update}");
+                assert!(!update.contains("optional") && !update.contains("user_id"), "{update}");
+
+                let theme = request(&store, &counter, id, "theme").await;
+                assert_eq!(theme.len(), 2, "a request that set a column sent {theme:#?}");
+                let update = theme[1].to_lowercase();
+                assert!(update.contains("optional"), "{update}");
+                assert!(!update.contains("`data`") && !update.contains("\"data\"") && !update.contains("user_id"), "{update}");
+
+                let saved = store.load(&id).await.expect("load").expect("live");
+                assert_eq!(saved.data["cart"], json!(["book"]));
+                assert_eq!(saved.data["optional"], json!("light"));
+                assert_eq!(saved.data["theme"], json!("dark"));
             }
 
             /// The store on a pool built with the counting setup.
