@@ -106,7 +106,7 @@ impl DatabaseError {
     /// The driver's `error`, in its own words.
     fn of_driver(error: impl StdError + Send + Sync + 'static) -> Self {
         DatabaseError {
-            message: error.to_string(),
+            message: with_causes(&error),
             source: Some(Arc::new(error)),
         }
     }
@@ -117,7 +117,7 @@ impl DatabaseError {
         error: impl StdError + Send + Sync + 'static,
     ) -> Self {
         DatabaseError {
-            message: format!("{context}: {error}"),
+            message: format!("{context}: {}", with_causes(&error)),
             source: Some(Arc::new(error)),
         }
     }
@@ -172,6 +172,24 @@ impl From<diesel::result::Error> for Error {
             other => Error::Backend(DatabaseError::of_driver(other)),
         }
     }
+}
+
+/// An error's message followed by those of its causes that it does not
+/// already say: pools and drivers often print only their own words
+/// ("error connecting to server") and keep the reason ("Connection
+/// refused") in `source()`, where a log line would lose it.
+pub(crate) fn with_causes(error: &(dyn StdError + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 #[cfg(test)]

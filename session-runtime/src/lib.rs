@@ -49,6 +49,8 @@
 // The store: its API, statement running and retries, the row codec,
 // per-user queries, cleanup, the typed session, the tower-sessions traits.
 mod store;
+// Jittered waits between attempts, within a deadline.
+mod backoff;
 // The table as a schema: definition, DDL, live table, diff, migrate.
 mod schema;
 // The databases, one folder each, and the pool and dialect they share.

@@ -123,9 +123,11 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
         limit: i64,
     ) -> impl Future<Output = diesel::QueryResult<usize>> + Send + 'a;
 
-    /// Whether `error` says the connection was lost, rather than that the
-    /// database refused the statement; and if so, whether the statement is
-    /// known not to have run. SQLite has no connection to lose.
+    /// Whether `error` says the connection was lost, or that its server
+    /// refuses writes as read-only (a demoted primary, a standby), rather
+    /// than that the database refused the statement; and if so, whether
+    /// the statement is known not to have run. SQLite has no connection to
+    /// lose.
     #[doc(hidden)]
     fn lost_connection(error: &DieselError) -> Option<Delivery> {
         let _ = error;

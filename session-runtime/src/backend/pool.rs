@@ -3,11 +3,19 @@
 //! [`PoolOptions`].
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use deadpool::managed::{PoolError, TimeoutType};
 
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 
+use crate::backoff::Backoff;
 use crate::Error;
+
+/// The first wait before a checkout tries again to make a connection, and
+/// the longest.
+const CHECKOUT_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(50), Duration::from_millis(500));
 
 /// The size and timeouts of a store's connection pool.
 ///
@@ -40,7 +48,12 @@ pub struct PoolOptions {
     /// The most connections open at once.
     pub max_size: usize,
     /// How long an operation waits for a connection, and for a new one to
-    /// be established, before it fails with [`Error::Backend`].
+    /// be established, before it fails with [`Error::Backend`]. A
+    /// connection that cannot be established (the server restarts or fails
+    /// over) is tried again, with jittered waits, until this has passed;
+    /// it is also the store's retry budget for a statement whose
+    /// connection was lost (see
+    /// [`DieselStore::with_retry_budget`](crate::DieselStore::with_retry_budget)).
     pub timeout: Duration,
     /// How long one statement of the store may go unanswered before the
     /// store gives up on it, drops its connection and fails with
@@ -172,9 +185,33 @@ where
     AsyncDieselConnectionManager<C>:
         deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
 {
-    pool.get()
-        .await
-        .map_err(|error| Error::backend("cannot get a database connection", error))
+    // Waiting for a free connection already took the whole timeout; a
+    // connection that could not be made may be made on a later try, while
+    // the server restarts or its standby is promoted.
+    let budget = pool
+        .timeouts()
+        .wait
+        .unwrap_or(PoolOptions::default().timeout);
+    let mut backoff = Backoff::until(
+        Instant::now() + budget,
+        CHECKOUT_BACKOFF.0,
+        CHECKOUT_BACKOFF.1,
+    );
+    loop {
+        let error = match pool.get().await {
+            Ok(connection) => return Ok(connection),
+            Err(error) => error,
+        };
+        let passing = matches!(
+            error,
+            PoolError::Backend(_)
+                | PoolError::PostCreateHook(_)
+                | PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle)
+        );
+        if !(passing && backoff.wait().await) {
+            return Err(Error::backend("cannot get a database connection", error));
+        }
+    }
 }
 
 /// `Backend::connection` and `Backend::build_pool` for a deadpool-pooled

@@ -53,10 +53,22 @@ pub(crate) async fn migrate<S: SessionTable>(
     connection: &mut ConnectionOf<S>,
 ) -> Result<SchemaDiff, Error> {
     let lock = S::Backend::DIALECT.migration_lock(S::TABLE.name);
-    connection
-        .batch_execute(&lock.begin)
-        .await
-        .map_err(|error| Error::backend("cannot take the migration lock", error))?;
+    let locked = connection.batch_execute(&lock.begin).await;
+    if let Err(error) = locked {
+        // MySQL's named lock is only a courtesy: `reconcile` checks the
+        // table again after a failed DDL statement, so servers that migrate
+        // at once without it still agree. Galera refuses or localises it.
+        if S::Backend::DIALECT != Dialect::Mysql {
+            return Err(Error::backend("cannot take the migration lock", error));
+        }
+        tracing::warn!(
+            target: crate::telemetry::TARGET,
+            table = S::TABLE.name,
+            error = %error,
+            "migrating without the migration lock"
+        );
+        return reconcile::<S>(connection).await;
+    }
     let migrated = reconcile::<S>(connection).await;
     let end = if migrated.is_ok() {
         &lock.commit
@@ -69,6 +81,10 @@ pub(crate) async fn migrate<S: SessionTable>(
     Ok(diff)
 }
 
+/// How many times a MySQL migration reads the table again after another
+/// server's concurrent DDL made one of its statements fail.
+const MYSQL_RECONCILE_ROUNDS: usize = 8;
+
 async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<SchemaDiff, Error> {
     let diff = check::<S>(connection).await.map_err(|error| {
         Error::backend(
@@ -79,25 +95,35 @@ async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<
     if let Some(report) = diff.conflict_report() {
         return Err(Error::Schema(report));
     }
-    for statement in diff.up_statements() {
-        let Err(error) = connection.batch_execute(statement).await else {
-            continue;
-        };
-        // MySQL commits every DDL statement by itself, so a server that
-        // migrates without the lock (an older version) may have made this
-        // very change first, and the statement fails as a duplicate. What
-        // counts is whether the table now is what the struct declares.
-        if S::Backend::DIALECT == Dialect::Mysql
-            && check::<S>(connection)
-                .await
-                .is_ok_and(|now| now.is_current())
-        {
-            return Ok(diff);
+    let mut pending = diff.clone();
+    let mut rounds = 0;
+    'rounds: loop {
+        for statement in pending.up_statements() {
+            let Err(error) = connection.batch_execute(statement).await else {
+                continue;
+            };
+            // MySQL commits every DDL statement by itself, so another server
+            // migrating at once (without the lock: an older version, or a
+            // Galera node, whose lock is its own) may have made this very
+            // change first, and the statement fails as a duplicate. What
+            // counts is what the table is now: done, or the rest to do.
+            rounds += 1;
+            if S::Backend::DIALECT == Dialect::Mysql && rounds < MYSQL_RECONCILE_ROUNDS {
+                if let Ok(now) = check::<S>(connection).await {
+                    if now.is_current() {
+                        return Ok(diff);
+                    }
+                    if now.conflict_report().is_none() {
+                        pending = now;
+                        continue 'rounds;
+                    }
+                }
+            }
+            return Err(Error::backend(
+                format!("migrating `{}` failed on `{statement}`", S::TABLE.name),
+                error,
+            ));
         }
-        return Err(Error::backend(
-            format!("migrating `{}` failed on `{statement}`", S::TABLE.name),
-            error,
-        ));
+        return Ok(diff);
     }
-    Ok(diff)
 }

@@ -18,7 +18,7 @@ use crate::store::loaded_sessions::{Loaded, LoadedSessions, ValueHashes, DEFAULT
 use crate::store::row_changes::{
     expiry_only, DataChange, ExpiryWrite, KeyChanges, RowChanges, SavePlan,
 };
-use crate::store::row_codec::{decode, encode, encode_columns, Decoded};
+use crate::store::row_codec::{decode, encode, encode_columns, is_stored, Decoded};
 use crate::store::statement::{run_statement, unanswered};
 use crate::store::touch_after::TouchAfter;
 use crate::telemetry::refused;
@@ -49,12 +49,12 @@ type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 /// A tower-sessions store on the Diesel table of a derived session struct.
 ///
 /// `#[derive(SessionStore)]` on `AppSession` names it `AppSessionStore`.
-/// Every operation is one SQL statement:
+/// Every operation is at most one SQL statement:
 ///
 /// | operation | statement |
 /// |---|---|
 /// | `create` | `INSERT`; a duplicate id draws a new id and inserts again, so it never overwrites |
-/// | `save` | `UPDATE ... WHERE id = ? AND expiry_date > ?`; a row deleted or expired meanwhile stays gone |
+/// | `save` | `UPDATE ... WHERE id = ? AND expiry_date > ?` of what the request changed, or none; a row deleted or expired meanwhile stays gone (see the [writes](crate::guide::writes) chapter) |
 /// | `load` | `SELECT ... WHERE id = ? AND expiry_date > ?` |
 /// | `delete` | `DELETE ... WHERE id = ?` |
 /// | `delete_expired` | `DELETE ... WHERE expiry_date <= ?` |
@@ -84,6 +84,7 @@ pub struct DieselStore<S: SessionTable> {
     pool: PoolOf<S>,
     pub(crate) statement_timeout: Duration,
     pub(crate) slow_statement_threshold: Duration,
+    pub(crate) retry_budget: Duration,
     new_id: fn() -> i128,
     loaded: Arc<LoadedSessions>,
     touch_after: TouchAfter,
@@ -96,6 +97,7 @@ impl<S: SessionTable> Clone for DieselStore<S> {
             pool: self.pool.clone(),
             statement_timeout: self.statement_timeout,
             slow_statement_threshold: self.slow_statement_threshold,
+            retry_budget: self.retry_budget,
             new_id: self.new_id,
             loaded: Arc::clone(&self.loaded),
             touch_after: self.touch_after,
@@ -114,14 +116,15 @@ impl<S: SessionTable> fmt::Debug for DieselStore<S> {
 }
 
 impl<S: SessionTable> DieselStore<S> {
-    /// A store on an existing pool, with the statement timeout and slow
-    /// statement threshold of [`PoolOptions::default`].
+    /// A store on an existing pool, with the statement timeout, slow
+    /// statement threshold and retry budget of [`PoolOptions::default`].
     pub fn new(pool: PoolOf<S>) -> Self {
         let defaults = PoolOptions::default();
         DieselStore {
             pool,
             statement_timeout: defaults.statement_timeout,
             slow_statement_threshold: defaults.slow_statement_threshold,
+            retry_budget: defaults.timeout,
             new_id: rand::random,
             loaded: Arc::new(LoadedSessions::new(DEFAULT_BUDGET)),
             touch_after: TouchAfter::default(),
@@ -140,7 +143,8 @@ impl<S: SessionTable> DieselStore<S> {
         let pool = S::Backend::build_pool(url, options)?;
         Ok(Self::new(pool)
             .with_statement_timeout(options.statement_timeout)
-            .with_slow_statement_threshold(options.slow_statement_threshold))
+            .with_slow_statement_threshold(options.slow_statement_threshold)
+            .with_retry_budget(options.timeout))
     }
 
     /// The connection pool, for the app's own queries.
@@ -152,6 +156,29 @@ impl<S: SessionTable> DieselStore<S> {
     /// [`PoolOptions::statement_timeout`].
     pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets how long one operation keeps trying while its database fails
+    /// over, its connection was lost, or it loses a deadlock or a Galera
+    /// certification conflict: [`PoolOptions::timeout`], five seconds by
+    /// default. See the guide's [production](crate::guide::production)
+    /// chapter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?
+    ///     .with_retry_budget(Duration::from_secs(10));
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_retry_budget(mut self, budget: Duration) -> Self {
+        self.retry_budget = budget;
         self
     }
 
@@ -365,24 +392,27 @@ impl<S: SessionTable> DieselStore<S> {
         let digest = SessionDigest::of_id(*id);
         let mut row = encode::<S>(*id, data, expiry)
             .map_err(|error| refused::<S>("INSERT", Some(&digest), error))?;
-        let inserted = run_statement!(
-            self,
-            "INSERT",
-            session = &digest,
-            not_run_only,
-            |connection| async {
-                for _ in 0..CREATE_ATTEMPTS {
-                    match S::insert(connection, &row).await {
-                        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                            *id = (self.new_id)();
-                            row.id = *SessionDigest::of_id(*id).as_bytes();
+        // A lost answer may hide a written row, so after one the `INSERT`
+        // runs again with the same id, and a duplicate that holds exactly
+        // this session is the row that went through.
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let now = Self::expiry_now();
+        let inserted = run_statement!(self, "INSERT", session = &digest, |connection| async {
+            let rerun = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+            for attempt in 0..CREATE_ATTEMPTS {
+                match S::insert(connection, &row).await {
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        if rerun && attempt == 0 && is_stored::<S>(connection, &row, &now).await? {
+                            return Ok(true);
                         }
-                        inserted => return inserted.map(|_| true),
+                        *id = (self.new_id)();
+                        row.id = *SessionDigest::of_id(*id).as_bytes();
                     }
+                    inserted => return inserted.map(|_| true),
                 }
-                Ok(false)
             }
-        )?;
+            Ok(false)
+        })?;
         if inserted {
             Ok(())
         } else {

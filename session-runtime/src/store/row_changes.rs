@@ -229,6 +229,8 @@ pub(crate) fn expiry_only(
 #[derive(Debug)]
 pub struct SetData<'a, C> {
     pub(crate) patch: &'a DataPatch,
+    // SQLite's one `data` type needs no casts.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) data_type: DataType,
     column: PhantomData<C>,
 }
@@ -431,6 +433,7 @@ pub(crate) fn paths_patch<F: serde_json::ser::Formatter + Clone>(
 }
 
 /// The patch of `data` as one object to merge and the keys to remove.
+#[cfg(feature = "postgres")]
 pub(crate) fn merge_patch<F: serde_json::ser::Formatter>(
     data: &SessionData,
     columns: &'static [ColumnDef],

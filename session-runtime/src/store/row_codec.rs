@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
 use crate::backend::Backend;
-use crate::session_table::{LoadedRow, SessionRow, SessionTable};
+use crate::session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
 use crate::store::digest::SessionDigest;
 use crate::store::key_path::SessionData;
 use crate::Error;
@@ -199,6 +199,24 @@ pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Erro
         expiry: S::Backend::expiry_from_column(row.expiry)?,
         settled,
     })
+}
+
+/// Whether the live row with `row`'s id holds exactly `row`: the row of an
+/// `INSERT` whose answer was lost, found by the `INSERT` run again.
+pub(crate) async fn is_stored<S: SessionTable>(
+    connection: &mut ConnectionOf<S>,
+    row: &SessionRow<S>,
+    now: &ExpiryOf<S>,
+) -> diesel::QueryResult<bool> {
+    let Some(stored) = S::select(connection, &row.id, now).await? else {
+        return Ok(false);
+    };
+    let written: Option<SessionData> = serde_json::from_str(&row.data.0).ok();
+    let (mut stored_typed, mut written_typed) = (SessionData::new(), SessionData::new());
+    let same_typed = stored.fields.put_fields(&mut stored_typed).is_ok()
+        && row.fields.put_fields(&mut written_typed).is_ok()
+        && stored_typed == written_typed;
+    Ok(same_typed && written.as_ref() == Some(&stored.data))
 }
 
 /// A session read back from its row.

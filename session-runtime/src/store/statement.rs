@@ -7,40 +7,53 @@ use std::time::Duration;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 
 use crate::backend::{Backend, Delivery};
+use crate::error::with_causes;
 use crate::session_table::SessionTable;
 use crate::Error;
 
-/// How many times a statement runs while the database picks it as a
-/// deadlock's victim.
-pub(crate) const DEADLOCK_ATTEMPTS: usize = 4;
+/// The most times one statement runs, whatever its retry budget: a bound
+/// for a clock that does not move.
+pub(crate) const MAX_ATTEMPTS: usize = 100;
+
+/// The first wait before a statement runs again after a deadlock or a
+/// certification conflict, and the longest.
+pub(crate) const CONFLICT_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_millis(100));
+
+/// The first wait before a statement runs again on a new connection after
+/// its connection was lost or its server turned read-only, and the longest.
+pub(crate) const FAILOVER_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(50), Duration::from_millis(500));
 
 /// Whether a statement that failed with `error` may run again on a fresh
-/// connection: its connection was lost, and either it never ran or it is
-/// safe to run twice.
-pub(crate) fn may_run_again<S: SessionTable>(error: &DieselError, not_run_only: bool) -> bool {
-    match S::Backend::lost_connection(error) {
-        Some(Delivery::NotRun) => true,
-        Some(Delivery::Unknown) => !not_run_only,
-        None => false,
-    }
+/// connection: its connection was lost or its server refused writes.
+/// Every statement of the store is safe to run again even when it may
+/// have run: `create`'s `INSERT` recognises its own row.
+pub(crate) fn may_run_again<S: SessionTable>(error: &DieselError) -> bool {
+    matches!(
+        S::Backend::lost_connection(error),
+        Some(Delivery::NotRun | Delivery::Unknown)
+    )
 }
 
 /// Runs one statement, the future `$query` makes from `$connection`, on a
 /// connection of `$store`'s pool, and ends it with [`finish`], or with
 /// [`unanswered`] after the store's statement timeout.
 ///
-/// The statement runs again while the database breaks a deadlock by
-/// rolling it back: it runs alone, so running it again is what would have
-/// happened had it waited. InnoDB does this even to single-row statements.
+/// Within the store's retry budget (the pool's timeout, five seconds by
+/// default), with jittered waits between attempts:
 ///
-/// A statement whose connection turns out lost (the server dropped it
-/// while it sat idle in the pool) runs once more on a fresh connection,
-/// after the pool's other idle connections of that time are dropped too:
-/// once, and only when the error is the connection's, not the database's,
-/// so that the hot path never pays a validating round trip. Every
-/// statement of the store is safe to run twice except `create`'s
-/// `INSERT`, whose lost answer may hide a written row; with
-/// `not_run_only` it runs again only when the error proves it never ran.
+/// - the statement runs again while the database breaks a deadlock by
+///   rolling it back, or a Galera cluster refuses it for a certification
+///   conflict: it runs alone, so running it again is what would have
+///   happened had it waited. InnoDB does this even to single-row
+///   statements;
+/// - a statement whose connection turns out lost (the server dropped it
+///   while it sat idle in the pool, or died and failed over), or whose
+///   server turned read-only (a demoted primary), runs again on a fresh
+///   connection, after the pool's other idle connections of that time are
+///   dropped too. Only the connection's errors count, not the database's,
+///   so that the hot path never pays a validating round trip.
 ///
 /// Each run ends in one `tracing` event; see [`crate::telemetry`]. The
 /// `session = digest` form names the session, by a prefix of its digest.
@@ -49,16 +62,13 @@ pub(crate) fn may_run_again<S: SessionTable>(error: &DieselError, not_run_only: 
 /// prove such a function's future `Send` for every lifetime, which the
 /// `SessionStore` trait requires.
 macro_rules! run_statement {
-    ($store:expr, $statement:literal, session = $digest:expr, not_run_only, |$connection:ident| $query:expr) => {
-        $crate::store::statement::run_statement!(@traced $store, $statement, Some($digest), true, |$connection| $query)
-    };
     ($store:expr, $statement:literal, session = $digest:expr, |$connection:ident| $query:expr) => {
-        $crate::store::statement::run_statement!(@traced $store, $statement, Some($digest), false, |$connection| $query)
+        $crate::store::statement::run_statement!(@traced $store, $statement, Some($digest), |$connection| $query)
     };
     ($store:expr, $statement:literal, |$connection:ident| $query:expr) => {
-        $crate::store::statement::run_statement!(@traced $store, $statement, None, false, |$connection| $query)
+        $crate::store::statement::run_statement!(@traced $store, $statement, None, |$connection| $query)
     };
-    (@traced $store:expr, $statement:literal, $session:expr, $not_run_only:expr, |$connection:ident| $query:expr) => {{
+    (@traced $store:expr, $statement:literal, $session:expr, |$connection:ident| $query:expr) => {{
         let trace = $crate::telemetry::Trace::start(
             $statement,
             $session,
@@ -69,7 +79,11 @@ macro_rules! run_statement {
             .await
             .map_err(|error| trace.failed::<S>(error, 0))?;
         let mut attempts = 1;
-        let mut reconnected = false;
+        let deadline = std::time::Instant::now() + $store.retry_budget;
+        let (first, max) = $crate::store::statement::CONFLICT_BACKOFF;
+        let mut conflicts = $crate::backoff::Backoff::until(deadline, first, max);
+        let (first, max) = $crate::store::statement::FAILOVER_BACKOFF;
+        let mut failover = $crate::backoff::Backoff::until(deadline, first, max);
         let ended = loop {
             let $connection = &mut *pooled;
             let answered = tokio::time::timeout($store.statement_timeout, $query).await;
@@ -80,26 +94,29 @@ macro_rules! run_statement {
                     $store.statement_timeout,
                 ));
             };
+            let retry = attempts < $crate::store::statement::MAX_ATTEMPTS;
             match result {
                 Err(error)
-                    if attempts < $crate::store::statement::DEADLOCK_ATTEMPTS
-                        && <S::Backend as $crate::backend::Backend>::is_deadlock(&error) =>
+                    if retry
+                        && <S::Backend as $crate::backend::Backend>::is_deadlock(&error)
+                        && conflicts.wait().await =>
                 {
                     attempts += 1;
                 }
                 Err(error)
-                    if !reconnected
-                        && $crate::store::statement::may_run_again::<S>(&error, $not_run_only) =>
+                    if retry
+                        && $crate::store::statement::may_run_again::<S>(&error)
+                        && !failover.expired() =>
                 {
                     let lost_at = std::time::Instant::now();
                     trace.reconnecting::<S>(&error);
                     <S::Backend as $crate::backend::Backend>::discard(pooled);
                     <S::Backend as $crate::backend::Backend>::purge_idle($store.pool(), lost_at);
+                    failover.wait().await;
                     pooled = $store
                         .connection()
                         .await
                         .map_err(|error| trace.failed::<S>(error, attempts))?;
-                    reconnected = true;
                     attempts += 1;
                 }
                 result => break $crate::store::statement::finish::<S, _>(pooled, $statement, result),
@@ -190,19 +207,4 @@ pub(crate) fn unanswered<S: SessionTable>(
         S::TABLE.name,
         S::Backend::NAME
     ))
-}
-
-/// An error's message followed by those of its causes.
-fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }

@@ -44,12 +44,29 @@ const CONNECTION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,STRICT
      NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', \
      SESSION lc_messages = 'en_US'";
 
+/// Set on every pooled connection of a server that knows the variable:
+/// on a Galera cluster, a read, update or delete first waits until this
+/// node has applied every write the cluster committed before it, so that a
+/// session created or saved through one node is what the next request
+/// reads through another. Galera applies writes on the other nodes after
+/// they commit; without this, one new session in a hundred was missing
+/// from the next node at once. A server without Galera ignores it; MySQL,
+/// which has no such variable, refuses it, and is left alone.
+const CAUSAL_READS: &str = "SET SESSION wsrep_sync_wait = 3";
+
 fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncMysqlConnection> {
     Box::pin(async move {
+        use diesel_async::SimpleAsyncConnection as _;
         let mut connection = AsyncMysqlConnection::establish(url).await?;
-        diesel_async::SimpleAsyncConnection::batch_execute(&mut connection, CONNECTION_SETUP)
+        connection
+            .batch_execute(CONNECTION_SETUP)
             .await
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        match connection.batch_execute(CAUSAL_READS).await {
+            Err(DieselError::DatabaseError(_, info))
+                if info.message().starts_with("Unknown system variable") => {}
+            set => set.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
+        }
         Ok(connection)
     })
 }
@@ -119,6 +136,14 @@ impl Backend for Mysql {
             return None;
         };
         let message = info.message();
+        // A server running `--read-only` (1290), as a replica or a demoted
+        // primary is, refuses the write before running it; a new
+        // connection may reach the new primary.
+        if message.contains("running with the --read-only option")
+            || message.starts_with("Cannot execute statement in a READ ONLY transaction")
+        {
+            return Some(crate::backend::Delivery::NotRun);
+        }
         if message.starts_with("Driver error: `Connection to the server is closed.") {
             Some(crate::backend::Delivery::NotRun)
         } else if message.starts_with("Input/output error:") {

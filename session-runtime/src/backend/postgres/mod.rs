@@ -3,7 +3,8 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
     Timestamp, Timestamptz,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel::ConnectionError;
+use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -11,6 +12,7 @@ mod data_column;
 
 use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
 use crate::backend::data_column::DataJson;
+use crate::error::with_causes;
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::schema::table_def::ColumnDef;
 use crate::store::key_path::SessionData;
@@ -29,8 +31,17 @@ pub struct Postgres;
 
 impl sealed::Sealed for Postgres {}
 
+/// Connects through tokio-postgres itself: diesel-async's `establish`
+/// keeps only the top of its error ("error connecting to server"), and a
+/// failover's log line needs the reason below it ("Connection refused",
+/// "session is read-only").
 fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncPgConnection> {
-    Box::pin(AsyncPgConnection::establish(url))
+    Box::pin(async move {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|error| ConnectionError::BadConnection(with_causes(&error)))?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    })
 }
 
 impl Backend for Postgres {
@@ -89,6 +100,13 @@ impl Backend for Postgres {
         match error {
             DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
                 Some(crate::backend::Delivery::Unknown)
+            }
+            // A primary demoted to a standby, or a connection that reached
+            // the standby before its promotion, refuses every write; a new
+            // connection with `target_session_attrs=read-write` finds the
+            // primary. Refused, the statement did not run.
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+                Some(crate::backend::Delivery::NotRun)
             }
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info.message().starts_with("terminating connection") =>
