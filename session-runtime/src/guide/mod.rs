@@ -9,10 +9,14 @@
 //! - [`migrations`]: `migrate()`, `check_schema()`, changing the struct,
 //!   `diesel print-schema`.
 //! - [`guarantees`]: one statement per operation, races, errors, faults.
+//! - [`writes`]: what a save writes, the expiry threshold, overlapping
+//!   requests.
 //! - [`users_and_sessions`]: per-user queries, typed access, axum-login,
 //!   caches, links from your tables to sessions.
 //! - [`production`]: tunables, `tracing`, the cleanup task, strict MySQL,
 //!   timestamp precision, your own queries, dropped connections.
+//! - [`clusters`]: several app servers, PostgreSQL failover, Galera,
+//!   distributed SQL.
 //! - [`security`]: what the store guarantees and what it leaves to you.
 //! - [`bad_input`]: what each odd value does on each backend.
 //! - [`cargo_features`]: features, and choosing a backend with them.
@@ -26,11 +30,17 @@ pub mod migrations {}
 #[doc = include_str!("guarantees.md")]
 pub mod guarantees {}
 
+#[doc = include_str!("writes.md")]
+pub mod writes {}
+
 #[doc = include_str!("users_and_sessions.md")]
 pub mod users_and_sessions {}
 
 #[doc = include_str!("production.md")]
 pub mod production {}
+
+#[doc = include_str!("clusters.md")]
+pub mod clusters {}
 
 #[doc = include_str!("security.md")]
 pub mod security {}
