@@ -80,6 +80,7 @@ pub use store::key_path::SessionData;
 pub use store::per_user::{IndexedColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;
 pub use store::typed_session::TypedSessionExt;
+pub use store::undecodable::Undecodable;
 pub use store::DieselStore;
 
 #[doc = include_str!("derive.md")]

@@ -241,6 +241,17 @@ pub(crate) fn refused<S: SessionTable>(
     error
 }
 
+/// Logs an undecodable session deleted by `Undecodable::StartOver`.
+pub(crate) fn undecodable_deleted<S: SessionTable>(session: &SessionDigest) {
+    tracing::warn!(
+        target: TARGET,
+        table = S::TABLE.name,
+        session = %DigestPrefix(*session),
+        kind = "decode",
+        "undecodable session deleted"
+    );
+}
+
 /// What an event says of an error: the database's words, or the schema
 /// report, without the kind's prefix, which the `kind` field holds.
 fn detail(error: &Error) -> &str {

@@ -18,10 +18,11 @@ use crate::store::loaded_sessions::{Loaded, LoadedSessions, ValueHashes, DEFAULT
 use crate::store::row_changes::{
     expiry_only, DataChange, ExpiryWrite, KeyChanges, RowChanges, SavePlan,
 };
-use crate::store::row_codec::{decode, encode, encode_columns, is_stored, Decoded};
+use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
 use crate::store::statement::{run_statement, unanswered};
 use crate::store::touch_after::TouchAfter;
-use crate::telemetry::refused;
+use crate::store::undecodable::Undecodable;
+use crate::telemetry::{refused, undecodable_deleted};
 use crate::Error;
 
 pub(crate) mod cached_update;
@@ -36,8 +37,14 @@ pub(crate) mod statement;
 pub(crate) mod touch_after;
 pub(crate) mod tower_sessions_impl;
 pub(crate) mod typed_session;
+pub(crate) mod undecodable;
 
 pub use digest::SessionDigest;
+
+/// The default limit of an encoded session: 1 MiB, which no ordinary
+/// session comes near, and well below what every backend can take in one
+/// statement.
+pub(crate) const DEFAULT_MAX_SESSION_BYTES: usize = 1 << 20;
 
 /// Inserts tried with fresh ids before `create` gives up. Ids are 128
 /// random bits, so a second attempt is already a once-in-the-universe event;
@@ -88,6 +95,8 @@ pub struct DieselStore<S: SessionTable> {
     new_id: fn() -> i128,
     loaded: Arc<LoadedSessions>,
     touch_after: TouchAfter,
+    undecodable: Undecodable,
+    max_session_bytes: usize,
     table: PhantomData<fn() -> S>,
 }
 
@@ -101,6 +110,8 @@ impl<S: SessionTable> Clone for DieselStore<S> {
             new_id: self.new_id,
             loaded: Arc::clone(&self.loaded),
             touch_after: self.touch_after,
+            undecodable: self.undecodable,
+            max_session_bytes: self.max_session_bytes,
             table: PhantomData,
         }
     }
@@ -128,6 +139,8 @@ impl<S: SessionTable> DieselStore<S> {
             new_id: rand::random,
             loaded: Arc::new(LoadedSessions::new(DEFAULT_BUDGET)),
             touch_after: TouchAfter::default(),
+            undecodable: Undecodable::default(),
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             table: PhantomData,
         }
     }
@@ -208,6 +221,35 @@ impl<S: SessionTable> DieselStore<S> {
     /// at least five seconds, by default).
     pub fn with_touch_after(mut self, touch_after: TouchAfter) -> Self {
         self.touch_after = touch_after;
+        self
+    }
+
+    /// Sets what `load` does with a stored session that no longer decodes;
+    /// see [`Undecodable`] ([`Undecodable::Fail`] by default).
+    pub fn with_undecodable(mut self, undecodable: Undecodable) -> Self {
+        self.undecodable = undecodable;
+        self
+    }
+
+    /// Sets the largest session `create` and `save` write, counted as the
+    /// JSON of the whole session map, typed values included: 1 MiB by
+    /// default. A larger one fails with [`Error::Encode`] naming its size
+    /// and the limit, and the stored row stays as it was. It stops a bug
+    /// that appends to a session on every request before the database
+    /// refuses the row, or every request of that user slows down.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?.with_max_session_bytes(64 << 10);
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_max_session_bytes(mut self, bytes: usize) -> Self {
+        self.max_session_bytes = bytes;
         self
     }
 
@@ -390,8 +432,9 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(*id);
-        let mut row = encode::<S>(*id, data, expiry)
-            .map_err(|error| refused::<S>("INSERT", Some(&digest), error))?;
+        let refuse = |error| refused::<S>("INSERT", Some(&digest), error);
+        check_size(data, self.max_session_bytes).map_err(refuse)?;
+        let mut row = encode::<S>(*id, data, expiry).map_err(refuse)?;
         // A lost answer may hide a written row, so after one the `INSERT`
         // runs again with the same id, and a duplicate that holds exactly
         // this session is the row that went through.
@@ -435,6 +478,7 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
         let refuse = |error| refused::<S>("UPDATE", Some(&digest), error);
+        check_size(data, self.max_session_bytes).map_err(refuse)?;
         let Some(loaded) = self.loaded.recall(id) else {
             let row = encode::<S>(id, data, expiry).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
@@ -510,9 +554,22 @@ impl<S: SessionTable> DieselStore<S> {
 
     pub(crate) async fn load_session(&self, id: i128) -> Result<Option<Decoded>, Error> {
         let digest = SessionDigest::of_id(id);
+        match self.read_session(&digest).await {
+            Err(Error::Decode(_)) if self.undecodable == Undecodable::StartOver => {
+                run_statement!(self, "DELETE", session = &digest, |connection| {
+                    S::delete(connection, digest.as_bytes())
+                })?;
+                undecodable_deleted::<S>(&digest);
+                Ok(None)
+            }
+            read => read,
+        }
+    }
+
+    async fn read_session(&self, digest: &SessionDigest) -> Result<Option<Decoded>, Error> {
         let now = OffsetDateTime::now_utc();
         let now_column = S::Backend::expiry_to_column(now);
-        let row = run_statement!(self, "SELECT", session = &digest, |connection| {
+        let row = run_statement!(self, "SELECT", session = digest, |connection| {
             S::select(connection, digest.as_bytes(), &now_column)
         })?;
         match row.map(decode::<S>).transpose()? {

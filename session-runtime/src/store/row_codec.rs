@@ -97,6 +97,31 @@ fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses a session whose JSON, typed values included, is longer than
+/// `limit` bytes; counted without building the text.
+pub(crate) fn check_size(data: &SessionData, limit: usize) -> Result<(), Error> {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, data).map_err(|error| Error::Encode(error.to_string()))?;
+    if counter.0 > limit {
+        return Err(Error::Encode(format!(
+            "the session is {} bytes as JSON, more than the store's limit of {limit} bytes \
+             (`DieselStore::with_max_session_bytes`)",
+            counter.0
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses an instant with nanoseconds in a typed column that keeps
 /// microseconds (`TIMESTAMPTZ` and `TIMESTAMP` on PostgreSQL,
 /// `DATETIME(6)` and `TIMESTAMP(6)` on MySQL), which the database would

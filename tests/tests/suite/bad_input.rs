@@ -447,13 +447,23 @@ macro_rules! bad_input_suite {
                 let (store, _) = stores(&db.url).await;
                 let mut app_row = record(json!({"user_id": 1}));
                 store.create(&mut app_row).await.unwrap();
+                // The default limit, 1 MiB, refuses before anything is sent.
+                let over = map(json!({"blob": "x".repeat(1 << 20), "user_id": 2}));
+                let outcome = attempt(&store, &app_row, over).await;
+                report(KIND, "a 1 MiB session under the default limit", &outcome);
+                assert!(
+                    matches!(&outcome, Outcome::Refused("Encode", m)
+                        if m.contains("1048599 bytes") && m.contains("limit of 1048576 bytes")),
+                    "{outcome:?}"
+                );
+                let store = store.with_max_session_bytes(64 << 20);
                 // Above MariaDB's default `max_allowed_packet` (16 MiB) on
                 // MySQL only: elsewhere it is the same as 6 MiB, and slow.
                 let sizes: &[usize] = if KIND == Kind::Mysql { &[6, 17] } else { &[6] };
                 for &mebibytes in sizes {
                     let data = map(json!({"blob": "x".repeat(mebibytes << 20), "user_id": 2}));
                     let outcome = attempt(&store, &app_row, data).await;
-                    report(KIND, &format!("a {mebibytes} MiB session"), &outcome);
+                    report(KIND, &format!("a {mebibytes} MiB session under a 64 MiB limit"), &outcome);
                     if mebibytes > 16 {
                         assert!(
                             matches!(&outcome, Outcome::Refused("Backend", m) if m.contains("max_allowed_packet")),

@@ -374,6 +374,57 @@ macro_rules! fault_suite {
                 }
                 assert_eq!(store.count().await.unwrap(), expected_rows);
             }
+
+            /// With `Undecodable::StartOver`, every corruption above is no
+            /// session: the row is deleted and the load answers nothing.
+            #[tokio::test]
+            $(#[$ignore])?
+            async fn a_corrupted_row_starts_over_when_the_store_says_so() {
+                use session_runtime::Undecodable;
+                let Some(db) = TestDatabase::new(KIND).await else { return };
+                let (store, typed) = stores(&db.url).await;
+                let store = store.with_undecodable(Undecodable::StartOver);
+                let typed = typed.with_undecodable(Undecodable::StartOver);
+                let mut fine = record(json!({"user_id": 1, "note": "fine"}));
+                store.create(&mut fine).await.unwrap();
+                let cases = corruptions(fine.id).len();
+                for index in 0..cases {
+                    let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
+                    let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
+                    let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
+                    let mut broken_typed = record(data);
+                    broken_typed.id = broken.id;
+                    store.create(&mut broken).await.unwrap();
+                    typed.create(&mut broken_typed).await.unwrap();
+                    let case = corruptions(broken.id).remove(index);
+                    let sql = if KIND == Kind::Mysql {
+                        format!("SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}", case.sql)
+                    } else {
+                        case.sql.clone()
+                    };
+                    db.execute(&sql).await;
+                    // The corrupted side: its row is deleted and loads as
+                    // nothing; the session's row in the other table is fine.
+                    macro_rules! starts_over {
+                        ($side:expr, $other:expr) => {{
+                            let before = $side.count().await.unwrap();
+                            assert_eq!($side.load(&broken.id).await.unwrap(), None, "{}", case.what);
+                            if !case.expired {
+                                assert_eq!($side.count().await.unwrap(), before - 1, "{}: the row stays", case.what);
+                            }
+                            assert!($other.load(&broken.id).await.unwrap().is_some(), "{}", case.what);
+                        }};
+                    }
+                    if case.typed {
+                        starts_over!(typed, store);
+                    } else {
+                        starts_over!(store, typed);
+                    }
+                    store.delete(&broken.id).await.unwrap();
+                    typed.delete(&broken.id).await.unwrap();
+                }
+                assert_eq!(store.load(&fine.id).await.unwrap().unwrap().data, fine.data);
+            }
         }
     };
 }
