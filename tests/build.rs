@@ -8,7 +8,10 @@
 //! panics).
 //!
 //! The cfgs: `session_test_postgres` and `session_test_mysql`, set when
-//! the matching suite runs.
+//! the matching suite runs, and `session_test_topologies`, set when
+//! `SESSION_TEST_TOPOLOGIES=1` (or `CI=true`): the suite that starts a
+//! PostgreSQL primary and standby and a three-node Galera cluster on this
+//! machine through `.ci/topologies`.
 //!
 //! [`Kind::server_url`]: session_tests::Kind::server_url
 
@@ -28,5 +31,11 @@ fn main() {
         if set || ci {
             println!("cargo:rustc-cfg={cfg}");
         }
+    }
+    println!("cargo::rustc-check-cfg=cfg(session_test_topologies)");
+    println!("cargo:rerun-if-env-changed=SESSION_TEST_TOPOLOGIES");
+    let topologies = std::env::var("SESSION_TEST_TOPOLOGIES").is_ok_and(|set| set == "1");
+    if topologies || ci {
+        println!("cargo:rustc-cfg=session_test_topologies");
     }
 }

@@ -30,6 +30,7 @@ mod round_trip;
 mod schema_evolution;
 mod security;
 mod strict;
+mod topologies;
 mod ui;
 mod users;
 mod writes;
