@@ -25,6 +25,8 @@ pub struct SessionRow<S: SessionTable> {
     pub data: DataJson,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
+    /// When the session was created: written by `INSERT` only.
+    pub created: Option<ExpiryOf<S>>,
     /// The typed columns.
     pub fields: S,
 }
@@ -36,6 +38,8 @@ pub struct LoadedRow<S: SessionTable> {
     pub data: SessionData,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
+    /// When the session was created, if its writer said.
+    pub created: Option<ExpiryOf<S>>,
     /// The typed columns.
     pub fields: S,
 }

@@ -54,15 +54,16 @@ pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStrea
                         let query = #table::table
                             .filter(#table::#column.eq(value).and(#table::expiry_date.gt(now)))
                             .order(#table::expiry_date.desc())
-                            .select((#table::id, #table::expiry_date, #(#table::#columns,)*));
+                            .select((#table::id, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
                         async move {
-                            let rows: ::std::vec::Vec<(::std::vec::Vec<u8>, #expiry, #(#types,)*)> =
+                            let rows: ::std::vec::Vec<(::std::vec::Vec<u8>, #expiry, ::core::option::Option<#expiry>, #(#types,)*)> =
                                 #run::load(query, connection).await?;
                             ::core::result::Result::Ok(
                                 rows.into_iter()
-                                    .map(|(id, expiry, #(#bindings,)*)| #krate::__private::ListedRow {
+                                    .map(|(id, expiry, created, #(#bindings,)*)| #krate::__private::ListedRow {
                                         id,
                                         expiry,
+                                        created,
                                         fields: #row_struct,
                                     })
                                     .collect(),

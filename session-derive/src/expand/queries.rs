@@ -44,7 +44,7 @@ pub fn expand(container: &Container) -> TokenStream {
             #imports
             #run::execute(
                 #diesel::insert_into(#table::table)
-                .values((#table::id.eq(&row.id[..]), #values)),
+                .values((#table::id.eq(&row.id[..]), #table::created_at.eq(&row.created), #values)),
                 connection,
             )
         }
@@ -95,13 +95,18 @@ pub fn expand(container: &Container) -> TokenStream {
             use #diesel::result::OptionalExtension as _;
             let query = #table::table
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
-                .select((#table::data, #table::expiry_date, #(#table::#columns,)*));
+                .select((#table::data, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
             async move {
-                let row: ::core::option::Option<(#krate::__private::DataMap, #krate::__private::ExpiryOf<Self>, #(#types,)*)> =
-                    #run::first(query, connection).await.optional()?;
-                ::core::result::Result::Ok(row.map(|(data, expiry, #(#bindings,)*)| #krate::__private::LoadedRow {
+                let row: ::core::option::Option<(
+                    #krate::__private::DataMap,
+                    #krate::__private::ExpiryOf<Self>,
+                    ::core::option::Option<#krate::__private::ExpiryOf<Self>>,
+                    #(#types,)*
+                )> = #run::first(query, connection).await.optional()?;
+                ::core::result::Result::Ok(row.map(|(data, expiry, created, #(#bindings,)*)| #krate::__private::LoadedRow {
                     data: data.0,
                     expiry,
+                    created,
                     fields: #row_struct,
                 }))
             }

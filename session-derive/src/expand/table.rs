@@ -36,6 +36,9 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
                 data -> #data,
                 /// When the session expires; expired rows are never loaded.
                 expiry_date -> #private::#backend::Expiry,
+                /// When the session was created, for its absolute timeout;
+                /// NULL for a row whose writer did not know the column.
+                created_at -> Nullable<#private::#backend::Expiry>,
                 #(#columns)*
             }
         }

@@ -53,6 +53,7 @@ struct Comparison<'a> {
 impl Comparison<'_> {
     fn run(mut self) {
         self.fixed_columns();
+        let created_at = self.created_at();
         let mut new_columns = Vec::new();
         for column in self.declared.table.columns {
             match self.live.column(column.name) {
@@ -75,6 +76,26 @@ impl Comparison<'_> {
         self.diff.down.reverse();
         down_columns.reverse();
         self.diff.down.extend(down_columns);
+        self.diff.down.extend(created_at);
+    }
+
+    /// The store's `created_at`: added to a table made before it, with the
+    /// migration's time in every row; returns its down statement then.
+    fn created_at(&mut self) -> Option<String> {
+        let sql_type = self.declared.dialect.expiry_sql();
+        let Some(live) = self.live.column("created_at") else {
+            self.diff.changes.push(SchemaChange::AddColumn {
+                column: "created_at",
+            });
+            self.diff.up.extend(self.ddl.add_created_at());
+            return Some(self.ddl.drop_column("created_at"));
+        };
+        let change = change_to(self.declared.dialect, sql_type, true, live);
+        if !change.is_none() {
+            let fix = self.retype_fix("created_at", change);
+            self.conflict("created_at", describe(live), format!("{sql_type} NULL"), fix);
+        }
+        None
     }
 
     fn conflict(&mut self, column: &str, found: String, expected: String, fix: String) {
@@ -287,7 +308,7 @@ impl Comparison<'_> {
     /// Columns of removed fields stay, unless inserts would fail on them.
     fn removed_columns(&mut self) {
         let declared = |name: &str| {
-            ["id", "data", "expiry_date"].contains(&name)
+            ["id", "data", "expiry_date", "created_at"].contains(&name)
                 || self
                     .declared
                     .table

@@ -42,6 +42,7 @@ impl Migration {
                 dialect.quote_identifier("expiry_date"),
                 dialect.expiry_sql()
             ),
+            ddl.created_at_definition(),
         ];
         columns.extend(
             table
@@ -244,6 +245,41 @@ impl TableDdl {
     pub fn set_unlogged(&self, unlogged: bool) -> String {
         let persistence = if unlogged { "UNLOGGED" } else { "LOGGED" };
         format!("ALTER TABLE {} SET {persistence}", self.name)
+    }
+
+    /// The store's `created_at` column: nullable, for the rows of writers
+    /// that do not know it.
+    pub fn created_at_definition(&self) -> String {
+        format!(
+            "{} {} NULL",
+            self.dialect.quote_identifier("created_at"),
+            self.dialect.expiry_sql()
+        )
+    }
+
+    /// Adds `created_at` to a table made before it existed, and gives
+    /// every stored row the time of the migration: their absolute timeout
+    /// counts from there.
+    pub fn add_created_at(&self) -> [String; 2] {
+        let now = match self.dialect {
+            // Unix microseconds, as the store binds `expiry_date`.
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            Dialect::Postgres => "now()",
+            // UTC, as the store binds it, whatever the server's time zone.
+            Dialect::Mysql => "UTC_TIMESTAMP(6)",
+        };
+        let column = self.dialect.quote_identifier("created_at");
+        [
+            format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                self.name,
+                self.created_at_definition()
+            ),
+            format!(
+                "UPDATE {} SET {column} = {now} WHERE {column} IS NULL",
+                self.name
+            ),
+        ]
     }
 
     pub fn drop_column(&self, column: &str) -> String {

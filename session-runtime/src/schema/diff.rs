@@ -54,7 +54,9 @@ pub enum SchemaChange {
     /// The table does not exist yet.
     CreateTable,
     /// A field has no column yet. A nullable column starts out NULL; a
-    /// `NOT NULL` one starts out with the field's default.
+    /// `NOT NULL` one starts out with the field's default. Also the
+    /// store's own `created_at`, on a table made before it existed: every
+    /// stored row gets the time of the migration.
     AddColumn {
         /// The column's name.
         column: &'static str,

@@ -42,6 +42,7 @@ fn sqlite_creates_the_table_with_its_foreign_key_and_no_expiry_index() {
             "CREATE TABLE IF NOT EXISTS \"http_sessions\" (\n    \
              \"id\" BLOB NOT NULL PRIMARY KEY,\n    \
              \"expiry_date\" BIGINT NOT NULL,\n    \
+             \"created_at\" BIGINT NULL,\n    \
              \"user_id\" BIGINT NULL,\n    \
              \"data\" TEXT NOT NULL,\n    \
              CONSTRAINT \"http_sessions_user_id_fkey\" FOREIGN KEY (\"user_id\") \
@@ -167,12 +168,13 @@ mod diff {
         }
     }
 
-    /// The SQLite table an earlier struct without fields made.
+    /// The SQLite table a struct without fields makes.
     fn without_fields() -> LiveTable {
         LiveTable {
             columns: vec![
                 column("id", "BLOB", false),
                 column("expiry_date", "BIGINT", false),
+                column("created_at", "BIGINT", true),
                 column("data", "TEXT", false),
             ],
             ..LiveTable::default()
@@ -233,6 +235,30 @@ mod diff {
             conflict.fix
         );
         assert!(!diff.is_current());
+    }
+
+    #[test]
+    fn a_table_made_before_created_at_gets_it_with_the_migration_time() {
+        let mut live = without_fields();
+        live.columns.retain(|column| column.name != "created_at");
+        let diff = SchemaDiff::between(&declared(&[]), Some(&live));
+        assert_eq!(
+            diff.changes(),
+            [SchemaChange::AddColumn {
+                column: "created_at"
+            }]
+        );
+        assert!(diff.conflicts().is_empty());
+        assert_eq!(
+            diff.up_statements(),
+            [
+                "ALTER TABLE \"http_sessions\" ADD COLUMN \"created_at\" BIGINT NULL",
+                "UPDATE \"http_sessions\" SET \"created_at\" = \
+                 CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) \
+                 WHERE \"created_at\" IS NULL",
+            ]
+        );
+        assert!(diff.down().contains("DROP COLUMN \"created_at\""));
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub(crate) struct Loaded {
     generation: u64,
     /// The row's `expiry_date` as this request last read or wrote it.
     pub(crate) expiry: OffsetDateTime,
+    /// The row's `created_at`, if it has one.
+    pub(crate) created: Option<OffsetDateTime>,
     pub(crate) values: ValueHashes,
 }
 
@@ -123,7 +125,13 @@ impl LoadedSessions {
     /// Remembers the current task's load of session `id`, in place of any
     /// earlier one. Outside a tokio task, or when one entry would not fit
     /// the budget, it remembers nothing.
-    pub(crate) fn remember(&self, id: i128, values: ValueHashes, expiry: OffsetDateTime) {
+    pub(crate) fn remember(
+        &self,
+        id: i128,
+        values: ValueHashes,
+        expiry: OffsetDateTime,
+        created: Option<OffsetDateTime>,
+    ) {
         let Some(task) = tokio::task::try_id() else {
             return;
         };
@@ -134,6 +142,7 @@ impl LoadedSessions {
         let loaded = Loaded {
             generation: memo.generation,
             expiry,
+            created,
             values,
         };
         let bytes = loaded.bytes();
@@ -204,7 +213,7 @@ mod tests {
             let now = OffsetDateTime::now_utc();
             for id in 0..100_000 {
                 let values = remembering.hash_values(&session(3));
-                remembering.remember(id, values, now);
+                remembering.remember(id, values, now, None);
             }
             assert!(remembering.recall(0).is_none());
             assert!(remembering.recall(99_999).is_some());
@@ -222,7 +231,7 @@ mod tests {
         let own = std::sync::Arc::clone(&memo);
         tokio::spawn(async move {
             let values = own.hash_values(&session(2));
-            own.remember(7, values, OffsetDateTime::now_utc());
+            own.remember(7, values, OffsetDateTime::now_utc(), None);
             assert!(own.recall(7).is_some());
             assert!(own.recall(8).is_none());
         })
@@ -243,7 +252,7 @@ mod tests {
         tokio::spawn(async move {
             for _ in 0..10_000 {
                 let values = own.hash_values(&session(2));
-                own.remember(7, values, OffsetDateTime::now_utc());
+                own.remember(7, values, OffsetDateTime::now_utc(), None);
             }
             let order = own.memo.lock().unwrap().order.len();
             assert!(order <= 66, "{order} order items");
@@ -259,7 +268,7 @@ mod tests {
         let own = std::sync::Arc::clone(&memo);
         tokio::spawn(async move {
             let values = own.hash_values(&session(1));
-            own.remember(1, values, OffsetDateTime::now_utc());
+            own.remember(1, values, OffsetDateTime::now_utc(), None);
         })
         .await
         .unwrap();

@@ -97,6 +97,7 @@ pub struct DieselStore<S: SessionTable> {
     touch_after: TouchAfter,
     undecodable: Undecodable,
     max_session_bytes: usize,
+    max_lifetime: Option<Duration>,
     table: PhantomData<fn() -> S>,
 }
 
@@ -112,6 +113,7 @@ impl<S: SessionTable> Clone for DieselStore<S> {
             touch_after: self.touch_after,
             undecodable: self.undecodable,
             max_session_bytes: self.max_session_bytes,
+            max_lifetime: self.max_lifetime,
             table: PhantomData,
         }
     }
@@ -141,6 +143,7 @@ impl<S: SessionTable> DieselStore<S> {
             touch_after: TouchAfter::default(),
             undecodable: Undecodable::default(),
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            max_lifetime: None,
             table: PhantomData,
         }
     }
@@ -222,6 +225,49 @@ impl<S: SessionTable> DieselStore<S> {
     pub fn with_touch_after(mut self, touch_after: TouchAfter) -> Self {
         self.touch_after = touch_after;
         self
+    }
+
+    /// Sets the absolute timeout: how long after its creation a session
+    /// ends, however busy it is kept (`None`, no limit, by default).
+    ///
+    /// `Expiry::OnInactivity` alone lets a stolen session that is kept
+    /// busy live forever; OWASP asks for both timeouts. `load` answers
+    /// nothing for a session created longer ago than this, and every write
+    /// caps the session's expiry at its creation plus this, so that the
+    /// cleanup deletes it then. `cycle_id`, which an app calls at login,
+    /// creates the session anew and starts a new lifetime. A row without a
+    /// creation time (written by a version of the store that did not know
+    /// the column, during a rolling deploy) has no absolute timeout; the
+    /// migration that adds the column gives every existing row the time
+    /// of the migration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?
+    ///     .with_max_lifetime(Some(Duration::from_secs(12 * 3600)));
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn with_max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// When a session created at `created` ends, if the store has an
+    /// absolute timeout and the row a creation time.
+    fn deadline(&self, created: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+        let lifetime = time::Duration::try_from(self.max_lifetime?).ok()?;
+        created?.checked_add(lifetime)
+    }
+
+    /// `expiry`, but no later than the session's deadline.
+    fn capped(&self, expiry: OffsetDateTime, created: Option<OffsetDateTime>) -> OffsetDateTime {
+        self.deadline(created).map_or(expiry, |deadline| expiry.min(deadline))
     }
 
     /// Sets what `load` does with a stored session that no longer decodes;
@@ -434,7 +480,10 @@ impl<S: SessionTable> DieselStore<S> {
         let digest = SessionDigest::of_id(*id);
         let refuse = |error| refused::<S>("INSERT", Some(&digest), error);
         check_size(data, self.max_session_bytes).map_err(refuse)?;
+        let created = OffsetDateTime::now_utc();
+        let expiry = self.capped(expiry, Some(created));
         let mut row = encode::<S>(*id, data, expiry).map_err(refuse)?;
+        row.created = Some(S::Backend::expiry_to_column(created));
         // A lost answer may hide a written row, so after one the `INSERT`
         // runs again with the same id, and a duplicate that holds exactly
         // this session is the row that went through.
@@ -483,6 +532,7 @@ impl<S: SessionTable> DieselStore<S> {
             let row = encode::<S>(id, data, expiry).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
         };
+        let expiry = self.capped(expiry, loaded.created);
         let mut row = encode_columns::<S>(id, data, expiry).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
         let (plan, written_expiry) = self
@@ -579,6 +629,10 @@ impl<S: SessionTable> DieselStore<S> {
             // expired all the same; a live row always reads back as later
             // than `now`, which the database saw truncated.
             Some(decoded) if decoded.expiry <= now => Ok(None),
+            // Past the absolute timeout, however busy it was kept.
+            Some(decoded) if self.deadline(decoded.created).is_some_and(|end| end <= now) => {
+                Ok(None)
+            }
             loaded => Ok(loaded),
         }
     }
@@ -594,7 +648,8 @@ impl<S: SessionTable> DieselStore<S> {
         };
         if decoded.settled {
             let values = self.loaded.hash_values(&decoded.data);
-            self.loaded.remember(id, values, decoded.expiry);
+            self.loaded
+                .remember(id, values, decoded.expiry, decoded.created);
         }
         Ok(Some((decoded.data, decoded.expiry)))
     }

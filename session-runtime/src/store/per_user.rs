@@ -69,6 +69,8 @@ pub struct ListedRow<S: SessionTable> {
     pub id: Vec<u8>,
     /// When the session expires.
     pub expiry: ExpiryOf<S>,
+    /// When the session was created, if its writer said.
+    pub created: Option<ExpiryOf<S>>,
     /// The typed columns.
     pub fields: S,
 }
@@ -82,6 +84,10 @@ pub struct SessionInfo<S> {
     pub digest: SessionDigest,
     /// When the session expires unless it is used again.
     pub expiry_date: OffsetDateTime,
+    /// When the session was created, at login if the app cycles the id
+    /// then: the "signed in since" of a devices page. `None` for a row
+    /// written by a version of the store that did not know the column.
+    pub created_at: Option<OffsetDateTime>,
     /// The session's typed columns.
     pub fields: S,
 }
@@ -124,6 +130,7 @@ impl<S: SessionTable> DieselStore<S> {
                         ))
                     })?,
                     expiry_date: S::Backend::expiry_from_column(row.expiry)?,
+                    created_at: row.created.map(S::Backend::expiry_from_column).transpose()?,
                     fields: row.fields,
                 })
             })

@@ -41,6 +41,7 @@ pub(crate) fn encode_columns<S: SessionTable>(
         id: *SessionDigest::of_id(id).as_bytes(),
         data: DataJson(String::new()),
         expiry: S::Backend::expiry_to_column(expiry),
+        created: None,
         fields,
     })
 }
@@ -222,6 +223,7 @@ pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Erro
     Ok(Decoded {
         data,
         expiry: S::Backend::expiry_from_column(row.expiry)?,
+        created: row.created.map(S::Backend::expiry_from_column).transpose()?,
         settled,
     })
 }
@@ -249,6 +251,8 @@ pub(crate) async fn is_stored<S: SessionTable>(
 pub(crate) struct Decoded {
     pub(crate) data: SessionData,
     pub(crate) expiry: OffsetDateTime,
+    /// When the session was created, if its writer said.
+    pub(crate) created: Option<OffsetDateTime>,
     /// Whether every typed value came from its column. A row saved before
     /// a column existed keeps the value in `data` until a save writes the
     /// whole row.

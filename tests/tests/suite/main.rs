@@ -20,6 +20,7 @@ mod cleanup;
 mod conformance;
 mod dropped_connections;
 mod faults;
+mod lifetime;
 mod mapping_fuzz;
 mod observability;
 mod one_statement;

@@ -867,9 +867,27 @@ mod earlier_sqlite_layout {
              CREATE INDEX \"evolving_expiry_date_idx\" ON \"evolving\" (\"expiry_date\")",
         )
         .await;
+        db.execute("INSERT INTO \"evolving\" VALUES (x'00', '{}', 4102444800000000, 'old')")
+            .await;
         let store = v1::SessionStore::connect(&db.url).expect("pool");
         let diff = store.migrate().await.expect("migrate");
-        assert!(diff.is_current(), "nothing to change: {diff}");
+        // Only the store's own `created_at` is new; the old row gets the
+        // time of the migration.
+        assert_eq!(
+            diff.changes(),
+            [session_runtime::SchemaChange::AddColumn {
+                column: "created_at"
+            }],
+            "{diff}"
+        );
+        assert!(store.check_schema().await.unwrap().is_current());
+        // Fails with an integer overflow unless the old row got a creation
+        // time.
+        db.execute(
+            "SELECT CASE WHEN created_at > 1700000000000000 THEN 1 ELSE abs(-9223372036854775808) END \
+             FROM \"evolving\" WHERE id = x'00'",
+        )
+        .await;
 
         let mut session = record(json!({ "a": "kept", "cart": [1] }));
         store.create(&mut session).await.expect("create");
