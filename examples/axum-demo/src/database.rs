@@ -27,8 +27,8 @@ pub struct SessionFields {
     pub user_id: Option<i64>,
     /// The browser that logged in; the `user_agent` column.
     pub user_agent: Option<String>,
-    /// When the login happened; the `created_at` column.
-    pub created_at: Option<OffsetDateTime>,
+    /// When the login happened; the `logged_in_at` column.
+    pub logged_in_at: Option<OffsetDateTime>,
 }
 
 /// A session store that also holds the app's users.

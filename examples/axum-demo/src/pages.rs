@@ -171,13 +171,13 @@ pub fn home(page: &Home<'_>) -> Html<String> {
 <table>
 <tr><th>user_id</th><td>{}</td></tr>
 <tr><th>user_agent</th><td>{}</td></tr>
-<tr><th>created_at</th><td>{}</td></tr>
+<tr><th>logged_in_at</th><td>{}</td></tr>
 <tr><th>expires if idle at</th><td>{}</td></tr>
 </table>
 "#,
         optional(fields.user_id),
         optional(fields.user_agent.as_deref()),
-        optional(fields.created_at.map(timestamp)),
+        optional(fields.logged_in_at.map(timestamp)),
         escape(&timestamp(page.expiry_date)),
     );
     body.push_str(&footer(page.backend));
@@ -211,7 +211,7 @@ pub fn my_sessions(page: &MySessions<'_>) -> Html<String> {
             &digest[..12],
             if device.current { " (this one)" } else { "" },
             optional(device.fields.user_agent.as_deref()),
-            optional(device.fields.created_at.map(timestamp)),
+            optional(device.fields.logged_in_at.map(timestamp)),
             escape(&timestamp(device.expiry_date)),
         );
     }

@@ -240,7 +240,7 @@ async fn login<D: Database>(
     // PostgreSQL and MySQL keep microseconds, and the store refuses an
     // instant it could not keep exactly.
     let now = OffsetDateTime::now_utc();
-    let created_at = now
+    let logged_in_at = now
         .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .ok();
     // Every field at once, each to its own column.
@@ -248,7 +248,7 @@ async fn login<D: Database>(
         .set_typed(D::Session::from(SessionFields {
             user_id: Some(user.id),
             user_agent,
-            created_at,
+            logged_in_at,
         }))
         .await?;
     Ok(Redirect::to("/"))

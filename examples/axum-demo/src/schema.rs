@@ -48,7 +48,7 @@ macro_rules! session_backend {
                 /// The `User-Agent` of the login request.
                 pub user_agent: Option<String>,
                 /// When the user logged in.
-                pub created_at: Option<OffsetDateTime>,
+                pub logged_in_at: Option<OffsetDateTime>,
             }
 
             impl From<SessionFields> for DemoSession {
@@ -56,12 +56,12 @@ macro_rules! session_backend {
                     let SessionFields {
                         user_id,
                         user_agent,
-                        created_at,
+                        logged_in_at,
                     } = fields;
                     DemoSession {
                         user_id,
                         user_agent,
-                        created_at,
+                        logged_in_at,
                     }
                 }
             }
@@ -71,12 +71,12 @@ macro_rules! session_backend {
                     let DemoSession {
                         user_id,
                         user_agent,
-                        created_at,
+                        logged_in_at,
                     } = session;
                     SessionFields {
                         user_id,
                         user_agent,
-                        created_at,
+                        logged_in_at,
                     }
                 }
             }
