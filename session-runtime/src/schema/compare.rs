@@ -93,7 +93,12 @@ impl Comparison<'_> {
         let change = change_to(self.declared.dialect, sql_type, true, live);
         if !change.is_none() {
             let fix = self.retype_fix("created_at", change);
-            self.conflict("created_at", describe(live), format!("{sql_type} NULL"), fix);
+            self.conflict(
+                "created_at",
+                describe(live),
+                format!("{sql_type} NULL"),
+                fix,
+            );
         }
         None
     }

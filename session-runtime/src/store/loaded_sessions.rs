@@ -11,12 +11,18 @@
 //!
 //! What is remembered is a hash of each top-level value, not the value: an
 //! entry's size depends on the number and length of the keys only. The
-//! hashes are SipHash with a key drawn per process, so no one can make a
-//! changed value collide with the loaded one on purpose; by chance it
-//! happens once in 2^64 compared values.
+//! hashes are foldhash's quality variant with a seed drawn per process:
+//! hashing every value of every load must cost far less than the load
+//! itself. A changed value that hashes
+//! like the loaded one goes unwritten; by chance that happens once in 2^64
+//! compared values, and since the hash is not cryptographic, a user who
+//! crafted such a value could at worst keep their own change from being
+//! saved, as the values are theirs.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use foldhash::quality::RandomState;
 use std::mem::size_of;
 use std::sync::{Mutex, PoisonError};
 
@@ -106,7 +112,7 @@ impl LoadedSessions {
     pub(crate) fn new(budget: usize) -> Self {
         LoadedSessions {
             memo: Mutex::default(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             budget,
         }
     }

@@ -267,7 +267,8 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// `expiry`, but no later than the session's deadline.
     fn capped(&self, expiry: OffsetDateTime, created: Option<OffsetDateTime>) -> OffsetDateTime {
-        self.deadline(created).map_or(expiry, |deadline| expiry.min(deadline))
+        self.deadline(created)
+            .map_or(expiry, |deadline| expiry.min(deadline))
     }
 
     /// Sets what `load` does with a stored session that no longer decodes;
@@ -479,10 +480,10 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(*id);
         let refuse = |error| refused::<S>("INSERT", Some(&digest), error);
-        check_size(data, self.max_session_bytes).map_err(refuse)?;
         let created = OffsetDateTime::now_utc();
         let expiry = self.capped(expiry, Some(created));
         let mut row = encode::<S>(*id, data, expiry).map_err(refuse)?;
+        check_size::<S>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
         row.created = Some(S::Backend::expiry_to_column(created));
         // A lost answer may hide a written row, so after one the `INSERT`
         // runs again with the same id, and a duplicate that holds exactly
@@ -527,11 +528,12 @@ impl<S: SessionTable> DieselStore<S> {
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
         let refuse = |error| refused::<S>("UPDATE", Some(&digest), error);
-        check_size(data, self.max_session_bytes).map_err(refuse)?;
         let Some(loaded) = self.loaded.recall(id) else {
             let row = encode::<S>(id, data, expiry).map_err(refuse)?;
+            check_size::<S>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
         };
+        check_size::<S>(data, None, self.max_session_bytes).map_err(refuse)?;
         let expiry = self.capped(expiry, loaded.created);
         let mut row = encode_columns::<S>(id, data, expiry).map_err(refuse)?;
         let values = self.loaded.hash_values(data);

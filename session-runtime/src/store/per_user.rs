@@ -130,7 +130,10 @@ impl<S: SessionTable> DieselStore<S> {
                         ))
                     })?,
                     expiry_date: S::Backend::expiry_from_column(row.expiry)?,
-                    created_at: row.created.map(S::Backend::expiry_from_column).transpose()?,
+                    created_at: row
+                        .created
+                        .map(S::Backend::expiry_from_column)
+                        .transpose()?,
                     fields: row.fields,
                 })
             })

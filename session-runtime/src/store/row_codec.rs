@@ -99,8 +99,39 @@ fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 }
 
 /// Refuses a session whose JSON, typed values included, is longer than
-/// `limit` bytes; counted without building the text.
-pub(crate) fn check_size(data: &SessionData, limit: usize) -> Result<(), Error> {
+/// `limit` bytes. With `untyped`, the `data` text a write already made,
+/// only the typed values are counted on top of it, each with its key;
+/// without, the whole map is counted, without building the text.
+pub(crate) fn check_size<S: SessionTable>(
+    data: &SessionData,
+    untyped: Option<&DataJson>,
+    limit: usize,
+) -> Result<(), Error> {
+    let size = match untyped {
+        Some(text) => S::TABLE
+            .columns
+            .iter()
+            .try_fold(text.0.len(), |size, column| {
+                let Some(value) = column.path.get(data) else {
+                    return Ok(size);
+                };
+                // `"key":value,` for the key or member that holds it.
+                let name = column.path.members.last().unwrap_or(&column.path.key);
+                Ok::<_, Error>(size + json_size(value)? + name.len() + 4)
+            })?,
+        None => json_size(data)?,
+    };
+    if size > limit {
+        return Err(Error::Encode(format!(
+            "the session is {size} bytes as JSON, more than the store's limit of {limit} bytes \
+             (`DieselStore::with_max_session_bytes`)"
+        )));
+    }
+    Ok(())
+}
+
+/// The length of `value` as compact JSON.
+fn json_size(value: &impl serde::Serialize) -> Result<usize, Error> {
     struct Counter(usize);
     impl std::io::Write for Counter {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -112,15 +143,8 @@ pub(crate) fn check_size(data: &SessionData, limit: usize) -> Result<(), Error> 
         }
     }
     let mut counter = Counter(0);
-    serde_json::to_writer(&mut counter, data).map_err(|error| Error::Encode(error.to_string()))?;
-    if counter.0 > limit {
-        return Err(Error::Encode(format!(
-            "the session is {} bytes as JSON, more than the store's limit of {limit} bytes \
-             (`DieselStore::with_max_session_bytes`)",
-            counter.0
-        )));
-    }
-    Ok(())
+    serde_json::to_writer(&mut counter, value).map_err(|error| Error::Encode(error.to_string()))?;
+    Ok(counter.0)
 }
 
 /// Refuses an instant with nanoseconds in a typed column that keeps
@@ -223,7 +247,10 @@ pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Erro
     Ok(Decoded {
         data,
         expiry: S::Backend::expiry_from_column(row.expiry)?,
-        created: row.created.map(S::Backend::expiry_from_column).transpose()?,
+        created: row
+            .created
+            .map(S::Backend::expiry_from_column)
+            .transpose()?,
         settled,
     })
 }

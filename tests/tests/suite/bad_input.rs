@@ -453,7 +453,7 @@ macro_rules! bad_input_suite {
                 report(KIND, "a 1 MiB session under the default limit", &outcome);
                 assert!(
                     matches!(&outcome, Outcome::Refused("Encode", m)
-                        if m.contains("1048599 bytes") && m.contains("limit of 1048576 bytes")),
+                        if m.contains("bytes as JSON, more than the store's limit of 1048576 bytes")),
                     "{outcome:?}"
                 );
                 let store = store.with_max_session_bytes(64 << 20);
