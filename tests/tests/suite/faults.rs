@@ -316,6 +316,31 @@ macro_rules! fault_suite {
                 list
             }
 
+            /// Stores one session in both tables under one id, then applies
+            /// corruption `index` to it by hand; gives the case and the id.
+            async fn stored_and_corrupted(
+                db: &TestDatabase,
+                store: &AppSessionStore,
+                typed: &TypedSessionStore,
+                index: usize,
+            ) -> (Corruption, tower_sessions::session::Id) {
+                let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
+                let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
+                let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
+                let mut broken_typed = record(data);
+                broken_typed.id = broken.id;
+                store.create(&mut broken).await.unwrap();
+                typed.create(&mut broken_typed).await.unwrap();
+                let case = corruptions(broken.id).remove(index);
+                let sql = if KIND == Kind::Mysql {
+                    format!("SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}", case.sql)
+                } else {
+                    case.sql.clone()
+                };
+                db.execute(&sql).await;
+                (case, broken.id)
+            }
+
             #[tokio::test]
             $(#[$ignore])?
             async fn a_row_corrupted_by_hand_is_a_decode_error_for_that_session_alone() {
@@ -328,24 +353,11 @@ macro_rules! fault_suite {
                 let cases = corruptions(fine.id).len();
                 let mut expected_rows = 1;
                 for index in 0..cases {
-                    let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
-                    let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
-                    let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
-                    let mut broken_typed = record(data);
-                    broken_typed.id = broken.id;
-                    store.create(&mut broken).await.unwrap();
-                    typed.create(&mut broken_typed).await.unwrap();
-                    let case = corruptions(broken.id).remove(index);
-                    let sql = if KIND == Kind::Mysql {
-                        format!("SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}", case.sql)
+                    let (case, id) = stored_and_corrupted(&db, &store, &typed, index).await;
+                    let loaded = if case.typed {
+                        typed.load(&id).await
                     } else {
-                        case.sql.clone()
-                    };
-                    db.execute(&sql).await;
-                    let (loaded, id) = if case.typed {
-                        (typed.load(&broken_typed.id).await, broken_typed.id)
-                    } else {
-                        (store.load(&broken.id).await, broken.id)
+                        store.load(&id).await
                     };
                     match loaded {
                         Ok(None) if case.expired => {
@@ -389,30 +401,17 @@ macro_rules! fault_suite {
                 store.create(&mut fine).await.unwrap();
                 let cases = corruptions(fine.id).len();
                 for index in 0..cases {
-                    let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
-                    let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
-                    let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
-                    let mut broken_typed = record(data);
-                    broken_typed.id = broken.id;
-                    store.create(&mut broken).await.unwrap();
-                    typed.create(&mut broken_typed).await.unwrap();
-                    let case = corruptions(broken.id).remove(index);
-                    let sql = if KIND == Kind::Mysql {
-                        format!("SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}", case.sql)
-                    } else {
-                        case.sql.clone()
-                    };
-                    db.execute(&sql).await;
+                    let (case, id) = stored_and_corrupted(&db, &store, &typed, index).await;
                     // The corrupted side: its row is deleted and loads as
                     // nothing; the session's row in the other table is fine.
                     macro_rules! starts_over {
                         ($side:expr, $other:expr) => {{
                             let before = $side.count().await.unwrap();
-                            assert_eq!($side.load(&broken.id).await.unwrap(), None, "{}", case.what);
+                            assert_eq!($side.load(&id).await.unwrap(), None, "{}", case.what);
                             if !case.expired {
                                 assert_eq!($side.count().await.unwrap(), before - 1, "{}: the row stays", case.what);
                             }
-                            assert!($other.load(&broken.id).await.unwrap().is_some(), "{}", case.what);
+                            assert!($other.load(&id).await.unwrap().is_some(), "{}", case.what);
                         }};
                     }
                     if case.typed {
@@ -420,8 +419,8 @@ macro_rules! fault_suite {
                     } else {
                         starts_over!(store, typed);
                     }
-                    store.delete(&broken.id).await.unwrap();
-                    typed.delete(&broken.id).await.unwrap();
+                    store.delete(&id).await.unwrap();
+                    typed.delete(&id).await.unwrap();
                 }
                 assert_eq!(store.load(&fine.id).await.unwrap().unwrap().data, fine.data);
             }
