@@ -31,6 +31,9 @@ pub fn expand(container: &Container) -> TokenStream {
         parts.future(quote!(::core::option::Option<#krate::__private::LoadedRow<Self>>));
     let row_struct = parts.struct_from_bindings(ident);
     let indexes = 0..fields.len();
+    // The row a save writes: its own, while it lives, so that a session
+    // deleted or expired meanwhile stays ended.
+    let live_row = quote!(#table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)));
     let values = quote! {(
         #table::data.eq(&row.data),
         #table::expiry_date.eq(&row.expiry),
@@ -59,7 +62,7 @@ pub fn expand(container: &Container) -> TokenStream {
                 #krate::__private::CachedUpdate::new(
                     #table::table,
                     #values,
-                    #table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)),
+                    #live_row,
                 ),
                 connection,
             )
@@ -80,7 +83,7 @@ pub fn expand(container: &Container) -> TokenStream {
                         changes.set_data(#table::data),
                         changes.set_expiry(#table::expiry_date, &row.expiry),
                     ),
-                    #table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)),
+                    #live_row,
                 ),
                 connection,
             )
