@@ -19,7 +19,6 @@ use crate::Error;
 
 mod column_type;
 pub(crate) mod data_column;
-mod delivery;
 mod dialect;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -31,7 +30,6 @@ mod sqlite;
 
 pub(crate) use column_type::column_types;
 pub use column_type::ColumnType;
-pub(crate) use delivery::Delivery;
 pub(crate) use dialect::Dialect;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
@@ -125,13 +123,12 @@ pub trait Backend: sealed::Sealed + Send + Sync + Sized + 'static {
 
     /// Whether `error` says the connection was lost, or that its server
     /// refuses writes as read-only (a demoted primary, a standby), rather
-    /// than that the database refused the statement; and if so, whether
-    /// the statement is known not to have run. SQLite has no connection to
-    /// lose.
+    /// than that the database refused the statement. SQLite has no
+    /// connection to lose.
     #[doc(hidden)]
-    fn lost_connection(error: &DieselError) -> Option<Delivery> {
+    fn lost_connection(error: &DieselError) -> bool {
         let _ = error;
-        None
+        false
     }
 
     /// Drops the idle connections of the pool opened before `lost_at`: when

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 
-use crate::backend::{Backend, Delivery};
+use crate::backend::Backend;
 use crate::error::with_causes;
 use crate::session_table::SessionTable;
 use crate::Error;
@@ -24,17 +24,6 @@ pub(crate) const CONFLICT_BACKOFF: (Duration, Duration) =
 /// its connection was lost or its server turned read-only, and the longest.
 pub(crate) const FAILOVER_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(50), Duration::from_millis(500));
-
-/// Whether a statement that failed with `error` may run again on a fresh
-/// connection: its connection was lost or its server refused writes.
-/// Every statement of the store is safe to run again even when it may
-/// have run: `create`'s `INSERT` recognises its own row.
-pub(crate) fn may_run_again<S: SessionTable>(error: &DieselError) -> bool {
-    matches!(
-        S::Backend::lost_connection(error),
-        Some(Delivery::NotRun | Delivery::Unknown)
-    )
-}
 
 /// Runs one statement, the future `$query` makes from `$connection`, on a
 /// connection of `$store`'s pool, and ends it with [`finish`], or with
@@ -105,7 +94,9 @@ macro_rules! run_statement {
                 }
                 Err(error)
                     if retry
-                        && $crate::store::statement::may_run_again::<S>(&error)
+                        // Every statement is safe to run again even when it
+                        // may have run: `create`'s `INSERT` finds its own row.
+                        && <S::Backend as $crate::backend::Backend>::lost_connection(&error)
                         && !failover.expired() =>
                 {
                     let lost_at = std::time::Instant::now();

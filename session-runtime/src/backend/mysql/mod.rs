@@ -119,42 +119,24 @@ impl Backend for Mysql {
         )
     }
 
-    fn lost_connection(error: &DieselError) -> Option<crate::backend::Delivery> {
+    fn lost_connection(error: &DieselError) -> bool {
         // diesel-async flattens mysql_async's error into its message (see
         // `is_deadlock`), so the variant is read from the prefix its
         // `Display` gives: `Input/output error: ...` for the socket, and
         // the driver's "Connection to the server is closed." for a
-        // connection already known dead, where nothing was sent. A server
-        // error has no prefix: the server answered, the connection is fine.
-        //
-        // A write refused with EPIPE (os error 32) proves the statement did
-        // not run: the server had closed the socket before the write, and a
-        // closed socket is never read again. MariaDB answers a query on a
-        // connection it killed while idle this way. Any other socket error
-        // may have come after the statement ran.
+        // connection already known dead. A server error has no prefix: the
+        // server answered, the connection is fine; but a server running
+        // `--read-only` (1290), as a replica or a demoted primary is,
+        // refuses every write, and a new connection may reach the new
+        // primary.
         let DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) = error else {
-            return None;
+            return false;
         };
         let message = info.message();
-        // A server running `--read-only` (1290), as a replica or a demoted
-        // primary is, refuses the write before running it; a new
-        // connection may reach the new primary.
-        if message.contains("running with the --read-only option")
+        message.starts_with("Input/output error:")
+            || message.starts_with("Driver error: `Connection to the server is closed.")
+            || message.contains("running with the --read-only option")
             || message.starts_with("Cannot execute statement in a READ ONLY transaction")
-        {
-            return Some(crate::backend::Delivery::NotRun);
-        }
-        if message.starts_with("Driver error: `Connection to the server is closed.") {
-            Some(crate::backend::Delivery::NotRun)
-        } else if message.starts_with("Input/output error:") {
-            Some(if message.contains("(os error 32)") {
-                crate::backend::Delivery::NotRun
-            } else {
-                crate::backend::Delivery::Unknown
-            })
-        } else {
-            None
-        }
     }
 
     fn is_deadlock(error: &DieselError) -> bool {

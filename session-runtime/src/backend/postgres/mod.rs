@@ -89,31 +89,24 @@ impl Backend for Postgres {
         )
     }
 
-    fn lost_connection(error: &DieselError) -> Option<crate::backend::Delivery> {
+    fn lost_connection(error: &DieselError) -> bool {
         // tokio-postgres errors without a SQLSTATE are its own: the
-        // connection closed, or its socket failed. Whether the statement
-        // got out first cannot be told ("connection closed" is the same
-        // either way), so only statements safe to run twice run again.
-        // A backend terminated by an admin or a shutdown answers with
-        // `57P01`..`57P03`, whose code diesel-async drops (see
-        // `is_deadlock`); its message names it.
+        // connection closed, or its socket failed. A backend terminated by
+        // an admin or a shutdown answers with `57P01`..`57P03`, whose code
+        // diesel-async drops (see `is_deadlock`); its message names it. A
+        // primary demoted to a standby, or a connection that reached the
+        // standby before its promotion, refuses every write; a new
+        // connection with `target_session_attrs=read-write` finds the
+        // primary.
         match error {
-            DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
-                Some(crate::backend::Delivery::Unknown)
+            DieselError::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ReadOnlyTransaction,
+                _,
+            ) => true,
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+                info.message().starts_with("terminating connection")
             }
-            // A primary demoted to a standby, or a connection that reached
-            // the standby before its promotion, refuses every write; a new
-            // connection with `target_session_attrs=read-write` finds the
-            // primary. Refused, the statement did not run.
-            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
-                Some(crate::backend::Delivery::NotRun)
-            }
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.message().starts_with("terminating connection") =>
-            {
-                Some(crate::backend::Delivery::Unknown)
-            }
-            _ => None,
+            _ => false,
         }
     }
 
