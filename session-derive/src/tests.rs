@@ -48,6 +48,21 @@ fn postgres_unlogged_data_json() {
     }));
 }
 
+/// `backend = any`: a module per backend inside the table's module, each
+/// gated on session-runtime's feature, and a name for the indexed column
+/// on every backend.
+#[test]
+fn any_backend() {
+    insta::assert_snapshot!(expand(quote! {
+        #[session(table = http_sessions, backend = any)]
+        pub struct AppSession {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+            pub seen_at: Option<time::OffsetDateTime>,
+        }
+    }));
+}
+
 /// MySQL, with the store alias and the crate path named.
 #[test]
 fn mysql_store_and_crate() {

@@ -73,11 +73,13 @@ pub use backend::{ColumnType, PoolOptions};
 pub use error::{DatabaseError, Error};
 pub use schema::ddl::Migration;
 pub use schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
-pub use session_table::{ExpiryOf, SessionTable};
+pub use session_table::{SessionFields, SessionTable};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use store::any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::digest::{ParseDigestError, SessionDigest};
 pub use store::key_path::SessionData;
-pub use store::per_user::{IndexedColumn, SessionInfo};
+pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;
 pub use store::typed_session::TypedSessionExt;
 pub use store::undecodable::Undecodable;

@@ -31,6 +31,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::backend::Backend;
 use crate::session_table::SessionTable;
 use crate::{Error, SessionDigest};
 
@@ -130,7 +131,7 @@ impl Trace {
     }
 
     /// Logs a statement that succeeded.
-    pub(crate) fn done<S: SessionTable>(&self, rows: Option<u64>, attempts: usize) {
+    pub(crate) fn done<S: SessionTable<B>, B: Backend>(&self, rows: Option<u64>, attempts: usize) {
         let elapsed = self.started.elapsed();
         let elapsed_us = self.elapsed_us();
         let table = S::TABLE.name;
@@ -163,7 +164,10 @@ impl Trace {
     }
 
     /// Logs a lost connection, on which the statement runs again.
-    pub(crate) fn reconnecting<S: SessionTable>(&self, error: &diesel::result::Error) {
+    pub(crate) fn reconnecting<S: SessionTable<B>, B: Backend>(
+        &self,
+        error: &diesel::result::Error,
+    ) {
         tracing::warn!(
             target: TARGET,
             table = S::TABLE.name,
@@ -176,7 +180,11 @@ impl Trace {
     }
 
     /// Logs a statement that failed, and hands its error on.
-    pub(crate) fn failed<S: SessionTable>(&self, error: Error, attempts: usize) -> Error {
+    pub(crate) fn failed<S: SessionTable<B>, B: Backend>(
+        &self,
+        error: Error,
+        attempts: usize,
+    ) -> Error {
         let elapsed_us = self.elapsed_us();
         let table = S::TABLE.name;
         let session = self.session();
@@ -224,7 +232,7 @@ impl Trace {
 }
 
 /// Logs a session that `create` or `save` refused before sending anything.
-pub(crate) fn refused<S: SessionTable>(
+pub(crate) fn refused<S: SessionTable<B>, B: Backend>(
     statement: &'static str,
     session: Option<&SessionDigest>,
     error: Error,
@@ -242,7 +250,7 @@ pub(crate) fn refused<S: SessionTable>(
 }
 
 /// Logs an undecodable session deleted by `Undecodable::StartOver`.
-pub(crate) fn undecodable_deleted<S: SessionTable>(session: &SessionDigest) {
+pub(crate) fn undecodable_deleted<S: SessionTable<B>, B: Backend>(session: &SessionDigest) {
     tracing::warn!(
         target: TARGET,
         table = S::TABLE.name,

@@ -13,6 +13,9 @@ macro_rules! define_schema {
             }
         }
 
+        /// The runtime's type of the backend.
+        pub type Engine = session_runtime::__private::$backend::Backend;
+
         /// The session struct of the design's example.
         #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
         #[session(table = http_sessions, backend = $backend)]

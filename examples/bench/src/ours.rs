@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use session_runtime::backend::Backend;
 use session_runtime::{DieselStore, IndexedColumn, SessionTable};
 use tower_sessions::session::Id;
 use tower_sessions::{ExpiredDeletion as _, SessionStore as _};
@@ -16,31 +17,31 @@ use crate::BenchResult;
 /// The per-user queries of a derived store, where its struct has a user
 /// column.
 #[async_trait]
-pub trait UserQueries<S: SessionTable>: Send + Sync + 'static {
+pub trait UserQueries<S: SessionTable<B>, B: Backend>: Send + Sync + 'static {
     /// Whether the store can list and revoke by user at all.
     fn supported(&self) -> bool;
 
     /// The live sessions of `user`; how many there are.
-    async fn list(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize>;
+    async fn list(&self, store: &DieselStore<S, B>, user: i64) -> BenchResult<usize>;
 
     /// Deletes every session of `user`; how many there were.
-    async fn revoke(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize>;
+    async fn revoke(&self, store: &DieselStore<S, B>, user: i64) -> BenchResult<usize>;
 }
 
 /// A struct without fields has no column to query by.
 pub struct NoUserColumn;
 
 #[async_trait]
-impl<S: SessionTable> UserQueries<S> for NoUserColumn {
+impl<S: SessionTable<B>, B: Backend> UserQueries<S, B> for NoUserColumn {
     fn supported(&self) -> bool {
         false
     }
 
-    async fn list(&self, _: &DieselStore<S>, _: i64) -> BenchResult<usize> {
+    async fn list(&self, _: &DieselStore<S, B>, _: i64) -> BenchResult<usize> {
         Err("a store without a user column has no per-user list".into())
     }
 
-    async fn revoke(&self, _: &DieselStore<S>, _: i64) -> BenchResult<usize> {
+    async fn revoke(&self, _: &DieselStore<S, B>, _: i64) -> BenchResult<usize> {
         Err("a store without a user column has no per-user revoke".into())
     }
 }
@@ -49,36 +50,37 @@ impl<S: SessionTable> UserQueries<S> for NoUserColumn {
 pub struct UserColumn<C>(pub C);
 
 #[async_trait]
-impl<S, C> UserQueries<S> for UserColumn<C>
+impl<S, B, C> UserQueries<S, B> for UserColumn<C>
 where
-    S: SessionTable,
-    C: IndexedColumn<S, Value = i64>,
+    S: SessionTable<B>,
+    B: Backend,
+    C: IndexedColumn<S, B, Value = i64>,
 {
     fn supported(&self) -> bool {
         true
     }
 
-    async fn list(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize> {
+    async fn list(&self, store: &DieselStore<S, B>, user: i64) -> BenchResult<usize> {
         Ok(store.list_by(self.0, &user).await?.len())
     }
 
-    async fn revoke(&self, store: &DieselStore<S>, user: i64) -> BenchResult<usize> {
+    async fn revoke(&self, store: &DieselStore<S, B>, user: i64) -> BenchResult<usize> {
         Ok(store.revoke_by(self.0, &user).await?)
     }
 }
 
 /// A derived store, its per-user queries and the bulk writer of its rows.
-pub struct Ours<S: SessionTable, Q> {
+pub struct Ours<S: SessionTable<B>, B: Backend, Q> {
     name: &'static str,
-    store: DieselStore<S>,
+    store: DieselStore<S, B>,
     user_queries: Q,
     /// Writes rows as the store does, for seeding.
     seeder: Arc<dyn Seeder>,
 }
 
-impl<S: SessionTable> Ours<S, NoUserColumn> {
+impl<S: SessionTable<B>, B: Backend> Ours<S, B, NoUserColumn> {
     /// `ours plain`: the store of a struct without fields.
-    pub fn plain(store: DieselStore<S>, seeder: Arc<dyn Seeder>) -> Self {
+    pub fn plain(store: DieselStore<S, B>, seeder: Arc<dyn Seeder>) -> Self {
         Ours {
             name: names::OURS_PLAIN,
             store,
@@ -88,10 +90,10 @@ impl<S: SessionTable> Ours<S, NoUserColumn> {
     }
 }
 
-impl<S: SessionTable, C> Ours<S, UserColumn<C>> {
+impl<S: SessionTable<B>, B: Backend, C> Ours<S, B, UserColumn<C>> {
     /// `ours typed`: the store of a struct with typed columns, queried per
     /// user by `column`.
-    pub fn typed(store: DieselStore<S>, column: C, seeder: Arc<dyn Seeder>) -> Self {
+    pub fn typed(store: DieselStore<S, B>, column: C, seeder: Arc<dyn Seeder>) -> Self {
         Ours {
             name: names::OURS_TYPED,
             store,
@@ -102,10 +104,11 @@ impl<S: SessionTable, C> Ours<S, UserColumn<C>> {
 }
 
 #[async_trait]
-impl<S, Q> Contender for Ours<S, Q>
+impl<S, B, Q> Contender for Ours<S, B, Q>
 where
-    S: SessionTable,
-    Q: UserQueries<S>,
+    S: SessionTable<B>,
+    B: Backend,
+    Q: UserQueries<S, B>,
 {
     fn name(&self) -> &'static str {
         self.name

@@ -31,19 +31,40 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
     {
         return errors;
     }
-    let backend = backend.module(backend_ident.span());
+    let span = backend_ident.span();
+    let (store_type, backends) = if *backend == BackendKind::Any {
+        let modules = BackendKind::Any
+            .tables()
+            .iter()
+            .map(|kind| kind.module(span));
+        (
+            quote!(#krate::AnyStore<#ident>),
+            modules.collect::<Vec<_>>(),
+        )
+    } else {
+        let module = backend.module(span);
+        let store = quote!(#krate::DieselStore<#ident, #krate::__private::#module::Backend>);
+        (store, vec![module])
+    };
     // A store alias with the struct's own name would be a second error.
-    let alias =
-        (*store != **ident).then(|| quote!(#vis type #store = #krate::DieselStore<#ident>;));
-    // The stub impl lives next to the trait, in
-    // `session_runtime::__session_table_fallback!`.
+    let alias = (*store != **ident).then(|| quote!(#vis type #store = #store_type;));
+    // The stub impls live next to the traits, in
+    // `session_runtime::__session_table_fallback!`, each backend's where
+    // session-runtime has it.
+    let stubs = backends.iter().map(|module| {
+        let gate = quote::format_ident!("if_{}", module);
+        quote! {
+            #krate::__private::#gate! { { #krate::__private::session_table_fallback!(#ident, #module); } else {} }
+        }
+    });
     quote! {
         #errors
 
         #alias
 
         const _: () = {
-            #krate::__private::session_table_fallback!(#ident, #backend);
+            #krate::__private::session_fields_fallback!(#ident);
+            #(#stubs)*
         };
     }
 }

@@ -1,5 +1,5 @@
-//! `read_fields` and `put_fields`: typed values between the session map
-//! and the struct.
+//! `SessionFields`: typed values between the session map and the struct,
+//! the same on every backend.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -43,14 +43,21 @@ pub fn expand(container: &Container) -> TokenStream {
             quote!(#path.put(data, &self.#ident)?;)
         }
     });
+    let ident = container.ident;
+    let key_paths = container.fields.iter().map(|field| key_path(krate, field));
     quote! {
-        fn read_fields(data: &#krate::__private::SessionData) -> ::core::result::Result<Self, #krate::__private::Error> {
-            ::core::result::Result::Ok(Self { #(#reads)* })
-        }
+        #[automatically_derived]
+        impl #krate::__private::SessionFields for #ident {
+            const KEY_PATHS: &'static [#krate::__private::KeyPath] = &[#(#key_paths),*];
 
-        fn put_fields(&self, data: &mut #krate::__private::SessionData) -> ::core::result::Result<(), #krate::__private::Error> {
-            #(#puts)*
-            ::core::result::Result::Ok(())
+            fn read_fields(data: &#krate::__private::SessionData) -> ::core::result::Result<Self, #krate::__private::Error> {
+                ::core::result::Result::Ok(Self { #(#reads)* })
+            }
+
+            fn put_fields(&self, data: &mut #krate::__private::SessionData) -> ::core::result::Result<(), #krate::__private::Error> {
+                #(#puts)*
+                ::core::result::Result::Ok(())
+            }
         }
     }
 }

@@ -19,8 +19,9 @@ use super::respan;
 use crate::internals::ast::{Container, Reference};
 use crate::internals::attr::BackendKind;
 
-pub fn expand(container: &Container) -> TokenStream {
-    let Container { table, krate, .. } = container;
+/// The impls for the table whose `table!` module is at `table`.
+pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
+    let krate = &container.krate;
     let diesel = quote!(#krate::__private::diesel);
     let mut items = TokenStream::new();
     let mut referenced = BTreeSet::new();
@@ -53,7 +54,7 @@ pub fn expand(container: &Container) -> TokenStream {
         // impls per pair of tables; `joinable!` joins on the parent's
         // primary key. The first field to reference a table gets them.
         if referenced.insert(target.to_token_stream().to_string()) {
-            items.extend(appear_in_same_query(container, reference));
+            items.extend(appear_in_same_query(container, reference, table));
             if reference.column.is_none() {
                 let column = &field.column;
                 let child_key = quote!(#table::#column);
@@ -76,7 +77,7 @@ pub fn expand(container: &Container) -> TokenStream {
         }
     }
     if !referenced.is_empty() {
-        items.extend(session_table_not_equal(container));
+        items.extend(session_table_not_equal(container, table));
     }
     items
 }
@@ -103,8 +104,8 @@ fn referenced_key(diesel: &TokenStream, reference: &Reference) -> TokenStream {
 /// referenced table's side has the unknown table as its self type, where
 /// it conflicts with nothing either. (Checked on the pinned rustc by
 /// `tests/ui/fail/fk_unknown_table.rs`.)
-fn session_table_not_equal(container: &Container) -> TokenStream {
-    let Container { table, krate, .. } = container;
+fn session_table_not_equal(container: &Container, table: &TokenStream) -> TokenStream {
+    let krate = &container.krate;
     let diesel = quote!(#krate::__private::diesel);
     let table_not_equal = quote!(#diesel::query_source::TableNotEqual);
     let session_table = quote!(#table::table);
@@ -164,8 +165,12 @@ fn session_table_not_equal(container: &Container) -> TokenStream {
 }
 
 /// The referenced table's side of `allow_tables_to_appear_in_same_query!`.
-fn appear_in_same_query(container: &Container, reference: &Reference) -> TokenStream {
-    let Container { table, krate, .. } = container;
+fn appear_in_same_query(
+    container: &Container,
+    reference: &Reference,
+    table: &TokenStream,
+) -> TokenStream {
+    let krate = &container.krate;
     let diesel = quote!(#krate::__private::diesel);
     let table_not_equal = quote!(#diesel::query_source::TableNotEqual);
     let session_table = quote!(#table::table);

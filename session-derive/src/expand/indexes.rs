@@ -1,20 +1,76 @@
-//! `IndexedColumn` for every indexed or foreign-key column: the typed
-//! per-user queries.
+//! `LookupColumn` and `IndexedColumn` for every indexed or foreign-key
+//! column: the typed per-user queries.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::backends::Backend;
 use super::column_values::ColumnValues;
 use super::query_parts::QueryParts;
-use crate::internals::ast::Container;
+use crate::internals::ast::{Container, Field};
 
-pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStream {
+/// The fields the per-user queries can look sessions up by.
+fn indexed<'c, 'a>(container: &'c Container<'a>) -> impl Iterator<Item = &'c Field<'a>> {
+    container
+        .fields
+        .iter()
+        .filter(|field| field.index || field.references.is_some())
+}
+
+/// `LookupColumn` for the name of each indexed column: the column of the
+/// `table!` for a struct on one backend, the name of the column on every
+/// backend under `backend = any`.
+pub fn lookup_columns(container: &Container) -> TokenStream {
+    let Container { table, krate, .. } = container;
+    indexed(container)
+        .map(|field| {
+            let column = &field.column;
+            let value_ty = field.value_ty;
+            quote! {
+                #[automatically_derived]
+                impl #krate::__private::LookupColumn for #table::#column {
+                    type Value = #value_ty;
+                }
+            }
+        })
+        .collect()
+}
+
+/// Under `backend = any`, the name of each indexed column on every backend.
+pub fn column_names(container: &Container) -> TokenStream {
+    indexed(container)
+        .map(|field| {
+            let column = &field.column;
+            let doc = format!(
+                "Column `{}` on every backend, for the per-user queries of the store: \
+                 `store.list_by({}::{}, &value)`.",
+                crate::internals::ast::unraw(column),
+                container.table,
+                column
+            );
+            quote! {
+                #[doc = #doc]
+                #[allow(non_camel_case_types)]
+                #[derive(Debug, Clone, Copy, Default)]
+                pub struct #column;
+            }
+        })
+        .collect()
+}
+
+/// `IndexedColumn` on one backend for the name of each indexed column.
+pub fn expand(
+    container: &Container,
+    column_values: &ColumnValues,
+    target: &Backend,
+) -> TokenStream {
     let Container {
         ident,
-        table,
+        table: name,
         krate,
         ..
     } = container;
+    let table = &target.table;
     let parts = QueryParts::new(container);
     let QueryParts {
         diesel,
@@ -23,27 +79,25 @@ pub fn expand(container: &Container, column_values: &ColumnValues) -> TokenStrea
         columns,
         types,
         bindings,
+        backend,
+        expiry,
+        connection,
         ..
     } = &parts;
-    let connection = parts.connection(ident);
-    let expiry = quote!(#krate::__private::ExpiryOf<#ident>);
-    let list_future = parts.future(quote!(::std::vec::Vec<#krate::__private::ListedRow<#ident>>));
+    let list_future =
+        parts.future(quote!(::std::vec::Vec<#krate::__private::ListedRow<#ident, #backend>>));
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
     let row_struct = parts.struct_from_bindings(ident);
     // Every impl selects every column, so each carries every field's bounds.
     let where_column_values = column_values.where_clause();
-    container
-        .fields
-        .iter()
-        .filter(|field| field.index || field.references.is_some())
+    indexed(container)
         .map(|field| {
             let column = &field.column;
             let value_ty = field.value_ty;
             quote! {
                 #[automatically_derived]
-                impl #krate::__private::IndexedColumn<#ident> for #table::#column #where_column_values {
-                    type Value = #value_ty;
+                impl #krate::__private::IndexedColumn<#ident, #backend> for #name::#column #where_column_values {
 
                     fn list<'a>(
                         connection: &'a mut #connection,

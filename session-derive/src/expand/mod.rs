@@ -1,5 +1,6 @@
 //! Code generation: one file per generated part.
 
+mod backends;
 mod column_values;
 mod fallback;
 mod fields;
@@ -13,7 +14,9 @@ mod table_def;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 
+use self::backends::Backend;
 use crate::internals::ast::Container;
+use crate::internals::attr::BackendKind;
 use crate::internals::{check, Ctxt};
 
 pub fn derive(input: &syn::DeriveInput) -> TokenStream {
@@ -21,15 +24,23 @@ pub fn derive(input: &syn::DeriveInput) -> TokenStream {
     let container = Container::from_ast(&cx, input);
     check::check(&cx, &container);
     match (cx.check(), &container.backend) {
-        (Ok(()), Some((backend, backend_ident))) => {
-            expand(&container, backend.module(backend_ident.span()))
+        (Ok(()), Some((BackendKind::Any, backend_ident))) => {
+            expand_any(&container, backend_ident.span())
         }
+        (Ok(()), Some((backend, backend_ident))) => expand_one(
+            &container,
+            Backend::alone(&container, *backend, backend_ident.span()),
+            backend_ident.span(),
+        ),
         (Err(errors), _) => fallback::expand(&container, errors),
         (Ok(()), None) => unreachable!("check reports a missing backend"),
     }
 }
 
-fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
+/// A struct on the one backend it names: its `table!`, the store alias and
+/// the implementation, and an error where session-runtime lacks the
+/// backend's feature.
+fn expand_one(container: &Container, backend: Backend, span: Span) -> TokenStream {
     let Container {
         ident,
         vis,
@@ -37,33 +48,90 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
         krate,
         ..
     } = container;
-    let table = table::expand(container, &backend);
-    let table_def = table_def::expand(container, &backend);
-    let fields = fields::expand(container);
-    let queries = queries::expand(container);
-    let column_values = column_values::expand(container, &backend);
-    let foreign_keys = foreign_keys::expand(container);
-    let indexes = indexes::expand(container, &column_values);
-    let column_value_assertions = &column_values.assertions;
-    let where_column_values = column_values.where_clause();
+    let table = table::expand(&backend);
+    let module = &backend.module;
     let store_doc = format!(
         "The session store on the `{}` table of [`{ident}`].",
         container.table
     );
+    let fields = fields::expand(container);
+    let lookup_columns = indexes::lookup_columns(container);
+    let implementation = implementation(&backend);
+    let missing_feature = backend.gated(TokenStream::new(), backend.missing_feature(span));
     quote! {
+        #missing_feature
+
         #table
 
         #[doc = #store_doc]
-        #vis type #store = #krate::DieselStore<#ident>;
+        #vis type #store = #krate::DieselStore<#ident, #krate::__private::#module::Backend>;
 
+        const _: () = {
+            #fields
+            #lookup_columns
+        };
+
+        #implementation
+    }
+}
+
+/// A struct with `backend = any`: a module named after the table with the
+/// `table!` of each backend in it, an [`AnyStore`] alias, and one
+/// implementation per backend, each where session-runtime has it.
+fn expand_any(container: &Container, span: Span) -> TokenStream {
+    let Container {
+        ident,
+        vis,
+        store,
+        krate,
+        ..
+    } = container;
+    let backends = Backend::every(container, span);
+    let tables = table::expand_any(container, &backends);
+    let fields = fields::expand(container);
+    let lookup_columns = indexes::lookup_columns(container);
+    let implementations = backends
+        .iter()
+        .map(|backend| backend.gated(implementation(backend), TokenStream::new()));
+    let store_doc = format!(
+        "The session store on the `{}` table of [`{ident}`], on the database its URL names.",
+        container.table
+    );
+    quote! {
+        #tables
+
+        #[doc = #store_doc]
+        #vis type #store = #krate::AnyStore<#ident>;
+
+        const _: () = {
+            #fields
+            #lookup_columns
+        };
+
+        #(#implementations)*
+    }
+}
+
+/// `SessionTable` on one backend, with its assertions, foreign keys and
+/// indexed columns.
+fn implementation(backend: &Backend) -> TokenStream {
+    let container = &backend.container;
+    let Container { ident, krate, .. } = container;
+    let module = &backend.module;
+    let table_def = table_def::expand(container, module);
+    let queries = queries::expand(container, &backend.table);
+    let column_values = column_values::expand(container, module);
+    let foreign_keys = foreign_keys::expand(container, &backend.table);
+    let indexes = indexes::expand(container, &column_values, backend);
+    let column_value_assertions = &column_values.assertions;
+    let where_column_values = column_values.where_clause();
+    quote! {
         const _: () = {
             #column_value_assertions
 
             #[automatically_derived]
-            impl #krate::__private::SessionTable for #ident #where_column_values {
-                type Backend = #krate::__private::#backend::Backend;
+            impl #krate::__private::SessionTable<#krate::__private::#module::Backend> for #ident #where_column_values {
                 #table_def
-                #fields
                 #queries
             }
             #foreign_keys

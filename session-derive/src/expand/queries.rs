@@ -6,13 +6,9 @@ use quote::quote;
 use super::query_parts::QueryParts;
 use crate::internals::ast::Container;
 
-pub fn expand(container: &Container) -> TokenStream {
-    let Container {
-        ident,
-        table,
-        krate,
-        ..
-    } = container;
+/// The statements on the table whose `table!` module is at `table`.
+pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
+    let Container { ident, krate, .. } = container;
     let parts = QueryParts::new(container);
     let QueryParts {
         diesel,
@@ -22,13 +18,15 @@ pub fn expand(container: &Container) -> TokenStream {
         columns,
         types,
         bindings,
+        backend,
+        expiry,
+        connection,
         ..
     } = &parts;
-    let connection = parts.connection(ident);
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
     let select_future =
-        parts.future(quote!(::core::option::Option<#krate::__private::LoadedRow<Self>>));
+        parts.future(quote!(::core::option::Option<#krate::__private::LoadedRow<Self, #backend>>));
     let row_struct = parts.struct_from_bindings(ident);
     let indexes = 0..fields.len();
     // The row a save writes: its own, while it lives, so that a session
@@ -42,7 +40,7 @@ pub fn expand(container: &Container) -> TokenStream {
     quote! {
         fn insert<'a>(
             connection: &'a mut #connection,
-            row: &'a #krate::__private::SessionRow<Self>,
+            row: &'a #krate::__private::SessionRow<Self, #backend>,
         ) -> #delete_future {
             #imports
             #run::execute(
@@ -54,8 +52,8 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn update<'a>(
             connection: &'a mut #connection,
-            row: &'a #krate::__private::SessionRow<Self>,
-            now: &'a #krate::__private::ExpiryOf<Self>,
+            row: &'a #krate::__private::SessionRow<Self, #backend>,
+            now: &'a #expiry,
         ) -> #delete_future {
             #imports
             #run::execute(
@@ -70,9 +68,9 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn update_changes<'a>(
             connection: &'a mut #connection,
-            row: &'a #krate::__private::SessionRow<Self>,
+            row: &'a #krate::__private::SessionRow<Self, #backend>,
             changes: &'a #krate::__private::RowChanges,
-            now: &'a #krate::__private::ExpiryOf<Self>,
+            now: &'a #expiry,
         ) -> #delete_future {
             #imports
             #run::execute(
@@ -92,7 +90,7 @@ pub fn expand(container: &Container) -> TokenStream {
         fn select<'a>(
             connection: &'a mut #connection,
             id: &'a [u8; 32],
-            now: &'a #krate::__private::ExpiryOf<Self>,
+            now: &'a #expiry,
         ) -> #select_future {
             #imports
             use #diesel::result::OptionalExtension as _;
@@ -102,8 +100,8 @@ pub fn expand(container: &Container) -> TokenStream {
             async move {
                 let row: ::core::option::Option<(
                     #krate::__private::DataMap,
-                    #krate::__private::ExpiryOf<Self>,
-                    ::core::option::Option<#krate::__private::ExpiryOf<Self>>,
+                    #expiry,
+                    ::core::option::Option<#expiry>,
                     #(#types,)*
                 )> = #run::first(query, connection).await.optional()?;
                 ::core::result::Result::Ok(row.map(|(data, expiry, created, #(#bindings,)*)| #krate::__private::LoadedRow {
@@ -125,7 +123,7 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn count_live<'a>(
             connection: &'a mut #connection,
-            now: &'a #krate::__private::ExpiryOf<Self>,
+            now: &'a #expiry,
         ) -> #count_future {
             #imports
             #run::get_result(#table::table.filter(#table::expiry_date.gt(now)).count(), connection)
@@ -140,7 +138,7 @@ pub fn expand(container: &Container) -> TokenStream {
 
         fn delete_expired<'a>(
             connection: &'a mut #connection,
-            now: &'a #krate::__private::ExpiryOf<Self>,
+            now: &'a #expiry,
         ) -> #delete_future {
             #imports
             #run::execute(#diesel::delete(#table::table.filter(#table::expiry_date.le(now))), connection)

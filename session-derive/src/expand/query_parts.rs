@@ -20,7 +20,12 @@ pub struct QueryParts<'a> {
     pub columns: Vec<&'a Ident>,
     pub types: Vec<&'a syn::Type>,
     pub bindings: Vec<Ident>,
-    krate: &'a syn::Path,
+    /// The runtime's type of the struct's backend.
+    pub backend: TokenStream,
+    /// The `expiry_date` value type of the backend.
+    pub expiry: TokenStream,
+    /// The connection type of the backend.
+    pub connection: TokenStream,
 }
 
 impl<'a> QueryParts<'a> {
@@ -28,7 +33,18 @@ impl<'a> QueryParts<'a> {
         let krate = &container.krate;
         let diesel = quote!(#krate::__private::diesel);
         let fields: Vec<&Ident> = container.fields.iter().map(|field| field.ident).collect();
+        let (kind, span) = container
+            .backend
+            .as_ref()
+            .map(|(kind, ident)| (*kind, ident.span()))
+            .expect("checked");
+        let module = kind.module(span);
+        let backend = quote!(#krate::__private::#module::Backend);
+        let backend_trait = quote!(#krate::backend::Backend);
         QueryParts {
+            expiry: quote!(<#backend as #backend_trait>::Expiry),
+            connection: quote!(<#backend as #backend_trait>::Connection),
+            backend,
             run: quote!(#krate::__private::diesel_async::RunQueryDsl),
             imports: quote! {
                 use #diesel::expression_methods::{BoolExpressionMethods as _, ExpressionMethods as _};
@@ -42,7 +58,6 @@ impl<'a> QueryParts<'a> {
                 .map(|field| format_ident!("__{}", field))
                 .collect(),
             fields,
-            krate,
         }
     }
 
@@ -58,11 +73,5 @@ impl<'a> QueryParts<'a> {
             fields, bindings, ..
         } = self;
         quote!(#ident { #(#fields: #bindings,)* })
-    }
-
-    /// The connection type of the struct's backend.
-    pub fn connection(&self, ident: &Ident) -> TokenStream {
-        let krate = self.krate;
-        quote!(#krate::__private::ConnectionOf<#ident>)
     }
 }

@@ -8,6 +8,7 @@ use super::attr::{self, BackendKind, Compression, DataFormat, OnDelete};
 use super::field_type::{self, Builtin};
 use super::Ctxt;
 
+#[derive(Clone)]
 pub struct Container<'a> {
     pub ident: &'a syn::Ident,
     pub vis: &'a syn::Visibility,
@@ -34,6 +35,7 @@ pub struct Container<'a> {
     pub generics: &'a syn::Generics,
 }
 
+#[derive(Clone)]
 pub struct Field<'a> {
     pub ident: &'a syn::Ident,
     pub ty: &'a syn::Type,
@@ -52,6 +54,7 @@ pub struct Field<'a> {
     pub attrs: attr::Field,
 }
 
+#[derive(Clone)]
 pub struct Reference {
     /// The referenced table's module.
     pub table: syn::Path,
@@ -109,6 +112,34 @@ impl<'a> Container<'a> {
             is_named_struct,
             generics: &input.generics,
         }
+    }
+}
+
+impl<'a> Container<'a> {
+    /// The container as its table on one backend of `backend = any`: each
+    /// field's SQL type that of `kind`, and of the keys that choose a
+    /// backend's column types or table options, the ones `kind` has.
+    pub fn on_backend(&self, kind: BackendKind) -> Container<'a> {
+        let Some((_, backend)) = &self.backend else {
+            return self.clone();
+        };
+        let span = backend.span();
+        let mut on = self.clone();
+        on.backend = Some((kind, kind.module(span)));
+        for field in &mut on.fields {
+            if field.attrs.sql_type.get().is_none() {
+                field.sql_type = Builtin::of(field.value_ty)
+                    .map(|builtin| builtin.sql_type(&self.krate, kind, span));
+            }
+        }
+        if kind != BackendKind::Postgres {
+            on.unlogged = None;
+            on.compression = None;
+        }
+        on.data = on
+            .data
+            .filter(|(format, _)| DataFormat::of_backend(kind).contains(format));
+        on
     }
 }
 

@@ -8,18 +8,21 @@ mod assertions;
 
 pub use assertions::*;
 
+pub use crate::__session_fields_fallback as session_fields_fallback;
 pub use crate::__session_table_fallback as session_table_fallback;
 pub use crate::backend::data_column::{DataJson, DataMap};
 pub use crate::schema::table_def::{
     ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,
 };
-pub use crate::session_table::{ConnectionOf, LoadedRow, SessionRow};
+pub use crate::session_table::{LoadedRow, SessionRow};
 pub use crate::store::cached_update::CachedUpdate;
 pub use crate::store::key_path::KeyPath;
 pub use crate::store::per_user::ListedRow;
 pub use crate::store::row_changes::RowChanges;
 pub use crate::store::tower_sessions_impl::RecordId;
-pub use crate::{ColumnType, Error, ExpiryOf, IndexedColumn, SessionData, SessionTable};
+pub use crate::{
+    ColumnType, Error, IndexedColumn, LookupColumn, SessionData, SessionFields, SessionTable,
+};
 pub use diesel;
 pub use diesel_async;
 pub use serde_json;
@@ -65,3 +68,52 @@ pub mod mysql {
     pub type DateTime = diesel::sql_types::Datetime;
     pub type Json = diesel::sql_types::Json;
 }
+
+// One macro per backend that expands to its first group when this crate is
+// built with the backend's feature, and to the second when not: how the
+// derive emits a backend's table only where the backend exists, and a
+// compile error naming the feature for a struct on a backend that does
+// not. The derive cannot see this crate's features.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_sqlite {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($on)* };
+}
+
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_sqlite {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($off)* };
+}
+
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_postgres {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($on)* };
+}
+
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_postgres {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($off)* };
+}
+
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_mysql {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($on)* };
+}
+
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_mysql {
+    ({ $($on:tt)* } else { $($off:tt)* }) => { $($off)* };
+}
+
+pub use crate::{__if_mysql as if_mysql, __if_postgres as if_postgres, __if_sqlite as if_sqlite};

@@ -7,14 +7,14 @@ use diesel_async::SimpleAsyncConnection;
 use crate::backend::{Backend, Dialect};
 use crate::schema::diff::SchemaDiff;
 use crate::schema::table_def::Declared;
-use crate::session_table::{ConnectionOf, SessionTable};
+use crate::session_table::SessionTable;
 use crate::Error;
 
 /// How the live table of `S` differs from `S`, read without changing
 /// anything, with the tables its foreign keys reference that do not exist,
 /// since every write would then fail.
-pub(crate) async fn check<S: SessionTable>(
-    connection: &mut ConnectionOf<S>,
+pub(crate) async fn check<S: SessionTable<B>, B: Backend>(
+    connection: &mut B::Connection,
 ) -> QueryResult<SchemaDiff> {
     let mut checked = vec![S::TABLE.name];
     let mut missing = Vec::new();
@@ -27,38 +27,41 @@ pub(crate) async fn check<S: SessionTable>(
         }
         checked.push(key.table);
         // A missing table has no columns: its catalog read is one query.
-        if read_live_table::<S>(connection, key.table).await?.is_none() {
+        if read_live_table::<S, B>(connection, key.table)
+            .await?
+            .is_none()
+        {
             missing.push(key.table);
         }
     }
-    let live = read_live_table::<S>(connection, S::TABLE.name).await?;
-    let mut diff = SchemaDiff::between(&Declared::of::<S>(), live.as_ref());
+    let live = read_live_table::<S, B>(connection, S::TABLE.name).await?;
+    let mut diff = SchemaDiff::between(&Declared::of::<S, B>(), live.as_ref());
     diff.set_missing_references(missing);
     Ok(diff)
 }
 
 /// The live shape of `table` on the connection of `S`; `None` if the
 /// database has no such table.
-async fn read_live_table<S: SessionTable>(
-    connection: &mut ConnectionOf<S>,
+async fn read_live_table<S: SessionTable<B>, B: Backend>(
+    connection: &mut B::Connection,
     table: &str,
 ) -> QueryResult<Option<crate::schema::live_table::LiveTable>> {
-    let catalog_name = S::Backend::DIALECT.catalog_name(table);
-    S::Backend::read_live_table(connection, &catalog_name).await
+    let catalog_name = B::DIALECT.catalog_name(table);
+    B::read_live_table(connection, &catalog_name).await
 }
 
 /// Creates the table of `S`, or brings it to `S`, under the backend's
 /// migration lock; returns what it changed.
-pub(crate) async fn migrate<S: SessionTable>(
-    connection: &mut ConnectionOf<S>,
+pub(crate) async fn migrate<S: SessionTable<B>, B: Backend>(
+    connection: &mut B::Connection,
 ) -> Result<SchemaDiff, Error> {
-    let lock = S::Backend::DIALECT.migration_lock(S::TABLE.name);
+    let lock = B::DIALECT.migration_lock(S::TABLE.name);
     let locked = connection.batch_execute(&lock.begin).await;
     if let Err(error) = locked {
         // MySQL's named lock is only a courtesy: `reconcile` checks the
         // table again after a failed DDL statement, so servers that migrate
         // at once without it still agree. Galera refuses or localises it.
-        if S::Backend::DIALECT != Dialect::Mysql {
+        if B::DIALECT != Dialect::Mysql {
             return Err(Error::backend("cannot take the migration lock", error));
         }
         tracing::warn!(
@@ -67,9 +70,9 @@ pub(crate) async fn migrate<S: SessionTable>(
             error = %error,
             "migrating without the migration lock"
         );
-        return reconcile::<S>(connection).await;
+        return reconcile::<S, B>(connection).await;
     }
-    let migrated = reconcile::<S>(connection).await;
+    let migrated = reconcile::<S, B>(connection).await;
     let end = if migrated.is_ok() {
         &lock.commit
     } else {
@@ -85,8 +88,10 @@ pub(crate) async fn migrate<S: SessionTable>(
 /// server's concurrent DDL made one of its statements fail.
 const MYSQL_RECONCILE_ROUNDS: usize = 8;
 
-async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<SchemaDiff, Error> {
-    let diff = check::<S>(connection).await.map_err(|error| {
+async fn reconcile<S: SessionTable<B>, B: Backend>(
+    connection: &mut B::Connection,
+) -> Result<SchemaDiff, Error> {
+    let diff = check::<S, B>(connection).await.map_err(|error| {
         Error::backend(
             format!("cannot read the shape of `{}`", S::TABLE.name),
             error,
@@ -108,8 +113,8 @@ async fn reconcile<S: SessionTable>(connection: &mut ConnectionOf<S>) -> Result<
             // change first, and the statement fails as a duplicate. What
             // counts is what the table is now: done, or the rest to do.
             rounds += 1;
-            if S::Backend::DIALECT == Dialect::Mysql && rounds < MYSQL_RECONCILE_ROUNDS {
-                if let Ok(now) = check::<S>(connection).await {
+            if B::DIALECT == Dialect::Mysql && rounds < MYSQL_RECONCILE_ROUNDS {
+                if let Ok(now) = check::<S, B>(connection).await {
                     if now.is_current() {
                         return Ok(diff);
                     }

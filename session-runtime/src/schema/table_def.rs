@@ -153,13 +153,13 @@ pub(crate) struct Declared {
 
 impl Declared {
     /// The table of `S`.
-    pub fn of<S: SessionTable>() -> Self {
+    pub fn of<S: SessionTable<B>, B: Backend>() -> Self {
         let defaults = S::read_fields(&SessionData::new()).and_then(|defaults| {
             let mut written = SessionData::new();
             defaults.put_fields(&mut written).map(|()| written)
         });
         Declared {
-            dialect: S::Backend::DIALECT,
+            dialect: B::DIALECT,
             table: S::TABLE,
             defaults: defaults.map_err(|error| error.to_string()),
         }

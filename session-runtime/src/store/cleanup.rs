@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::Backend;
 use crate::session_table::SessionTable;
 use crate::store::DieselStore;
 use crate::telemetry::TARGET;
@@ -153,7 +154,7 @@ impl Drop for CleanupHandle {
     }
 }
 
-impl<S: SessionTable> DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Starts the background cleanup of expired sessions on the current
     /// tokio runtime.
     ///
@@ -207,8 +208,8 @@ impl<S: SessionTable> DieselStore<S> {
 
 /// The task: sweeps, then waits for the interval or, after a failure, the
 /// backoff, until cancelled.
-async fn run<S: SessionTable>(
-    store: DieselStore<S>,
+async fn run<S: SessionTable<B>, B: Backend>(
+    store: DieselStore<S, B>,
     options: CleanupOptions,
     token: CancellationToken,
     counters: Arc<Counters>,
@@ -245,8 +246,8 @@ async fn run<S: SessionTable>(
 
 /// Deletes expired rows batch by batch until a batch comes back short.
 /// Returns early, with `Ok`, once cancelled.
-async fn sweep<S: SessionTable>(
-    store: &DieselStore<S>,
+async fn sweep<S: SessionTable<B>, B: Backend>(
+    store: &DieselStore<S, B>,
     batch_size: u32,
     options: &CleanupOptions,
     token: &CancellationToken,

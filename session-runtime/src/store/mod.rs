@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, PoolOptions};
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
-use crate::session_table::{ExpiryOf, SessionRow, SessionTable};
+use crate::session_table::{SessionRow, SessionTable};
 use crate::store::key_path::SessionData;
 use crate::store::loaded_sessions::{Loaded, LoadedSessions, ValueHashes, DEFAULT_BUDGET};
 use crate::store::row_changes::{
@@ -25,6 +25,8 @@ use crate::store::undecodable::Undecodable;
 use crate::telemetry::{refused, undecodable_deleted};
 use crate::Error;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) mod any_store;
 pub(crate) mod cached_update;
 pub(crate) mod cleanup;
 pub(crate) mod digest;
@@ -50,8 +52,6 @@ pub(crate) const DEFAULT_MAX_SESSION_BYTES: usize = 1 << 20;
 /// random bits, so a second attempt is already a once-in-the-universe event;
 /// the rest are for id generators that collide on purpose in tests.
 const CREATE_ATTEMPTS: usize = 16;
-
-type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 
 /// A tower-sessions store on the Diesel table of a derived session struct.
 ///
@@ -87,8 +87,8 @@ type PoolOf<S> = <<S as SessionTable>::Backend as Backend>::Pool;
 /// # Ok::<_, session_runtime::Error>(())
 /// # }).unwrap();
 /// ```
-pub struct DieselStore<S: SessionTable> {
-    pool: PoolOf<S>,
+pub struct DieselStore<S: SessionTable<B>, B: Backend> {
+    pool: B::Pool,
     pub(crate) statement_timeout: Duration,
     pub(crate) slow_statement_threshold: Duration,
     pub(crate) retry_budget: Duration,
@@ -101,7 +101,7 @@ pub struct DieselStore<S: SessionTable> {
     table: PhantomData<fn() -> S>,
 }
 
-impl<S: SessionTable> Clone for DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
     fn clone(&self) -> Self {
         DieselStore {
             pool: self.pool.clone(),
@@ -119,19 +119,19 @@ impl<S: SessionTable> Clone for DieselStore<S> {
     }
 }
 
-impl<S: SessionTable> fmt::Debug for DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> fmt::Debug for DieselStore<S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DieselStore")
-            .field("backend", &S::Backend::NAME)
+            .field("backend", &B::NAME)
             .field("table", &S::TABLE.name)
             .finish_non_exhaustive()
     }
 }
 
-impl<S: SessionTable> DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// A store on an existing pool, with the statement timeout, slow
     /// statement threshold and retry budget of [`PoolOptions::default`].
-    pub fn new(pool: PoolOf<S>) -> Self {
+    pub fn new(pool: B::Pool) -> Self {
         let defaults = PoolOptions::default();
         DieselStore {
             pool,
@@ -156,7 +156,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// A store with its own pool on the database at `url`.
     pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
-        let pool = S::Backend::build_pool(url, options)?;
+        let pool = B::build_pool(url, options)?;
         Ok(Self::new(pool)
             .with_statement_timeout(options.statement_timeout)
             .with_slow_statement_threshold(options.slow_statement_threshold)
@@ -164,7 +164,7 @@ impl<S: SessionTable> DieselStore<S> {
     }
 
     /// The connection pool, for the app's own queries.
-    pub fn pool(&self) -> &PoolOf<S> {
+    pub fn pool(&self) -> &B::Pool {
         &self.pool
     }
 
@@ -341,7 +341,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// The table's DDL on this store's backend.
     pub fn migration() -> Migration {
-        Migration::for_table(S::Backend::DIALECT, &S::TABLE)
+        Migration::for_table(B::DIALECT, &S::TABLE)
     }
 
     /// Creates the table and its indexes, or brings an existing table to
@@ -363,16 +363,16 @@ impl<S: SessionTable> DieselStore<S> {
     /// nothing.
     pub async fn migrate(&self) -> Result<SchemaDiff, Error> {
         let mut connection = self.connection().await?;
-        let migrating = crate::schema::migrate::migrate::<S>(&mut connection);
+        let migrating = crate::schema::migrate::migrate::<S, B>(&mut connection);
         let Ok(migrated) = tokio::time::timeout(self.statement_timeout, migrating).await else {
-            return Err(unanswered::<S>(
+            return Err(unanswered::<S, B>(
                 connection,
                 "migration",
                 self.statement_timeout,
             ));
         };
         if matches!(migrated, Err(Error::Backend(_))) {
-            S::Backend::discard(connection);
+            B::discard(connection);
         }
         migrated
     }
@@ -386,7 +386,7 @@ impl<S: SessionTable> DieselStore<S> {
     /// foreign keys reference do not exist: no session could be written.
     pub async fn check_schema(&self) -> Result<SchemaDiff, Error> {
         let diff = run_statement!(self, "catalog SELECT", |connection| {
-            crate::schema::migrate::check::<S>(connection)
+            crate::schema::migrate::check::<S, B>(connection)
         })?;
         match diff.missing_references_report() {
             Some(report) => Err(Error::Schema(report)),
@@ -429,7 +429,7 @@ impl<S: SessionTable> DieselStore<S> {
         let now = Self::expiry_now();
         let table = S::TABLE.name;
         run_statement!(self, "DELETE", |connection| {
-            S::Backend::delete_expired_batch(connection, table, &now, i64::from(limit))
+            B::delete_expired_batch(connection, table, &now, i64::from(limit))
         })
     }
 
@@ -460,14 +460,14 @@ impl<S: SessionTable> DieselStore<S> {
     /// // SQLite keeps Unix microseconds.
     /// assert!(AppSessionStore::expiry_now() > 1_700_000_000_000_000);
     /// ```
-    pub fn expiry_now() -> ExpiryOf<S> {
-        S::Backend::expiry_to_column(OffsetDateTime::now_utc())
+    pub fn expiry_now() -> B::Expiry {
+        B::expiry_to_column(OffsetDateTime::now_utc())
     }
 
     /// Checks a connection out of the store's pool, for the app's own
     /// queries on the session table or its other tables.
-    pub async fn connection(&self) -> Result<<S::Backend as Backend>::PooledConnection, Error> {
-        S::Backend::connection(&self.pool).await
+    pub async fn connection(&self) -> Result<B::PooledConnection, Error> {
+        B::connection(&self.pool).await
     }
 
     /// Inserts a new session, drawing a new `id` while the current one is
@@ -479,12 +479,12 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(*id);
-        let refuse = |error| refused::<S>("INSERT", Some(&digest), error);
+        let refuse = |error| refused::<S, B>("INSERT", Some(&digest), error);
         let created = OffsetDateTime::now_utc();
         let expiry = self.capped(expiry, Some(created));
-        let mut row = encode::<S>(*id, data, expiry).map_err(refuse)?;
-        check_size::<S>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
-        row.created = Some(S::Backend::expiry_to_column(created));
+        let mut row = encode::<S, B>(*id, data, expiry).map_err(refuse)?;
+        check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+        row.created = Some(B::expiry_to_column(created));
         // A lost answer may hide a written row, so after one the `INSERT`
         // runs again with the same id, and a duplicate that holds exactly
         // this session is the row that went through.
@@ -495,7 +495,10 @@ impl<S: SessionTable> DieselStore<S> {
             for attempt in 0..CREATE_ATTEMPTS {
                 match S::insert(connection, &row).await {
                     Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                        if rerun && attempt == 0 && is_stored::<S>(connection, &row, &now).await? {
+                        if rerun
+                            && attempt == 0
+                            && is_stored::<S, B>(connection, &row, &now).await?
+                        {
                             return Ok(true);
                         }
                         *id = (self.new_id)();
@@ -527,15 +530,15 @@ impl<S: SessionTable> DieselStore<S> {
         expiry: OffsetDateTime,
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
-        let refuse = |error| refused::<S>("UPDATE", Some(&digest), error);
+        let refuse = |error| refused::<S, B>("UPDATE", Some(&digest), error);
         let Some(loaded) = self.loaded.recall(id) else {
-            let row = encode::<S>(id, data, expiry).map_err(refuse)?;
-            check_size::<S>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+            let row = encode::<S, B>(id, data, expiry).map_err(refuse)?;
+            check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
         };
-        check_size::<S>(data, None, self.max_session_bytes).map_err(refuse)?;
+        check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
         let expiry = self.capped(expiry, loaded.created);
-        let mut row = encode_columns::<S>(id, data, expiry).map_err(refuse)?;
+        let mut row = encode_columns::<S, B>(id, data, expiry).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
         let (plan, written_expiry) = self
             .plan_save(&loaded, data, &values, expiry)
@@ -543,7 +546,7 @@ impl<S: SessionTable> DieselStore<S> {
         match plan {
             SavePlan::Skip => return Ok(()),
             SavePlan::Whole => {
-                row.data = S::Backend::data_to_column(data, S::TABLE.columns).map_err(refuse)?;
+                row.data = B::data_to_column(data, S::TABLE.columns).map_err(refuse)?;
                 self.update_whole(&digest, &row).await?;
             }
             SavePlan::Changes(changes) => {
@@ -582,7 +585,7 @@ impl<S: SessionTable> DieselStore<S> {
                 }
             });
         }
-        let plan = match S::Backend::data_patch(data, columns, &keys)? {
+        let plan = match B::data_patch(data, columns, &keys)? {
             DataChange::Whole => SavePlan::Whole,
             DataChange::Unchanged => {
                 SavePlan::Changes(RowChanges::of_values(keys.columns(columns), None))
@@ -596,7 +599,11 @@ impl<S: SessionTable> DieselStore<S> {
     }
 
     /// The `UPDATE` of every column of a session's row.
-    async fn update_whole(&self, digest: &SessionDigest, row: &SessionRow<S>) -> Result<(), Error> {
+    async fn update_whole(
+        &self,
+        digest: &SessionDigest,
+        row: &SessionRow<S, B>,
+    ) -> Result<(), Error> {
         let now = Self::expiry_now();
         run_statement!(self, "UPDATE", session = digest, |connection| {
             S::update(connection, row, &now)
@@ -611,7 +618,7 @@ impl<S: SessionTable> DieselStore<S> {
                 run_statement!(self, "DELETE", session = &digest, |connection| {
                     S::delete(connection, digest.as_bytes())
                 })?;
-                undecodable_deleted::<S>(&digest);
+                undecodable_deleted::<S, B>(&digest);
                 Ok(None)
             }
             read => read,
@@ -620,11 +627,11 @@ impl<S: SessionTable> DieselStore<S> {
 
     async fn read_session(&self, digest: &SessionDigest) -> Result<Option<Decoded>, Error> {
         let now = OffsetDateTime::now_utc();
-        let now_column = S::Backend::expiry_to_column(now);
+        let now_column = B::expiry_to_column(now);
         let row = run_statement!(self, "SELECT", session = digest, |connection| {
             S::select(connection, digest.as_bytes(), &now_column)
         })?;
-        match row.map(decode::<S>).transpose()? {
+        match row.map(decode::<S, B>).transpose()? {
             // The database compared the row as live, yet its expiry reads
             // back as past: SQLite orders a hand-written TEXT expiry after
             // every number, and reads it as a number near 1970. Expired is

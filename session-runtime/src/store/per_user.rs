@@ -7,48 +7,57 @@ use diesel::result::QueryResult;
 use time::OffsetDateTime;
 
 use crate::backend::Backend;
-use crate::session_table::{ConnectionOf, ExpiryOf, SessionTable};
+use crate::session_table::SessionTable;
 use crate::store::run_statement;
 use crate::{DieselStore, Error, SessionDigest};
 
 /// A column of a derived session table that sessions can be looked up by:
-/// every field with `references = ...` or `index`.
+/// every field with `references = ...` or `index`, with the type of the
+/// values it is looked up by.
 ///
-/// `#[derive(SessionStore)]` implements it for the column's type in the
-/// generated `table!` (`http_sessions::user_id`), which is how the
-/// queries of [`DieselStore`] name it. Each method is one statement on the
-/// column's index; they are not a stable interface.
-pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
+/// `#[derive(SessionStore)]` implements it for the name the queries of
+/// [`DieselStore`] and [`AnyStore`](crate::AnyStore) take:
+/// `http_sessions::user_id`, which is the column of the generated
+/// `table!` for a struct on one backend, and a name for the column on
+/// every backend for a struct with `backend = any`.
+pub trait LookupColumn: Copy + Send + Sync + 'static {
     /// The value looked up: the field's type without `Option`.
     type Value: Send + Sync;
+}
 
+/// A [`LookupColumn`] of the session table of `S` on the backend `B`: the
+/// statements of the per-user queries.
+///
+/// `#[derive(SessionStore)]` implements it. Each method is one statement on
+/// the column's index; they are not a stable interface.
+pub trait IndexedColumn<S: SessionTable<B>, B: Backend>: LookupColumn {
     /// The live rows with this value, latest expiry first.
     #[doc(hidden)]
     fn list<'a>(
-        connection: &'a mut ConnectionOf<S>,
+        connection: &'a mut B::Connection,
         value: &'a Self::Value,
-        now: &'a ExpiryOf<S>,
-    ) -> impl Future<Output = QueryResult<Vec<ListedRow<S>>>> + Send + 'a;
+        now: &'a B::Expiry,
+    ) -> impl Future<Output = QueryResult<Vec<ListedRow<S, B>>>> + Send + 'a;
 
     /// How many live rows have this value.
     #[doc(hidden)]
     fn count<'a>(
-        connection: &'a mut ConnectionOf<S>,
+        connection: &'a mut B::Connection,
         value: &'a Self::Value,
-        now: &'a ExpiryOf<S>,
+        now: &'a B::Expiry,
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// Deletes every row with this value.
     #[doc(hidden)]
     fn delete_all<'a>(
-        connection: &'a mut ConnectionOf<S>,
+        connection: &'a mut B::Connection,
         value: &'a Self::Value,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
     /// Deletes every row with this value but the one with id `keep`.
     #[doc(hidden)]
     fn delete_all_except<'a>(
-        connection: &'a mut ConnectionOf<S>,
+        connection: &'a mut B::Connection,
         value: &'a Self::Value,
         keep: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
@@ -56,7 +65,7 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
     /// Deletes the row with id `id` if it has this value.
     #[doc(hidden)]
     fn delete_one<'a>(
-        connection: &'a mut ConnectionOf<S>,
+        connection: &'a mut B::Connection,
         value: &'a Self::Value,
         id: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
@@ -64,13 +73,13 @@ pub trait IndexedColumn<S: SessionTable>: Copy + Send + Sync + 'static {
 
 /// A row listed by [`IndexedColumn::list`].
 #[derive(Debug)]
-pub struct ListedRow<S: SessionTable> {
+pub struct ListedRow<S, B: Backend> {
     /// The stored digest.
     pub id: Vec<u8>,
     /// When the session expires.
-    pub expiry: ExpiryOf<S>,
+    pub expiry: B::Expiry,
     /// When the session was created, if its writer said.
-    pub created: Option<ExpiryOf<S>>,
+    pub created: Option<B::Expiry>,
     /// The typed columns.
     pub fields: S,
 }
@@ -92,7 +101,7 @@ pub struct SessionInfo<S> {
     pub fields: S,
 }
 
-impl<S: SessionTable> DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// The live sessions whose `column` holds `value`, latest expiry first.
     ///
     /// ```
@@ -110,7 +119,7 @@ impl<S: SessionTable> DieselStore<S> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn list_by<C: IndexedColumn<S>>(
+    pub async fn list_by<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,
@@ -129,11 +138,8 @@ impl<S: SessionTable> DieselStore<S> {
                             S::TABLE.name
                         ))
                     })?,
-                    expiry_date: S::Backend::expiry_from_column(row.expiry)?,
-                    created_at: row
-                        .created
-                        .map(S::Backend::expiry_from_column)
-                        .transpose()?,
+                    expiry_date: B::expiry_from_column(row.expiry)?,
+                    created_at: row.created.map(B::expiry_from_column).transpose()?,
                     fields: row.fields,
                 })
             })
@@ -141,7 +147,7 @@ impl<S: SessionTable> DieselStore<S> {
     }
 
     /// How many live sessions have `value` in `column`.
-    pub async fn count_by<C: IndexedColumn<S>>(
+    pub async fn count_by<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,
@@ -156,7 +162,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// Deletes every session with `value` in `column` ("log out
     /// everywhere") and says how many there were.
-    pub async fn revoke_by<C: IndexedColumn<S>>(
+    pub async fn revoke_by<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,
@@ -169,7 +175,7 @@ impl<S: SessionTable> DieselStore<S> {
 
     /// Deletes every session with `value` in `column` but `keep` ("log out
     /// my other devices").
-    pub async fn revoke_by_except<C: IndexedColumn<S>>(
+    pub async fn revoke_by_except<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,
@@ -184,7 +190,7 @@ impl<S: SessionTable> DieselStore<S> {
     /// Deletes the session `session` if it has `value` in `column`, so that
     /// a user can revoke their own sessions and no one else's. Says whether
     /// there was such a session.
-    pub async fn revoke_one_by<C: IndexedColumn<S>>(
+    pub async fn revoke_one_by<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,

@@ -7,40 +7,40 @@ use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
 use crate::backend::Backend;
-use crate::session_table::{ConnectionOf, ExpiryOf, LoadedRow, SessionRow, SessionTable};
+use crate::session_table::{LoadedRow, SessionRow, SessionTable};
 use crate::store::digest::SessionDigest;
 use crate::store::key_path::SessionData;
 use crate::Error;
 
 /// Splits a session into its row: typed values to their columns, the rest
 /// of the map to `data`.
-pub(crate) fn encode<S: SessionTable>(
+pub(crate) fn encode<S: SessionTable<B>, B: Backend>(
     id: i128,
     data: &SessionData,
     expiry: OffsetDateTime,
-) -> Result<SessionRow<S>, Error> {
-    let mut row = encode_columns::<S>(id, data, expiry)?;
-    row.data = S::Backend::data_to_column(data, S::TABLE.columns)?;
+) -> Result<SessionRow<S, B>, Error> {
+    let mut row = encode_columns::<S, B>(id, data, expiry)?;
+    row.data = B::data_to_column(data, S::TABLE.columns)?;
     Ok(row)
 }
 
 /// The row of a session with every check of [`encode`], but with `data`
 /// left empty: for a save that patches `data` instead of writing it.
-pub(crate) fn encode_columns<S: SessionTable>(
+pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
     id: i128,
     data: &SessionData,
     expiry: OffsetDateTime,
-) -> Result<SessionRow<S>, Error> {
-    check_depth::<S>(data)?;
-    S::Backend::check_data(data)?;
+) -> Result<SessionRow<S, B>, Error> {
+    check_depth::<S, B>(data)?;
+    B::check_data(data)?;
     let fields = S::read_fields(data)?;
-    check_exact::<S>(data, &fields)?;
-    check_lengths::<S>(data)?;
-    check_precision::<S>(data)?;
+    check_exact::<S, B>(data, &fields)?;
+    check_lengths::<S, B>(data)?;
+    check_precision::<S, B>(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
         data: DataJson(String::new()),
-        expiry: S::Backend::expiry_to_column(expiry),
+        expiry: B::expiry_to_column(expiry),
         created: None,
         fields,
     })
@@ -53,7 +53,10 @@ pub(crate) fn encode_columns<S: SessionTable>(
 ///
 /// Only the typed keys are copied; `null` under an `Option` field and a
 /// missing value of a required field are the documented exceptions.
-fn check_exact<S: SessionTable>(data: &SessionData, fields: &S) -> Result<(), Error> {
+fn check_exact<S: SessionTable<B>, B: Backend>(
+    data: &SessionData,
+    fields: &S,
+) -> Result<(), Error> {
     let columns = S::TABLE.columns;
     let mut echo = SessionData::new();
     fields.put_fields(&mut echo)?;
@@ -78,7 +81,7 @@ fn check_exact<S: SessionTable>(data: &SessionData, fields: &S) -> Result<(), Er
 /// `VARBINARY(n)`, MySQL's indexed text and binary columns. In strict mode
 /// MySQL fails the statement with a `Backend` error; without it, MySQL cuts
 /// the value short and the session silently changes.
-fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+fn check_lengths<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<(), Error> {
     for column in S::TABLE.columns {
         let Some((unit, limit)) = declared_length(column.sql_type) else {
             continue;
@@ -102,7 +105,7 @@ fn check_lengths<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 /// `limit` bytes. With `untyped`, the `data` text a write already made,
 /// only the typed values are counted on top of it, each with its key;
 /// without, the whole map is counted, without building the text.
-pub(crate) fn check_size<S: SessionTable>(
+pub(crate) fn check_size<S: SessionTable<B>, B: Backend>(
     data: &SessionData,
     untyped: Option<&DataJson>,
     limit: usize,
@@ -155,7 +158,7 @@ fn json_size(value: &impl serde::Serialize) -> Result<usize, Error> {
 ///
 /// The value is read the way its field reads it, through `time`'s serde;
 /// a field of another Rust type (a `sql_type` override) is not checked.
-fn check_precision<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
+fn check_precision<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<(), Error> {
     use serde::Deserialize as _;
     for column in S::TABLE.columns {
         if !matches!(
@@ -197,8 +200,8 @@ fn declared_length(sql_type: &str) -> Option<(&'static str, usize)> {
 /// Refuses a session nested deeper than its backend stores and reads back,
 /// before anything recursive touches it. Without this, a session nested 128
 /// levels would be stored and then fail every load.
-fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
-    let max = S::Backend::MAX_DEPTH;
+fn check_depth<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<(), Error> {
+    let max = B::MAX_DEPTH;
     let is_container = |value: &&Value| value.is_array() || value.is_object();
     // Containers still to look into, with their depth; the map is level 1.
     let mut pending: Vec<(&Value, usize)> = data
@@ -210,7 +213,7 @@ fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
         if depth > max {
             return Err(Error::Encode(format!(
                 "the session nests arrays and objects more than {max} levels deep, the most {} stores and reads back",
-                S::Backend::NAME
+                B::NAME
             )));
         }
         let next = |child| (child, depth + 1);
@@ -232,7 +235,9 @@ fn check_depth<S: SessionTable>(data: &SessionData) -> Result<(), Error> {
 /// `data` marks a row saved before its field's column existed: that value
 /// is the session's, not the column's NULL or default, until the next save
 /// moves it into the column.
-pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Error> {
+pub(crate) fn decode<S: SessionTable<B>, B: Backend>(
+    row: LoadedRow<S, B>,
+) -> Result<Decoded, Error> {
     let mut data = row.data;
     let saved_before_column: Vec<_> = S::TABLE
         .columns
@@ -246,21 +251,18 @@ pub(crate) fn decode<S: SessionTable>(row: LoadedRow<S>) -> Result<Decoded, Erro
     }
     Ok(Decoded {
         data,
-        expiry: S::Backend::expiry_from_column(row.expiry)?,
-        created: row
-            .created
-            .map(S::Backend::expiry_from_column)
-            .transpose()?,
+        expiry: B::expiry_from_column(row.expiry)?,
+        created: row.created.map(B::expiry_from_column).transpose()?,
         settled,
     })
 }
 
 /// Whether the live row with `row`'s id holds exactly `row`: the row of an
 /// `INSERT` whose answer was lost, found by the `INSERT` run again.
-pub(crate) async fn is_stored<S: SessionTable>(
-    connection: &mut ConnectionOf<S>,
-    row: &SessionRow<S>,
-    now: &ExpiryOf<S>,
+pub(crate) async fn is_stored<S: SessionTable<B>, B: Backend>(
+    connection: &mut B::Connection,
+    row: &SessionRow<S, B>,
+    now: &B::Expiry,
 ) -> diesel::QueryResult<bool> {
     let Some(stored) = S::select(connection, &row.id, now).await? else {
         return Ok(false);

@@ -66,7 +66,7 @@ macro_rules! run_statement {
         let mut pooled = $store
             .connection()
             .await
-            .map_err(|error| trace.failed::<S>(error, 0))?;
+            .map_err(|error| trace.failed::<S, B>(error, 0))?;
         let mut attempts = 1;
         let deadline = std::time::Instant::now() + $store.retry_budget;
         let (first, max) = $crate::store::statement::CONFLICT_BACKOFF;
@@ -77,7 +77,7 @@ macro_rules! run_statement {
             let $connection = &mut *pooled;
             let answered = tokio::time::timeout($store.statement_timeout, $query).await;
             let Ok(result) = answered else {
-                break Err($crate::store::statement::unanswered::<S>(
+                break Err($crate::store::statement::unanswered::<S, B>(
                     pooled,
                     $statement,
                     $store.statement_timeout,
@@ -87,7 +87,7 @@ macro_rules! run_statement {
             match result {
                 Err(error)
                     if retry
-                        && <S::Backend as $crate::backend::Backend>::is_deadlock(&error)
+                        && <B as $crate::backend::Backend>::is_deadlock(&error)
                         && conflicts.wait().await =>
                 {
                     attempts += 1;
@@ -96,29 +96,29 @@ macro_rules! run_statement {
                     if retry
                         // Every statement is safe to run again even when it
                         // may have run: `create`'s `INSERT` finds its own row.
-                        && <S::Backend as $crate::backend::Backend>::lost_connection(&error)
+                        && <B as $crate::backend::Backend>::lost_connection(&error)
                         && !failover.expired() =>
                 {
                     let lost_at = std::time::Instant::now();
-                    trace.reconnecting::<S>(&error);
-                    <S::Backend as $crate::backend::Backend>::discard(pooled);
-                    <S::Backend as $crate::backend::Backend>::purge_idle($store.pool(), lost_at);
+                    trace.reconnecting::<S, B>(&error);
+                    <B as $crate::backend::Backend>::discard(pooled);
+                    <B as $crate::backend::Backend>::purge_idle($store.pool(), lost_at);
                     failover.wait().await;
                     pooled = $store
                         .connection()
                         .await
-                        .map_err(|error| trace.failed::<S>(error, attempts))?;
+                        .map_err(|error| trace.failed::<S, B>(error, attempts))?;
                     attempts += 1;
                 }
-                result => break $crate::store::statement::finish::<S, _>(pooled, $statement, result),
+                result => break $crate::store::statement::finish::<S, B, _>(pooled, $statement, result),
             }
         };
         match ended {
             Ok(value) => {
-                trace.done::<S>($crate::telemetry::Rows::rows(&value), attempts);
+                trace.done::<S, B>($crate::telemetry::Rows::rows(&value), attempts);
                 Ok(value)
             }
-            Err(error) => Err(trace.failed::<S>(error, attempts)),
+            Err(error) => Err(trace.failed::<S, B>(error, attempts)),
         }
     }};
 }
@@ -127,8 +127,8 @@ pub(crate) use run_statement;
 /// Ends one statement on a pooled connection. On failure, a connection that
 /// may be broken leaves the pool, so that the store recovers by itself once
 /// the database is back, and a database error says which statement failed.
-pub(crate) fn finish<S: SessionTable, T>(
-    connection: <S::Backend as Backend>::PooledConnection,
+pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
+    connection: B::PooledConnection,
     statement: &str,
     result: QueryResult<T>,
 ) -> Result<T, Error> {
@@ -152,7 +152,7 @@ pub(crate) fn finish<S: SessionTable, T>(
             | DieselError::DeserializationError(_)
     );
     if !intact {
-        S::Backend::discard(connection);
+        B::discard(connection);
     }
     Err(match error {
         // Diesel names the column; its cause says what is wrong with it.
@@ -164,7 +164,7 @@ pub(crate) fn finish<S: SessionTable, T>(
         error => {
             let in_context = |message: &str| {
                 let hint = match statement {
-                    "INSERT" | "UPDATE" => S::Backend::write_failure_hint(message),
+                    "INSERT" | "UPDATE" => B::write_failure_hint(message),
                     _ => None,
                 };
                 let message = format!("{statement} on `{}` failed: {message}", S::TABLE.name);
@@ -186,16 +186,16 @@ pub(crate) fn finish<S: SessionTable, T>(
 
 /// Ends a statement that got no answer within `timeout`: its connection is
 /// in an unknown state, perhaps frozen, and leaves the pool.
-pub(crate) fn unanswered<S: SessionTable>(
-    connection: <S::Backend as Backend>::PooledConnection,
+pub(crate) fn unanswered<S: SessionTable<B>, B: Backend>(
+    connection: B::PooledConnection,
     statement: &str,
     timeout: Duration,
 ) -> Error {
-    S::Backend::discard(connection);
+    B::discard(connection);
     Error::backend_message(format!(
         "{statement} on `{}` got no answer from {} within the statement timeout of \
          {timeout:?}; its connection is dropped",
         S::TABLE.name,
-        S::Backend::NAME
+        B::NAME
     ))
 }

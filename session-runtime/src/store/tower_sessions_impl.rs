@@ -2,6 +2,7 @@
 //! version. The traits of 0.14 and 0.15 are distinct types with the same
 //! shape, so one definition serves both.
 
+use crate::backend::Backend;
 use crate::store::DieselStore;
 use crate::{Error, SessionData, SessionTable};
 
@@ -25,7 +26,7 @@ pub trait RecordId: sealed::Sealed {
     fn record(&self, data: SessionData, expiry_date: time::OffsetDateTime) -> Self::Record;
 }
 
-impl<S: SessionTable> DieselStore<S> {
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Loads a live session: `SessionStore::load` under a name that
     /// `diesel_async::RunQueryDsl`, which has a `load` of its own for every
     /// type, cannot shadow in a module that imports it for the app's own
@@ -100,9 +101,20 @@ macro_rules! impl_tower_sessions {
             }
         }
 
+        impl_session_store!($core, $feature, [S: $crate::SessionTable<B>, B: $crate::backend::Backend], $crate::DieselStore<S, B>);
+        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+        impl_session_store!($core, $feature, [S: $crate::AnyTable], $crate::AnyStore<S>);
+    };
+}
+
+/// tower-sessions' `SessionStore` and `ExpiredDeletion` of one store type,
+/// on the methods [`DieselStore`](crate::DieselStore) and
+/// [`AnyStore`](crate::AnyStore) both have.
+macro_rules! impl_session_store {
+    ($core:ident, $feature:literal, [$($generics:tt)*], $store:ty) => {
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
-        impl<S: $crate::SessionTable> $core::SessionStore for $crate::DieselStore<S> {
+        impl<$($generics)*> $core::SessionStore for $store {
             async fn create(
                 &self,
                 record: &mut $core::session::Record,
@@ -143,7 +155,7 @@ macro_rules! impl_tower_sessions {
 
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
-        impl<S: $crate::SessionTable> $core::ExpiredDeletion for $crate::DieselStore<S> {
+        impl<$($generics)*> $core::ExpiredDeletion for $store {
             async fn delete_expired(&self) -> $core::session_store::Result<()> {
                 self.delete_expired_sessions().await?;
                 Ok(())

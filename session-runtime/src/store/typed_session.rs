@@ -2,7 +2,7 @@
 //! no string keys in user code.
 
 use crate::store::key_path::SessionData;
-use crate::{Error, SessionTable};
+use crate::{Error, SessionFields};
 
 /// Typed access to a `tower_sessions::Session` through a derived struct.
 ///
@@ -34,16 +34,16 @@ use crate::{Error, SessionTable};
 pub trait TypedSessionExt {
     /// Reads the struct. A value of the wrong shape under a field's key is
     /// [`Error::Decode`] naming the field.
-    async fn typed<S: SessionTable>(&self) -> Result<S, Error>;
+    async fn typed<S: SessionFields>(&self) -> Result<S, Error>;
 
     /// Writes every field of the struct.
-    async fn set_typed<S: SessionTable>(&self, value: S) -> Result<(), Error>;
+    async fn set_typed<S: SessionFields>(&self, value: S) -> Result<(), Error>;
 
     /// Reads the struct, lets `change` modify it, writes it back and returns
     /// it: how one field is set.
     async fn update_typed<S, F>(&self, change: F) -> Result<S, Error>
     where
-        S: SessionTable + Clone,
+        S: SessionFields + Clone,
         F: FnOnce(&mut S) + Send,
     {
         let mut value: S = self.typed().await?;
@@ -54,19 +54,15 @@ pub trait TypedSessionExt {
 }
 
 /// The distinct top-level keys of a struct's fields.
-pub(crate) fn keys<S: SessionTable>() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = S::TABLE
-        .columns
-        .iter()
-        .map(|column| column.path.key)
-        .collect();
+pub(crate) fn keys<S: SessionFields>() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = S::KEY_PATHS.iter().map(|path| path.key).collect();
     keys.sort_unstable();
     keys.dedup();
     keys
 }
 
 /// The struct from the values of its keys.
-pub(crate) fn read<S: SessionTable>(data: SessionData) -> Result<S, Error> {
+pub(crate) fn read<S: SessionFields>(data: SessionData) -> Result<S, Error> {
     S::read_fields(&data).map_err(|error| match error {
         Error::Encode(message) => Error::Decode(message),
         other => other,
@@ -75,12 +71,12 @@ pub(crate) fn read<S: SessionTable>(data: SessionData) -> Result<S, Error> {
 
 /// The new values of the struct's keys: the current ones with the struct's
 /// paths replaced by `value`. `None` under a key means remove it.
-pub(crate) fn write<S: SessionTable>(
+pub(crate) fn write<S: SessionFields>(
     mut data: SessionData,
     value: S,
 ) -> Result<SessionData, Error> {
-    for column in S::TABLE.columns {
-        column.path.remove(&mut data);
+    for path in S::KEY_PATHS {
+        path.remove(&mut data);
     }
     value.put_fields(&mut data)?;
     Ok(data)
@@ -91,12 +87,12 @@ macro_rules! impl_typed_session {
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         #[async_trait::async_trait]
         impl $crate::TypedSessionExt for $core::Session {
-            async fn typed<S: $crate::SessionTable>(&self) -> Result<S, $crate::Error> {
+            async fn typed<S: $crate::SessionFields>(&self) -> Result<S, $crate::Error> {
                 let data = current_values(self, &$crate::store::typed_session::keys::<S>()).await?;
                 $crate::store::typed_session::read(data)
             }
 
-            async fn set_typed<S: $crate::SessionTable>(
+            async fn set_typed<S: $crate::SessionFields>(
                 &self,
                 value: S,
             ) -> Result<(), $crate::Error> {

@@ -126,6 +126,7 @@ mod time_zones {
     use diesel::QueryDsl as _;
     use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
     use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    use session_runtime::backend::Backend;
     use session_runtime::{DieselStore, SessionTable};
     use session_tests::{Kind, TestDatabase};
     use time::{Duration, OffsetDateTime};
@@ -166,7 +167,7 @@ mod time_zones {
             .unwrap()
     }
 
-    async fn expiry_is_exact<S: SessionTable>(store: DieselStore<S>) {
+    async fn expiry_is_exact<S: SessionTable<B>, B: Backend>(store: DieselStore<S, B>) {
         let mut live = record(serde_json::json!({"live": true}));
         live.expiry_date = OffsetDateTime::now_utc() + Duration::minutes(2);
         store.create(&mut live).await.unwrap();

@@ -12,6 +12,7 @@ use crate::common;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
+use session_runtime::backend::Backend;
 use session_runtime::{DieselStore, SessionTable};
 use session_tests::Kind;
 use tower_sessions::session::Record;
@@ -75,8 +76,8 @@ fn compare(expected: &HashMap<String, Value>, loaded: &HashMap<String, Value>) -
 /// Tries `data` both ways a session is written: saved over `stored` and
 /// created afresh. Both must agree. A refused write leaves `stored` as it
 /// was and adds no row; a stored one is put back to `stored` afterwards.
-async fn attempt<S: SessionTable>(
-    store: &DieselStore<S>,
+async fn attempt<S: SessionTable<B>, B: Backend>(
+    store: &DieselStore<S, B>,
     stored: &Record,
     data: HashMap<String, Value>,
 ) -> Outcome {

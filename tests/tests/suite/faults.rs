@@ -8,6 +8,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use session_runtime::backend::Backend;
 use session_runtime::{DieselStore, Error, IndexedColumn, SessionTable};
 use tower_sessions::session::Record;
 use tower_sessions::{session_store, ExpiredDeletion as _, SessionStore as _};
@@ -55,16 +56,17 @@ struct Step {
 
 /// Every operation of the store once. `target` is saved as it is, `victim`
 /// is deleted; a session created successfully is returned.
-async fn every_operation<S, C>(
-    store: &DieselStore<S>,
+async fn every_operation<S, B, C>(
+    store: &DieselStore<S, B>,
     column: C,
     target: &Record,
     victim: &Record,
     hang: Duration,
 ) -> (Vec<Step>, Option<Record>)
 where
-    S: SessionTable,
-    C: IndexedColumn<S, Value = i64>,
+    S: SessionTable<B>,
+    B: Backend,
+    C: IndexedColumn<S, B, Value = i64>,
 {
     let mut steps = Vec::new();
     let mut created = None;
@@ -165,15 +167,16 @@ fn assert_all_succeeded(steps: &[Step], during: &str) {
 
 /// Pool exhaustion on any backend: with every connection held, each
 /// operation fails after the pool's wait timeout, then all recover.
-async fn exhaustion<S, C, H>(
-    store: DieselStore<S>,
+async fn exhaustion<S, B, C, H>(
+    store: DieselStore<S, B>,
     column: C,
     timeout: Duration,
     [mut target, victim]: [Record; 2],
     held: H,
 ) where
-    S: SessionTable,
-    C: IndexedColumn<S, Value = i64>,
+    S: SessionTable<B>,
+    B: Backend,
+    C: IndexedColumn<S, B, Value = i64>,
 {
     target.data.insert("v".into(), json!(2));
     let (steps, _) = every_operation(&store, column, &target, &victim, timeout * 10).await;

@@ -90,7 +90,7 @@ macro_rules! one_statement_suite {
                 AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
             };
             use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-            use session_tests::$backend::{http_sessions, AppSession, AppSessionStore};
+            use session_tests::$backend::{http_sessions, AppSessionStore, Engine};
             use serde_json::{json, Value};
             use session_runtime::{PoolOptions, SessionDigest};
             use session_tests::{Kind, TestDatabase};
@@ -100,7 +100,7 @@ macro_rules! one_statement_suite {
 
             use super::Counter;
 
-            type Connection = session_runtime::__private::ConnectionOf<AppSession>;
+            type Connection = <Engine as session_runtime::backend::Backend>::Connection;
 
             const KIND: Kind = $kind;
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use session_runtime::backend::Backend;
 use session_runtime::{DieselStore, PoolOptions, SessionDigest, SessionTable};
 use tokio::sync::Barrier;
 use tower_sessions::session::{Id, Record};
@@ -59,8 +60,8 @@ fn race_pool() -> PoolOptions {
 }
 
 /// Every stored row of a table, by digest, through the store itself.
-async fn loaded_by_digest<S: SessionTable>(
-    store: &DieselStore<S>,
+async fn loaded_by_digest<S: SessionTable<B>, B: Backend>(
+    store: &DieselStore<S, B>,
     records: &[Record],
 ) -> HashMap<SessionDigest, HashMap<String, Value>> {
     let mut loaded = HashMap::new();
@@ -72,7 +73,7 @@ async fn loaded_by_digest<S: SessionTable>(
     loaded
 }
 
-async fn colliding_creates<S: SessionTable>(store: DieselStore<S>) {
+async fn colliding_creates<S: SessionTable<B>, B: Backend>(store: DieselStore<S, B>) {
     let store = store.with_id_generator(colliding_ids);
     let start = Arc::new(Barrier::new(CREATES));
     let tasks: Vec<_> = (0..CREATES)
@@ -123,7 +124,10 @@ async fn colliding_creates<S: SessionTable>(store: DieselStore<S>) {
 
 /// Concurrent saves of different maps to one session: the row ends as
 /// exactly one of them.
-async fn concurrent_saves<S: SessionTable>(store: DieselStore<S>, typed_key: &str) -> usize {
+async fn concurrent_saves<S: SessionTable<B>, B: Backend>(
+    store: DieselStore<S, B>,
+    typed_key: &str,
+) -> usize {
     const ROUNDS: usize = 5;
     const WRITERS: usize = 32;
     for round in 0..ROUNDS {
@@ -169,7 +173,7 @@ async fn concurrent_saves<S: SessionTable>(store: DieselStore<S>, typed_key: &st
 
 /// A delete racing a save: save is an UPDATE, so whichever runs first the
 /// session ends deleted, and both report success.
-async fn delete_racing_save<S: SessionTable>(store: DieselStore<S>) -> usize {
+async fn delete_racing_save<S: SessionTable<B>, B: Backend>(store: DieselStore<S, B>) -> usize {
     // Enough that InnoDB picks the save or the delete as a deadlock victim
     // at least once in nearly every run, which the store must absorb.
     const ROUNDS: usize = 300;
@@ -390,12 +394,11 @@ macro_rules! deadlock_suite {
         mod $backend {
             use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
             use session_runtime::backend::Backend;
-            use session_runtime::SessionTable;
             use session_tests::$backend::*;
             use session_tests::TestDatabase;
 
             async fn lock_row(
-                connection: &mut session_runtime::__private::ConnectionOf<AppSession>,
+                connection: &mut <Engine as session_runtime::backend::Backend>::Connection,
                 row: i32,
             ) -> diesel::QueryResult<usize> {
                 diesel::sql_query(format!(
@@ -443,7 +446,7 @@ macro_rules! deadlock_suite {
                     .collect();
                 assert_eq!(errors.len(), 1, "one victim: {errors:?}");
                 assert!(
-                    <<AppSession as SessionTable>::Backend as Backend>::is_deadlock(&errors[0]),
+                    <Engine as Backend>::is_deadlock(&errors[0]),
                     "not recognised as a deadlock: {:?}",
                     errors[0]
                 );

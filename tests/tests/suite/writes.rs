@@ -17,7 +17,6 @@ macro_rules! writes_suite {
             use axum::routing::get;
             use axum::Router;
             use serde_json::{json, Value};
-            use session_runtime::backend::Backend as _;
             use session_runtime::TouchAfter;
             use session_tests::$backend::*;
             use session_tests::{Kind, TestDatabase};
@@ -158,7 +157,7 @@ macro_rules! writes_suite {
                     .await
                     .optional()
                     .unwrap()?;
-                Some(micros(<AppSession as session_runtime::SessionTable>::Backend::expiry_from_column(expiry).unwrap()))
+                Some(micros(<Engine as session_runtime::backend::Backend>::expiry_from_column(expiry).unwrap()))
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

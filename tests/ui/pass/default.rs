@@ -1,7 +1,7 @@
 //! `default = path` names the function that fills a non-`Option` field when
 //! the session has no value for it; without it the field's `Default` is used.
 
-use session_runtime::{SessionData, SessionStore, SessionTable};
+use session_runtime::{SessionData, SessionFields, SessionStore};
 
 fn one() -> i32 {
     1

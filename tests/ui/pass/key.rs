@@ -2,7 +2,7 @@
 //! the field's name, such as one with characters a field name cannot have.
 
 use serde_json::json;
-use session_runtime::{SessionData, SessionStore, SessionTable};
+use session_runtime::{SessionData, SessionFields, SessionStore};
 
 #[derive(SessionStore)]
 #[session(table = http_sessions, backend = sqlite)]

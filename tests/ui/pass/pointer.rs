@@ -3,7 +3,7 @@
 //! fields may point into one key, and `~1` escapes a `/`.
 
 use serde_json::json;
-use session_runtime::{SessionData, SessionStore, SessionTable};
+use session_runtime::{SessionData, SessionFields, SessionStore};
 
 diesel::table! {
     users (id) {

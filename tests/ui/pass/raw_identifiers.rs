@@ -2,7 +2,7 @@
 //! column `type` and the key `type`.
 
 use serde_json::json;
-use session_runtime::{SessionData, SessionStore, SessionTable};
+use session_runtime::{SessionData, SessionFields, SessionStore};
 
 #[derive(SessionStore)]
 #[session(table = http_sessions, backend = sqlite)]

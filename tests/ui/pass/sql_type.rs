@@ -59,7 +59,7 @@ pub struct AppSession {
 }
 
 /// Compiles only if the per-value queries exist for the column.
-fn indexed<C: session_runtime::IndexedColumn<AppSession>>(_: C) {}
+fn indexed<C: session_runtime::IndexedColumn<AppSession, session_runtime::backend::Sqlite>>(_: C) {}
 
 fn main() {
     indexed(http_sessions::fallback);

@@ -1,6 +1,7 @@
 //! `store = Name` names the store alias; by default it is the struct's name
 //! followed by `Store`.
 
+use session_runtime::backend::Sqlite;
 use session_runtime::{DieselStore, SessionStore};
 
 #[derive(SessionStore)]
@@ -9,7 +10,7 @@ pub struct AppSession {
     pub visits: i32,
 }
 
-fn same_type(store: Sessions) -> DieselStore<AppSession> {
+fn same_type(store: Sessions) -> DieselStore<AppSession, Sqlite> {
     store
 }
 

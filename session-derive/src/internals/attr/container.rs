@@ -13,6 +13,9 @@ pub enum BackendKind {
     Sqlite,
     Postgres,
     Mysql,
+    /// `backend = any`: every backend session-runtime is built with, the
+    /// one a store runs on chosen by its URL at run time.
+    Any,
     /// `backend` was given but could not be read: an unknown name, a value
     /// of the wrong kind, or an attribute that did not parse. Its error is
     /// already reported, so `check` does not also report it missing, and
@@ -28,6 +31,7 @@ impl BackendKind {
             ("sqlite", BackendKind::Sqlite),
             ("postgres", BackendKind::Postgres),
             ("mysql", BackendKind::Mysql),
+            ("any", BackendKind::Any),
         ],
         aliases: &[
             ("sqlite3", "sqlite"),
@@ -37,8 +41,10 @@ impl BackendKind {
             ("psql", "postgres"),
             ("mariadb", "mysql"),
             ("maria", "mysql"),
+            ("all", "any"),
+            ("multi", "any"),
         ],
-        expected: "`sqlite`, `postgres` or `mysql`",
+        expected: "`sqlite`, `postgres`, `mysql`, or `any` for the one its URL names at run time",
         context: "",
         special_help: |written, known| {
             (known == "mysql" && written.starts_with("maria"))
@@ -53,6 +59,33 @@ impl BackendKind {
             known => Self::NAMES.name(known),
         };
         syn::Ident::new(name, span)
+    }
+
+    /// The backend's name in documentation.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "SQLite",
+            BackendKind::Postgres => "PostgreSQL",
+            BackendKind::Mysql => "MySQL and MariaDB",
+            BackendKind::Any => "every backend",
+            BackendKind::Invalid => "no backend",
+        }
+    }
+
+    /// The backends a table is generated for: this one, or every one for
+    /// `any`.
+    pub fn tables(self) -> &'static [BackendKind] {
+        match self {
+            BackendKind::Sqlite => &[BackendKind::Sqlite],
+            BackendKind::Postgres => &[BackendKind::Postgres],
+            BackendKind::Mysql => &[BackendKind::Mysql],
+            BackendKind::Any => &[
+                BackendKind::Sqlite,
+                BackendKind::Postgres,
+                BackendKind::Mysql,
+            ],
+            BackendKind::Invalid => &[],
+        }
     }
 }
 
@@ -94,6 +127,8 @@ impl DataFormat {
         match backend {
             BackendKind::Postgres => &[DataFormat::Jsonb, DataFormat::Json],
             BackendKind::Mysql => &[DataFormat::Json, DataFormat::Blob],
+            // The choice that means the same on both backends that have one.
+            BackendKind::Any => &[DataFormat::Json],
             BackendKind::Sqlite | BackendKind::Invalid => &[],
         }
     }

@@ -37,6 +37,7 @@ impl OnDelete {
     };
 }
 
+#[derive(Clone)]
 pub struct Field {
     pub key: Attr<syn::LitStr>,
     pub pointer: Attr<syn::LitStr>,

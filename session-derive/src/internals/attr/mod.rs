@@ -114,6 +114,7 @@ impl Level {
 
 /// One attribute value, remembering where it was first given so that a
 /// second occurrence is reported as a duplicate.
+#[derive(Clone)]
 pub struct Attr<T> {
     name: Symbol,
     value: Option<(TokenStream, T)>,

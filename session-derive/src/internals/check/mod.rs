@@ -206,7 +206,7 @@ fn check_backend(cx: &Ctxt, container: &Container) {
             format!(
                 "missing `{BACKEND}`: say which database the session table lives on\n\n\
                  help: the correct format looks like `#[session({TABLE} = http_sessions, {BACKEND} = sqlite)]`, \
-                 with `sqlite`, `postgres` or `mysql`"
+                 with `sqlite`, `postgres` or `mysql`, or `any` for the one a URL names at run time"
             ),
         );
     }
@@ -248,6 +248,13 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
         return;
     }
     let message = match offered {
+        _ if *backend == BackendKind::Any => format!(
+            "`data = {}` is a `data` column type of one backend, and `backend = {backend_tokens}` \
+             puts the table on every backend\n\n\
+             help: leave `data` out for `jsonb` on PostgreSQL and `json` on MySQL, or write \
+             `data = json` for `json` on both",
+            format.name(),
+        ),
         [default, other] => format!(
             "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, \
              which has `{}` (the default) and `{}`\n\n\
