@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 pub const USAGE: &str = "\
 usage: example-axum-demo [--database-url <url>] [--listen <addr>]
 
-  --database-url <url>  postgres://... runs on PostgreSQL, mysql://... on
-                        MySQL or MariaDB, anything else is a SQLite file
+  --database-url <url>  postgres://... runs on PostgreSQL, mysql://... or
+                        mariadb://... on MySQL or MariaDB, a file path or
+                        sqlite://... on SQLite
                         (default: $DATABASE_URL, else demo.db)
   --listen <addr>       the address to serve on (default: 127.0.0.1:3000)
   -h, --help            print this text";
@@ -21,30 +22,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// What the server runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The database holding users and sessions.
-    pub database: DatabaseConfig,
+    /// The database holding users and sessions; its scheme picks the
+    /// backend when the store connects.
+    pub database_url: String,
     /// The address to serve on.
     pub listen: SocketAddr,
-}
-
-/// A database URL and the backend it selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseConfig {
-    /// Which session struct, and so which driver, serves this URL.
-    pub kind: DatabaseKind,
-    /// The URL as given; for SQLite, a file path.
-    pub url: String,
-}
-
-/// The database engines the app runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    /// An embedded SQLite file.
-    Sqlite,
-    /// A PostgreSQL server.
-    Postgres,
-    /// A MySQL or MariaDB server.
-    Mysql,
 }
 
 /// Why the arguments were not accepted.
@@ -60,9 +42,6 @@ pub enum ConfigError {
     InvalidListen(String),
     /// The database URL is empty.
     EmptyDatabaseUrl,
-    /// A URL whose scheme no backend serves. Refused rather than taken for
-    /// a SQLite path, which would silently create a file named like a URL.
-    UnsupportedScheme(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -72,54 +51,17 @@ impl fmt::Display for ConfigError {
             ConfigError::MissingValue(flag) => write!(f, "{flag} needs a value"),
             ConfigError::UnknownArgument(argument) => write!(f, "unknown argument `{argument}`"),
             ConfigError::InvalidListen(value) => {
-                write!(f, "--listen `{value}` is not an address like 127.0.0.1:3000")
+                write!(
+                    f,
+                    "--listen `{value}` is not an address like 127.0.0.1:3000"
+                )
             }
             ConfigError::EmptyDatabaseUrl => f.write_str("the database URL is empty"),
-            ConfigError::UnsupportedScheme(scheme) => write!(
-                f,
-                "unsupported database URL scheme `{scheme}://`; use postgres://, mysql:// or a SQLite file path"
-            ),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
-
-impl DatabaseKind {
-    /// The backend a database URL selects.
-    ///
-    /// ```
-    /// use example_axum_demo::DatabaseKind;
-    ///
-    /// assert_eq!(DatabaseKind::of_url("postgres://localhost/app"), Ok(DatabaseKind::Postgres));
-    /// assert_eq!(DatabaseKind::of_url("mysql://root@localhost/app"), Ok(DatabaseKind::Mysql));
-    /// assert_eq!(DatabaseKind::of_url("data/app.db"), Ok(DatabaseKind::Sqlite));
-    /// assert!(DatabaseKind::of_url("redis://localhost").is_err());
-    /// ```
-    pub fn of_url(url: &str) -> Result<Self, ConfigError> {
-        let Some((scheme, _)) = url.split_once("://") else {
-            return Ok(DatabaseKind::Sqlite);
-        };
-        match scheme.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Ok(DatabaseKind::Postgres),
-            "mysql" => Ok(DatabaseKind::Mysql),
-            "sqlite" => Ok(DatabaseKind::Sqlite),
-            _ => Err(ConfigError::UnsupportedScheme(scheme.to_owned())),
-        }
-    }
-}
-
-impl DatabaseConfig {
-    /// The backend and URL of a database URL.
-    pub fn from_url(url: impl Into<String>) -> Result<Self, ConfigError> {
-        let url = url.into();
-        if url.trim().is_empty() {
-            return Err(ConfigError::EmptyDatabaseUrl);
-        }
-        let kind = DatabaseKind::of_url(&url)?;
-        Ok(DatabaseConfig { kind, url })
-    }
-}
 
 impl Config {
     /// Reads the process's arguments and `DATABASE_URL`.
@@ -134,11 +76,11 @@ impl Config {
     /// over `database_url_env`, which wins over [`DEFAULT_DATABASE`].
     ///
     /// ```
-    /// use example_axum_demo::{Config, DatabaseKind};
+    /// use example_axum_demo::Config;
     ///
     /// let args = ["--database-url", "postgres://postgres@127.0.0.1/test"].map(String::from);
     /// let config = Config::parse(args, Some("ignored.db".into())).unwrap();
-    /// assert_eq!(config.database.kind, DatabaseKind::Postgres);
+    /// assert_eq!(config.database_url, "postgres://postgres@127.0.0.1/test");
     /// ```
     pub fn parse<I>(args: I, database_url_env: Option<String>) -> Result<Self, ConfigError>
     where
@@ -163,16 +105,20 @@ impl Config {
                 .ok_or(ConfigError::MissingValue(flag))?;
             *slot = Some(value);
         }
-        let database = DatabaseConfig::from_url(
-            database_url
-                .or(database_url_env)
-                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
-        )?;
+        let database_url = database_url
+            .or(database_url_env)
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        if database_url.trim().is_empty() {
+            return Err(ConfigError::EmptyDatabaseUrl);
+        }
         let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen
             .parse()
             .map_err(|_| ConfigError::InvalidListen(listen))?;
-        Ok(Config { database, listen })
+        Ok(Config {
+            database_url,
+            listen,
+        })
     }
 }
 
@@ -187,8 +133,7 @@ mod tests {
     #[test]
     fn defaults_to_a_sqlite_file_on_localhost() {
         let config = parse(&[], None).unwrap();
-        assert_eq!(config.database.kind, DatabaseKind::Sqlite);
-        assert_eq!(config.database.url, DEFAULT_DATABASE);
+        assert_eq!(config.database_url, DEFAULT_DATABASE);
         assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
     }
 
@@ -199,9 +144,9 @@ mod tests {
             Some("postgres://x/y"),
         )
         .unwrap();
-        assert_eq!(config.database.kind, DatabaseKind::Mysql);
+        assert_eq!(config.database_url, "mysql://root@127.0.0.1:3306/test");
         let config = parse(&[], Some("postgresql://x/y")).unwrap();
-        assert_eq!(config.database.kind, DatabaseKind::Postgres);
+        assert_eq!(config.database_url, "postgresql://x/y");
     }
 
     #[test]

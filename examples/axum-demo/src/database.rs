@@ -1,79 +1,108 @@
-//! What the app asks of its database, whichever backend serves it.
+//! The app's database: the session store, and the app's own queries on
+//! `demo_users`.
 //!
-//! The derive fixes one backend per session struct, so the app is generic
-//! over [`Database`], which the session store of each backend implements
-//! (see [`crate::schema`]). The sessions themselves are queried through the
-//! runtime's typed operations on [`Database::sessions`] and
-//! [`Database::USER_ID`]; only the app's own tables need queries of its
-//! own, written once in a macro and compiled for concrete tables. No Diesel
-//! trait bound appears here or in the handlers.
+//! Sessions need no query of the app's: the store's per-user operations
+//! take `demo_sessions::user_id` on any backend. The app's own queries are
+//! Diesel queries, which compile for one backend's connection, so each is
+//! written once and compiled for every backend by `on_backend!`.
 
-use std::future::Future;
+use std::fmt;
 
-use session_runtime::{DieselStore, Error, IndexedColumn, SessionTable};
-use time::OffsetDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use session_runtime::backend::{Mysql, Postgres, Sqlite};
+use session_runtime::diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use session_runtime::{AnyStore, DieselStore};
 
+use crate::schema::{self, demo_sessions, demo_users, DemoSession, DemoSessionStore};
 use crate::users::User;
 
-/// The typed columns of a demo session, the same on every backend.
+/// Evaluates `$body` on the backend the store runs on, to `Ok` of its
+/// value, with `$connection` a connection of the store's pool and, when
+/// named, `$sessions` the session table's module on that backend and `$now`
+/// this instant as an `expiry_date` value there.
 ///
-/// Each backend has its own session struct ([`Database::Session`]) with
-/// exactly these fields; handlers convert to this one to read them without
-/// naming a backend.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SessionFields {
-    /// The logged-in account; the `user_id` column, a foreign key to
-    /// `demo_users`.
-    pub user_id: Option<i64>,
-    /// The browser that logged in; the `user_agent` column.
-    pub user_agent: Option<String>,
-    /// When the login happened; the `logged_in_at` column.
-    pub logged_in_at: Option<OffsetDateTime>,
+/// `AnyStore` may gain backends that this app has no queries for, so it
+/// cannot be matched exhaustively: on one of those, the value is
+/// [`Error::UnsupportedBackend`].
+macro_rules! on_backend {
+    ($store:expr, |$connection:ident $(, $sessions:ident $(, $now:ident)?)?| $body:expr) => {
+        match $store {
+            AnyStore::Sqlite(store) => {
+                $(
+                    use demo_sessions::sqlite as $sessions;
+                    $(let $now = DieselStore::<DemoSession, Sqlite>::expiry_now();)?
+                )?
+                let mut $connection = store.connection().await?;
+                Ok($body)
+            }
+            AnyStore::Postgres(store) => {
+                $(
+                    use demo_sessions::postgres as $sessions;
+                    $(let $now = DieselStore::<DemoSession, Postgres>::expiry_now();)?
+                )?
+                let mut $connection = store.connection().await?;
+                Ok($body)
+            }
+            AnyStore::Mysql(store) => {
+                $(
+                    use demo_sessions::mysql as $sessions;
+                    $(let $now = DieselStore::<DemoSession, Mysql>::expiry_now();)?
+                )?
+                let mut $connection = store.connection().await?;
+                Ok($body)
+            }
+            other => Err(Error::UnsupportedBackend(other.backend_name())),
+        }
+    };
 }
 
-/// A session store that also holds the app's users.
-pub trait Database: Clone + Send + Sync + 'static {
-    /// The derived session struct of this backend, read from and written to
-    /// a request's session with `session_runtime::TypedSessionExt`.
-    type Session: SessionTable + Clone + From<SessionFields> + Into<SessionFields>;
+/// The session store, which also holds the app's users.
+#[derive(Debug, Clone)]
+pub struct Database {
+    sessions: DemoSessionStore,
+}
 
-    /// The type of [`Database::USER_ID`].
-    type UserIdColumn: IndexedColumn<Self::Session, Value = i64>;
+/// Why a database operation of the app failed.
+#[derive(Debug, Clone)]
+pub enum Error {
+    /// The database or the session store failed.
+    Store(session_runtime::Error),
+    /// The store runs on a backend, named here, that a newer
+    /// session-runtime supports and this app has no queries for.
+    UnsupportedBackend(&'static str),
+}
 
-    /// The session table's `user_id` column, by which the runtime lists,
-    /// counts and revokes a user's sessions.
-    const USER_ID: Self::UserIdColumn;
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Store(error) => error.fmt(f),
+            Error::UnsupportedBackend(backend) => {
+                write!(f, "the app has no queries for {backend}")
+            }
+        }
+    }
+}
 
-    /// The session store: the session layer's store, and the runtime's
-    /// per-user queries.
-    fn sessions(&self) -> &DieselStore<Self::Session>;
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Store(error) => Some(error),
+            Error::UnsupportedBackend(_) => None,
+        }
+    }
+}
 
-    /// The backend's name, shown on the page.
-    fn backend_name(&self) -> &'static str;
+impl From<session_runtime::Error> for Error {
+    fn from(error: session_runtime::Error) -> Self {
+        Error::Store(error)
+    }
+}
 
-    /// Creates the users table and then the session table, whose foreign
-    /// key needs the users table to exist. Idempotent.
-    fn prepare(&self) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// Adds an account, unless the login is taken.
-    fn create_user(
-        &self,
-        login: &str,
-        password_hash: &str,
-    ) -> impl Future<Output = Result<Registration, Error>> + Send;
-
-    /// The account with this login.
-    fn user_by_login(
-        &self,
-        login: &str,
-    ) -> impl Future<Output = Result<Option<User>, Error>> + Send;
-
-    /// The account with this id.
-    fn user_by_id(&self, id: i64) -> impl Future<Output = Result<Option<User>, Error>> + Send;
-
-    /// Every account with its number of live sessions, by login: one
-    /// `GROUP BY` over `demo_users` left-joined to the session table.
-    fn session_counts(&self) -> impl Future<Output = Result<Vec<UserSessions>, Error>> + Send;
+impl From<DieselError> for Error {
+    fn from(error: DieselError) -> Self {
+        Error::Store(error.into())
+    }
 }
 
 /// The outcome of [`Database::create_user`].
@@ -94,4 +123,143 @@ pub struct UserSessions {
     pub login: String,
     /// Its live sessions.
     pub sessions: u64,
+}
+
+fn user((id, login, password): (i64, String, String)) -> User {
+    User {
+        id,
+        login,
+        password,
+    }
+}
+
+impl Database {
+    /// A database on `url`: a SQLite file path, `postgres://...` or
+    /// `mysql://...`. Connections are opened when first needed.
+    ///
+    /// ```
+    /// use example_axum_demo::Database;
+    ///
+    /// let database = Database::connect("postgres://localhost/app").unwrap();
+    /// assert_eq!(database.backend_name(), "PostgreSQL");
+    /// assert!(Database::connect("redis://localhost").is_err());
+    /// ```
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        Ok(Database {
+            sessions: DemoSessionStore::connect(url)?,
+        })
+    }
+
+    /// The session store: the session layer's store, and the runtime's
+    /// per-user queries on `demo_sessions::user_id`.
+    pub fn sessions(&self) -> &DemoSessionStore {
+        &self.sessions
+    }
+
+    /// The backend's name, shown on the page.
+    pub fn backend_name(&self) -> &'static str {
+        self.sessions.backend_name()
+    }
+
+    /// Creates the users table and then the session table, whose foreign
+    /// key needs the users table to exist. Idempotent.
+    pub async fn prepare(&self) -> Result<(), Error> {
+        let users_ddl = match &self.sessions {
+            AnyStore::Sqlite(_) => schema::SQLITE_USERS_DDL,
+            AnyStore::Postgres(_) => schema::POSTGRES_USERS_DDL,
+            AnyStore::Mysql(_) => schema::MYSQL_USERS_DDL,
+            other => return Err(Error::UnsupportedBackend(other.backend_name())),
+        };
+        on_backend!(&self.sessions, |connection| {
+            connection.batch_execute(users_ddl).await?
+        })?;
+        self.sessions.migrate().await?;
+        Ok(())
+    }
+
+    /// Adds an account, unless the login is taken.
+    pub async fn create_user(
+        &self,
+        login: &str,
+        password_hash: &str,
+    ) -> Result<Registration, Error> {
+        let inserted = on_backend!(&self.sessions, |connection| {
+            diesel::insert_into(demo_users::table)
+                .values((
+                    demo_users::login.eq(login),
+                    demo_users::password.eq(password_hash),
+                ))
+                .execute(&mut *connection)
+                .await
+        })?;
+        // The unique index decides, so two concurrent registrations of one
+        // login cannot both succeed.
+        match inserted {
+            Ok(_) => Ok(Registration::Created),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                Ok(Registration::LoginTaken)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The account with this login.
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, Error> {
+        on_backend!(&self.sessions, |connection| {
+            demo_users::table
+                .filter(demo_users::login.eq(login))
+                .select((demo_users::id, demo_users::login, demo_users::password))
+                .first(&mut *connection)
+                .await
+                .optional()?
+                .map(user)
+        })
+    }
+
+    /// The account with this id.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, Error> {
+        on_backend!(&self.sessions, |connection| {
+            demo_users::table
+                .find(id)
+                .select((demo_users::id, demo_users::login, demo_users::password))
+                .first(&mut *connection)
+                .await
+                .optional()?
+                .map(user)
+        })
+    }
+
+    /// Every account with its number of live sessions, by login: one
+    /// `GROUP BY` over `demo_users` left-joined to the session table.
+    pub async fn session_counts(&self) -> Result<Vec<UserSessions>, Error> {
+        let rows = on_backend!(&self.sessions, |connection, sessions, now| {
+            // The session table is a Diesel table like any other: it joins
+            // to the users table through its foreign key. The expiry test
+            // sits in `ON`, so that an account without live sessions still
+            // gets its line, with 0.
+            demo_users::table
+                .left_join(
+                    sessions::table.on(sessions::user_id
+                        .eq(demo_users::id.nullable())
+                        .and(sessions::expiry_date.gt(&now))),
+                )
+                .group_by((demo_users::id, demo_users::login))
+                .select((
+                    demo_users::id,
+                    demo_users::login,
+                    diesel::dsl::count(sessions::id.nullable()),
+                ))
+                .order(demo_users::login)
+                .load::<(i64, String, i64)>(&mut *connection)
+                .await?
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, login, sessions)| UserSessions {
+                id,
+                login,
+                sessions: u64::try_from(sessions).unwrap_or(0),
+            })
+            .collect())
+    }
 }

@@ -9,8 +9,12 @@
 //! counts the live sessions of every user. See [`routes::router`] for the
 //! routes.
 //!
-//! It runs on a SQLite file by default, and on PostgreSQL or MySQL when
-//! given their URL: see [`config::USAGE`].
+//! One struct, [`schema::DemoSession`], runs on every backend: it is
+//! derived with `backend = any`, and its store picks SQLite, PostgreSQL or
+//! MySQL from the database URL when it connects. The handlers are written
+//! once, for that struct; only the app's own Diesel queries are compiled
+//! per backend (see [`database`]). It runs on a SQLite file by default:
+//! see [`config::USAGE`].
 
 #![warn(missing_docs)]
 
@@ -22,7 +26,7 @@ pub mod schema;
 pub mod server;
 pub mod users;
 
-pub use config::{Config, ConfigError, DatabaseConfig, DatabaseKind};
+pub use config::{Config, ConfigError};
 pub use database::Database;
 pub use routes::router;
 pub use server::{run, serve, Error};

@@ -9,7 +9,8 @@ use session_runtime::SessionDigest;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::database::{SessionFields, UserSessions};
+use crate::database::UserSessions;
+use crate::schema::DemoSession;
 use crate::users::User;
 
 /// What the home page shows.
@@ -20,7 +21,7 @@ pub struct Home<'a> {
     /// The logged-in account, if any.
     pub user: Option<&'a User>,
     /// This session's typed fields, read through `TypedSessionExt`.
-    pub fields: &'a SessionFields,
+    pub fields: &'a DemoSession,
     /// When this session expires if left idle.
     pub expiry_date: OffsetDateTime,
     /// How many live sessions the logged-in account has, this one included.
@@ -46,7 +47,7 @@ pub struct Device {
     /// When it expires unless used again.
     pub expiry_date: OffsetDateTime,
     /// Its typed columns.
-    pub fields: SessionFields,
+    pub fields: DemoSession,
 }
 
 /// What the admin page shows.

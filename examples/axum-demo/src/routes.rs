@@ -1,9 +1,9 @@
 //! The HTTP routes and the session layer in front of them.
 //!
-//! The handlers are generic over [`Database`] and read and write the
-//! session as the backend's derived struct through
-//! [`TypedSessionExt`]; a user's sessions are listed, counted and revoked
-//! with the runtime's typed queries on the `user_id` column.
+//! The handlers read and write the session as a [`DemoSession`] through
+//! [`TypedSessionExt`], and list, count and revoke a user's sessions with
+//! the runtime's typed queries on its `user_id` column, whichever backend
+//! the store runs on.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -16,8 +16,9 @@ use session_runtime::{SessionDigest, TypedSessionExt};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::database::{Database, Registration, SessionFields};
+use crate::database::{self, Database, Registration};
 use crate::pages::{self, Admin, Device, Home, MySessions};
+use crate::schema::{demo_sessions, DemoSession};
 use crate::users::{Credentials, CredentialsError, PasswordHash, User};
 
 /// The name of the session cookie.
@@ -41,7 +42,7 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 /// | `POST /sessions/revoke-all` | ends every session of the user, this one included |
 /// | `GET /admin` | every account with its number of live sessions |
 /// | `GET /healthz` | `ok`, without touching sessions |
-pub fn router<D: Database>(database: D) -> Router {
+pub fn router(database: Database) -> Router {
     let sessions = SessionManagerLayer::new(database.sessions().clone())
         .with_name(COOKIE_NAME)
         // The demo serves plain HTTP on localhost, where a `Secure` cookie
@@ -49,15 +50,15 @@ pub fn router<D: Database>(database: D) -> Router {
         .with_secure(false)
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
     Router::new()
-        .route("/", get(home::<D>))
-        .route("/register", post(register::<D>))
-        .route("/login", post(login::<D>))
+        .route("/", get(home))
+        .route("/register", post(register))
+        .route("/login", post(login))
         .route("/logout", post(logout))
-        .route("/sessions", get(my_sessions::<D>))
-        .route("/sessions/revoke", post(revoke_one::<D>))
-        .route("/sessions/revoke-others", post(revoke_others::<D>))
-        .route("/sessions/revoke-all", post(revoke_all::<D>))
-        .route("/admin", get(admin::<D>))
+        .route("/sessions", get(my_sessions))
+        .route("/sessions/revoke", post(revoke_one))
+        .route("/sessions/revoke-others", post(revoke_others))
+        .route("/sessions/revoke-all", post(revoke_all))
+        .route("/admin", get(admin))
         .layer(sessions)
         // Added after the layer, so probes neither load nor make sessions.
         .route("/healthz", get(healthz))
@@ -129,6 +130,12 @@ impl From<CredentialsError> for Failure {
     }
 }
 
+impl From<database::Error> for Failure {
+    fn from(error: database::Error) -> Self {
+        Failure::Internal(error.to_string())
+    }
+}
+
 impl From<session_runtime::Error> for Failure {
     fn from(error: session_runtime::Error) -> Self {
         Failure::Internal(error.to_string())
@@ -141,10 +148,10 @@ impl From<tower_sessions::session::Error> for Failure {
     }
 }
 
-/// The session's typed fields, read through the backend's struct. A value
-/// of the wrong shape under one of its keys is an error, not a panic.
-async fn fields<D: Database>(session: &Session) -> Result<SessionFields, Failure> {
-    Ok(session.typed::<D::Session>().await?.into())
+/// The session's typed fields. A value of the wrong shape under one of
+/// their keys is an error, not a panic.
+async fn fields(session: &Session) -> Result<DemoSession, Failure> {
+    Ok(session.typed::<DemoSession>().await?)
 }
 
 /// The digest of the session's row: the handle the runtime's queries take,
@@ -155,11 +162,8 @@ fn current_digest(session: &Session) -> Option<SessionDigest> {
 }
 
 /// The logged-in user's id and this session's digest, or `NotLoggedIn`.
-async fn logged_in<D: Database>(session: &Session) -> Result<(i64, SessionDigest), Failure> {
-    let user_id = fields::<D>(session)
-        .await?
-        .user_id
-        .ok_or(Failure::NotLoggedIn)?;
+async fn logged_in(session: &Session) -> Result<(i64, SessionDigest), Failure> {
+    let user_id = fields(session).await?.user_id.ok_or(Failure::NotLoggedIn)?;
     // Read after the fields: loading drops the id of a cookie whose row is
     // gone, so a revoked session is never taken for a live one.
     let current = current_digest(session).ok_or(Failure::NotLoggedIn)?;
@@ -167,24 +171,23 @@ async fn logged_in<D: Database>(session: &Session) -> Result<(i64, SessionDigest
 }
 
 /// The account of a session's `user_id`, if it still exists.
-async fn account<D: Database>(
-    database: &D,
-    fields: &SessionFields,
-) -> Result<Option<User>, Failure> {
+async fn account(database: &Database, fields: &DemoSession) -> Result<Option<User>, Failure> {
     Ok(match fields.user_id {
         Some(id) => database.user_by_id(id).await?,
         None => None,
     })
 }
 
-async fn home<D: Database>(
-    State(database): State<D>,
-    session: Session,
-) -> Result<Html<String>, Failure> {
-    let fields = fields::<D>(&session).await?;
+async fn home(State(database): State<Database>, session: Session) -> Result<Html<String>, Failure> {
+    let fields = fields(&session).await?;
     let user = account(&database, &fields).await?;
     let live_sessions = match &user {
-        Some(user) => Some(database.sessions().count_by(D::USER_ID, &user.id).await?),
+        Some(user) => Some(
+            database
+                .sessions()
+                .count_by(demo_sessions::user_id, &user.id)
+                .await?,
+        ),
         None => None,
     };
     Ok(pages::home(&Home {
@@ -196,8 +199,8 @@ async fn home<D: Database>(
     }))
 }
 
-async fn register<D: Database>(
-    State(database): State<D>,
+async fn register(
+    State(database): State<Database>,
     form: Result<Form<Credentials>, FormRejection>,
 ) -> Result<Response, Failure> {
     let Form(credentials) = form?;
@@ -214,8 +217,8 @@ async fn register<D: Database>(
     }
 }
 
-async fn login<D: Database>(
-    State(database): State<D>,
+async fn login(
+    State(database): State<Database>,
     session: Session,
     headers: HeaderMap,
     form: Result<Form<Credentials>, FormRejection>,
@@ -245,11 +248,11 @@ async fn login<D: Database>(
         .ok();
     // Every field at once, each to its own column.
     session
-        .set_typed(D::Session::from(SessionFields {
+        .set_typed(DemoSession {
             user_id: Some(user.id),
             user_agent,
             logged_in_at,
-        }))
+        })
         .await?;
     Ok(Redirect::to("/"))
 }
@@ -259,25 +262,25 @@ async fn logout(session: Session) -> Result<Redirect, Failure> {
     Ok(Redirect::to("/"))
 }
 
-async fn my_sessions<D: Database>(
-    State(database): State<D>,
+async fn my_sessions(
+    State(database): State<Database>,
     session: Session,
 ) -> Result<Html<String>, Failure> {
-    let (user_id, current) = logged_in::<D>(&session).await?;
+    let (user_id, current) = logged_in(&session).await?;
     let user = database
         .user_by_id(user_id)
         .await?
         .ok_or(Failure::NotLoggedIn)?;
     let mut devices: Vec<Device> = database
         .sessions()
-        .list_by(D::USER_ID, &user_id)
+        .list_by(demo_sessions::user_id, &user_id)
         .await?
         .into_iter()
         .map(|info| Device {
             current: info.digest == current,
             digest: info.digest,
             expiry_date: info.expiry_date,
-            fields: info.fields.into(),
+            fields: info.fields,
         })
         .collect();
     // This session first, then the others as listed: latest expiry first.
@@ -295,8 +298,8 @@ struct RevokeForm {
     session: String,
 }
 
-async fn revoke_one<D: Database>(
-    State(database): State<D>,
+async fn revoke_one(
+    State(database): State<Database>,
     session: Session,
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Result<Redirect, Failure> {
@@ -306,12 +309,12 @@ async fn revoke_one<D: Database>(
         .trim()
         .parse()
         .map_err(|_| Failure::BadDigest)?;
-    let (user_id, current) = logged_in::<D>(&session).await?;
+    let (user_id, current) = logged_in(&session).await?;
     // Deletes the row only if its `user_id` is this user's: a digest of
     // someone else's session changes nothing.
     let revoked = database
         .sessions()
-        .revoke_one_by(D::USER_ID, &user_id, target)
+        .revoke_one_by(demo_sessions::user_id, &user_id, target)
         .await?;
     if !revoked {
         return Err(Failure::NotYourSession);
@@ -324,24 +327,27 @@ async fn revoke_one<D: Database>(
     Ok(Redirect::to("/sessions"))
 }
 
-async fn revoke_others<D: Database>(
-    State(database): State<D>,
+async fn revoke_others(
+    State(database): State<Database>,
     session: Session,
 ) -> Result<Redirect, Failure> {
-    let (user_id, current) = logged_in::<D>(&session).await?;
+    let (user_id, current) = logged_in(&session).await?;
     database
         .sessions()
-        .revoke_by_except(D::USER_ID, &user_id, current)
+        .revoke_by_except(demo_sessions::user_id, &user_id, current)
         .await?;
     Ok(Redirect::to("/sessions"))
 }
 
-async fn revoke_all<D: Database>(
-    State(database): State<D>,
+async fn revoke_all(
+    State(database): State<Database>,
     session: Session,
 ) -> Result<Redirect, Failure> {
-    let (user_id, _) = logged_in::<D>(&session).await?;
-    database.sessions().revoke_by(D::USER_ID, &user_id).await?;
+    let (user_id, _) = logged_in(&session).await?;
+    database
+        .sessions()
+        .revoke_by(demo_sessions::user_id, &user_id)
+        .await?;
     // This session's row went with the others; flushing also drops the
     // cookie.
     session.flush().await?;
@@ -350,7 +356,7 @@ async fn revoke_all<D: Database>(
 
 /// Open to anyone, as a demo on localhost: a real app would check that the
 /// visitor is an administrator first.
-async fn admin<D: Database>(State(database): State<D>) -> Result<Html<String>, Failure> {
+async fn admin(State(database): State<Database>) -> Result<Html<String>, Failure> {
     let users = database.session_counts().await?;
     let total = database.sessions().count().await?;
     Ok(pages::admin(&Admin {

@@ -8,10 +8,9 @@ use std::time::Duration;
 use session_runtime::CleanupOptions;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, DatabaseConfig, DatabaseKind};
-use crate::database::Database;
+use crate::config::Config;
+use crate::database::{self, Database};
 use crate::routes::router;
-use crate::schema;
 
 /// How often expired sessions are deleted. `load` never returns an expired
 /// row anyway; this only keeps the table from growing.
@@ -20,8 +19,9 @@ pub const DELETION_PERIOD: Duration = Duration::from_secs(60);
 /// Why the server could not start or stopped.
 #[derive(Debug)]
 pub enum Error {
-    /// The database refused a connection or the tables.
-    Database(session_runtime::Error),
+    /// The database URL names no backend, or the database refused a
+    /// connection or the tables.
+    Database(database::Error),
     /// The listening socket failed.
     Io(std::io::Error),
 }
@@ -44,8 +44,8 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<session_runtime::Error> for Error {
-    fn from(error: session_runtime::Error) -> Self {
+impl From<database::Error> for Error {
+    fn from(error: database::Error) -> Self {
         Error::Database(error)
     }
 }
@@ -56,8 +56,11 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// Binds `config.listen` and serves until Ctrl-C.
+/// Connects to `config.database_url`, binds `config.listen` and serves
+/// until Ctrl-C.
 pub async fn run(config: Config) -> Result<(), Error> {
+    // Before binding, so that a URL naming no backend is reported first.
+    let database = Database::connect(&config.database_url)?;
     let listener = TcpListener::bind(config.listen).await?;
     let shutdown = async {
         // Without a signal handler there is nothing to wait for but the
@@ -66,35 +69,14 @@ pub async fn run(config: Config) -> Result<(), Error> {
             std::future::pending::<()>().await;
         }
     };
-    serve(listener, config.database, shutdown).await
+    serve(listener, database, shutdown).await
 }
 
 /// Prepares the database and serves on `listener` until `shutdown`
 /// completes. Tests pass a listener bound to port 0.
 pub async fn serve(
     listener: TcpListener,
-    database: DatabaseConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
-    match database.kind {
-        DatabaseKind::Sqlite => {
-            let store = schema::sqlite::DemoSessionStore::connect(&database.url)?;
-            serve_with(listener, store, shutdown).await
-        }
-        DatabaseKind::Postgres => {
-            let store = schema::postgres::DemoSessionStore::connect(&database.url)?;
-            serve_with(listener, store, shutdown).await
-        }
-        DatabaseKind::Mysql => {
-            let store = schema::mysql::DemoSessionStore::connect(&database.url)?;
-            serve_with(listener, store, shutdown).await
-        }
-    }
-}
-
-async fn serve_with<D: Database>(
-    listener: TcpListener,
-    database: D,
+    database: Database,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     database.prepare().await?;
