@@ -20,3 +20,27 @@ pub mod postgres {
 pub mod mysql {
     crate::define_schema!(mysql);
 }
+
+/// One struct on every backend, its store connected by URL at run time.
+pub mod any {
+    diesel::table! {
+        users (id) {
+            id -> BigInt,
+            login -> Text,
+        }
+    }
+
+    /// Typed columns of each kind the backends type differently (a
+    /// timestamp, JSON), a foreign key and an index, on every backend.
+    #[derive(session_runtime::SessionStore, Debug, Clone, Default, PartialEq)]
+    #[session(table = any_sessions, backend = any)]
+    pub struct AnySession {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+        #[session(index)]
+        pub device: Option<String>,
+        pub seen_at: Option<time::OffsetDateTime>,
+        pub prefs: Option<serde_json::Value>,
+        pub visits: Option<i32>,
+    }
+}

@@ -6,15 +6,12 @@
 //! Diesel queries, which compile for one backend's connection, so each is
 //! written once and compiled for every backend by `on_backend!`.
 
-use std::fmt;
-
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use session_runtime::backend::{Mysql, Postgres, Sqlite};
 use session_runtime::diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use session_runtime::{AnyStore, DieselStore};
+use session_runtime::{AnyStore, Error};
 
-use crate::schema::{self, demo_sessions, demo_users, DemoSession, DemoSessionStore};
+use crate::schema::{self, demo_sessions, demo_users, DemoSessionStore};
 use crate::users::User;
 
 /// Evaluates `$body` on the backend the store runs on, to `Ok` of its
@@ -22,16 +19,16 @@ use crate::users::User;
 /// named, `$sessions` the session table's module on that backend and `$now`
 /// this instant as an `expiry_date` value there.
 ///
-/// `AnyStore` may gain backends that this app has no queries for, so it
-/// cannot be matched exhaustively: on one of those, the value is
-/// [`Error::UnsupportedBackend`].
+/// `AnyStore`'s backends are those of the cargo features of the whole
+/// build, so it cannot be matched exhaustively: on a backend this app has
+/// no queries for, the value is the store's `unmatched()` error.
 macro_rules! on_backend {
     ($store:expr, |$connection:ident $(, $sessions:ident $(, $now:ident)?)?| $body:expr) => {
         match $store {
             AnyStore::Sqlite(store) => {
                 $(
                     use demo_sessions::sqlite as $sessions;
-                    $(let $now = DieselStore::<DemoSession, Sqlite>::expiry_now();)?
+                    $(let $now = store.now();)?
                 )?
                 let mut $connection = store.connection().await?;
                 Ok($body)
@@ -39,7 +36,7 @@ macro_rules! on_backend {
             AnyStore::Postgres(store) => {
                 $(
                     use demo_sessions::postgres as $sessions;
-                    $(let $now = DieselStore::<DemoSession, Postgres>::expiry_now();)?
+                    $(let $now = store.now();)?
                 )?
                 let mut $connection = store.connection().await?;
                 Ok($body)
@@ -47,12 +44,12 @@ macro_rules! on_backend {
             AnyStore::Mysql(store) => {
                 $(
                     use demo_sessions::mysql as $sessions;
-                    $(let $now = DieselStore::<DemoSession, Mysql>::expiry_now();)?
+                    $(let $now = store.now();)?
                 )?
                 let mut $connection = store.connection().await?;
                 Ok($body)
             }
-            other => Err(Error::UnsupportedBackend(other.backend_name())),
+            other => Err(other.unmatched()),
         }
     };
 }
@@ -61,48 +58,6 @@ macro_rules! on_backend {
 #[derive(Debug, Clone)]
 pub struct Database {
     sessions: DemoSessionStore,
-}
-
-/// Why a database operation of the app failed.
-#[derive(Debug, Clone)]
-pub enum Error {
-    /// The database or the session store failed.
-    Store(session_runtime::Error),
-    /// The store runs on a backend, named here, that a newer
-    /// session-runtime supports and this app has no queries for.
-    UnsupportedBackend(&'static str),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Store(error) => error.fmt(f),
-            Error::UnsupportedBackend(backend) => {
-                write!(f, "the app has no queries for {backend}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Store(error) => Some(error),
-            Error::UnsupportedBackend(_) => None,
-        }
-    }
-}
-
-impl From<session_runtime::Error> for Error {
-    fn from(error: session_runtime::Error) -> Self {
-        Error::Store(error)
-    }
-}
-
-impl From<DieselError> for Error {
-    fn from(error: DieselError) -> Self {
-        Error::Store(error.into())
-    }
 }
 
 /// The outcome of [`Database::create_user`].
@@ -168,7 +123,7 @@ impl Database {
             AnyStore::Sqlite(_) => schema::SQLITE_USERS_DDL,
             AnyStore::Postgres(_) => schema::POSTGRES_USERS_DDL,
             AnyStore::Mysql(_) => schema::MYSQL_USERS_DDL,
-            other => return Err(Error::UnsupportedBackend(other.backend_name())),
+            other => return Err(other.unmatched()),
         };
         on_backend!(&self.sessions, |connection| {
             connection.batch_execute(users_ddl).await?

@@ -16,7 +16,7 @@ use session_runtime::{SessionDigest, TypedSessionExt};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::database::{self, Database, Registration};
+use crate::database::{Database, Registration};
 use crate::pages::{self, Admin, Device, Home, MySessions};
 use crate::schema::{demo_sessions, DemoSession};
 use crate::users::{Credentials, CredentialsError, PasswordHash, User};
@@ -127,12 +127,6 @@ impl From<FormRejection> for Failure {
 impl From<CredentialsError> for Failure {
     fn from(error: CredentialsError) -> Self {
         Failure::Credentials(error)
-    }
-}
-
-impl From<database::Error> for Failure {
-    fn from(error: database::Error) -> Self {
-        Failure::Internal(error.to_string())
     }
 }
 

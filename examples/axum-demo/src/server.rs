@@ -9,7 +9,7 @@ use session_runtime::CleanupOptions;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::database::{self, Database};
+use crate::database::Database;
 use crate::routes::router;
 
 /// How often expired sessions are deleted. `load` never returns an expired
@@ -21,7 +21,7 @@ pub const DELETION_PERIOD: Duration = Duration::from_secs(60);
 pub enum Error {
     /// The database URL names no backend, or the database refused a
     /// connection or the tables.
-    Database(database::Error),
+    Database(session_runtime::Error),
     /// The listening socket failed.
     Io(std::io::Error),
 }
@@ -44,8 +44,8 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<database::Error> for Error {
-    fn from(error: database::Error) -> Self {
+impl From<session_runtime::Error> for Error {
+    fn from(error: session_runtime::Error) -> Self {
         Error::Database(error)
     }
 }

@@ -27,14 +27,11 @@ pub(crate) async fn check<S: SessionTable<B>, B: Backend>(
         }
         checked.push(key.table);
         // A missing table has no columns: its catalog read is one query.
-        if read_live_table::<S, B>(connection, key.table)
-            .await?
-            .is_none()
-        {
+        if read_live_table::<B>(connection, key.table).await?.is_none() {
             missing.push(key.table);
         }
     }
-    let live = read_live_table::<S, B>(connection, S::TABLE.name).await?;
+    let live = read_live_table::<B>(connection, S::TABLE.name).await?;
     let mut diff = SchemaDiff::between(&Declared::of::<S, B>(), live.as_ref());
     diff.set_missing_references(missing);
     Ok(diff)
@@ -42,7 +39,7 @@ pub(crate) async fn check<S: SessionTable<B>, B: Backend>(
 
 /// The live shape of `table` on the connection of `S`; `None` if the
 /// database has no such table.
-async fn read_live_table<S: SessionTable<B>, B: Backend>(
+async fn read_live_table<B: Backend>(
     connection: &mut B::Connection,
     table: &str,
 ) -> QueryResult<Option<crate::schema::live_table::LiveTable>> {

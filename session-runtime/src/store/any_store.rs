@@ -161,12 +161,18 @@ impl UrlBackend {
         }
     }
 
-    fn feature(self) -> &'static str {
-        match self {
-            UrlBackend::Sqlite => "sqlite",
-            UrlBackend::Postgres => "postgres",
-            UrlBackend::Mysql => "mysql",
-        }
+    /// The error for a URL of a backend this crate is built without.
+    fn not_built(self) -> Error {
+        let (name, feature) = match self {
+            UrlBackend::Sqlite => ("SQLite", "sqlite"),
+            UrlBackend::Postgres => ("PostgreSQL", "postgres"),
+            UrlBackend::Mysql => ("MySQL", "mysql"),
+        };
+        Error::backend_message(format!(
+            "the database URL names {name}, but session-runtime is built without its \
+             `{feature}` feature; this build takes {}",
+            enabled_schemes()
+        ))
     }
 }
 
@@ -174,11 +180,8 @@ impl UrlBackend {
 fn enabled_schemes() -> String {
     let schemes: Vec<&str> = [
         (cfg!(feature = "sqlite"), "a SQLite path or `sqlite://`"),
-        (
-            cfg!(feature = "postgres"),
-            "`postgres://` or `postgresql://`",
-        ),
-        (cfg!(feature = "mysql"), "`mysql://` or `mariadb://`"),
+        (cfg!(feature = "postgres"), "`postgres://`"),
+        (cfg!(feature = "mysql"), "`mysql://` (or `mariadb://`)"),
     ]
     .into_iter()
     .filter_map(|(enabled, schemes)| enabled.then_some(schemes))
@@ -186,7 +189,8 @@ fn enabled_schemes() -> String {
     match schemes.as_slice() {
         [] => "none: session-runtime is built without a backend feature".to_owned(),
         [only] => format!("{only} only"),
-        [first @ .., last] => format!("{} or {last}", first.join(", ")),
+        [first, last] => format!("{first} or {last}"),
+        [first @ .., last] => format!("{}, or {last}", first.join(", ")),
     }
 }
 
@@ -234,23 +238,44 @@ impl<S: AnyTable> AnyStore<S> {
                 DieselStore::connect_with(&url, options).map(AnyStore::Mysql)
             }
             #[allow(unreachable_patterns)]
-            _ => Err(Error::backend_message(format!(
-                "the database URL names {}, but session-runtime is built without its `{}` \
-                 feature; this build takes {}",
-                match backend {
-                    UrlBackend::Sqlite => "SQLite",
-                    UrlBackend::Postgres => "PostgreSQL",
-                    UrlBackend::Mysql => "MySQL",
-                },
-                backend.feature(),
-                enabled_schemes()
-            ))),
+            _ => Err(backend.not_built()),
         }
     }
 
     /// The backend's name: `"SQLite"`, `"PostgreSQL"` or `"MySQL"`.
     pub fn backend_name(&self) -> &'static str {
         dispatch!(self, |store| backend_name(store))
+    }
+
+    /// The error for the `_` arm of a `match` on the store in the app's
+    /// own queries: `AnyStore` is `#[non_exhaustive]`, since which
+    /// backends exist depends on cargo features that any crate of the
+    /// build may turn on, so a `match` that covers the backends the app
+    /// was written for ends with `_ => return Err(store.unmatched())`.
+    ///
+    /// ```
+    /// use session_runtime::{AnyStore, Error, SessionStore};
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = any)]
+    /// pub struct AppSession {}
+    ///
+    /// fn dialect(store: &AppSessionStore) -> Result<&'static str, Error> {
+    ///     Ok(match store {
+    ///         AnyStore::Sqlite(_) => "sqlite",
+    ///         _ => return Err(store.unmatched()),
+    ///     })
+    /// }
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?;
+    /// assert_eq!(dialect(&store)?, "sqlite");
+    /// # Ok::<_, Error>(())
+    /// ```
+    pub fn unmatched(&self) -> Error {
+        Error::backend_message(format!(
+            "the app's code has no arm for {}, the backend this session store runs on",
+            self.backend_name()
+        ))
     }
 
     /// See [`DieselStore::with_statement_timeout`].
@@ -516,4 +541,50 @@ mod on_backend {
     on_backend!("sqlite", Sqlite, Sqlite, SqliteColumn);
     on_backend!("postgres", Postgres, Postgres, PostgresColumn);
     on_backend!("mysql", Mysql, Mysql, MysqlColumn);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_names_the_backend() {
+        for (url, backend) in [
+            ("sessions.db", UrlBackend::Sqlite),
+            ("/var/lib/app/sessions.db", UrlBackend::Sqlite),
+            (":memory:", UrlBackend::Sqlite),
+            ("sqlite://sessions.db", UrlBackend::Sqlite),
+            ("file:sessions.db?mode=rwc", UrlBackend::Sqlite),
+            ("C://sessions.db", UrlBackend::Sqlite),
+            ("postgres://app@db/app", UrlBackend::Postgres),
+            ("PostgreSQL://app@db/app", UrlBackend::Postgres),
+            ("mysql://root@db/app", UrlBackend::Mysql),
+            ("mariadb://root@db/app", UrlBackend::Mysql),
+        ] {
+            assert_eq!(UrlBackend::of(url).unwrap(), backend, "{url}");
+        }
+        let error = UrlBackend::of("redis://cache/0").unwrap_err().to_string();
+        assert!(error.contains("`redis://` names no backend"), "{error}");
+    }
+
+    #[test]
+    fn a_backend_built_without_names_its_feature() {
+        let error = UrlBackend::Mysql.not_built().to_string();
+        assert!(
+            error.contains("the database URL names MySQL, but session-runtime is built without its `mysql` feature"),
+            "{error}"
+        );
+        assert!(error.contains("this build takes"), "{error}");
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_postgres_url_without_the_feature_is_refused() {
+        #[derive(crate::SessionStore, Debug)]
+        #[session(crate = crate, table = http_sessions, backend = any)]
+        pub struct AppSession {}
+
+        let error = AppSessionStore::connect("postgres://localhost/app").unwrap_err();
+        assert!(error.to_string().contains("`postgres` feature"), "{error}");
+    }
 }

@@ -464,6 +464,25 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         B::expiry_to_column(OffsetDateTime::now_utc())
     }
 
+    /// [`expiry_now`](Self::expiry_now) on a store at hand: for the app's
+    /// own queries where the store's type goes unnamed, as in an arm of a
+    /// `match` on an [`AnyStore`](crate::AnyStore).
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?;
+    /// assert!(store.now() >= AppSessionStore::expiry_now());
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn now(&self) -> B::Expiry {
+        Self::expiry_now()
+    }
+
     /// Checks a connection out of the store's pool, for the app's own
     /// queries on the session table or its other tables.
     pub async fn connection(&self) -> Result<B::PooledConnection, Error> {

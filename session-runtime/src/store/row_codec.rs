@@ -31,7 +31,7 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
     data: &SessionData,
     expiry: OffsetDateTime,
 ) -> Result<SessionRow<S, B>, Error> {
-    check_depth::<S, B>(data)?;
+    check_depth::<B>(data)?;
     B::check_data(data)?;
     let fields = S::read_fields(data)?;
     check_exact::<S, B>(data, &fields)?;
@@ -200,7 +200,7 @@ fn declared_length(sql_type: &str) -> Option<(&'static str, usize)> {
 /// Refuses a session nested deeper than its backend stores and reads back,
 /// before anything recursive touches it. Without this, a session nested 128
 /// levels would be stored and then fail every load.
-fn check_depth<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<(), Error> {
+fn check_depth<B: Backend>(data: &SessionData) -> Result<(), Error> {
     let max = B::MAX_DEPTH;
     let is_container = |value: &&Value| value.is_array() || value.is_object();
     // Containers still to look into, with their depth; the map is level 1.

@@ -13,6 +13,7 @@
 #[macro_use]
 mod common;
 
+mod any_backend;
 mod axum_login;
 mod backends;
 mod bad_input;
