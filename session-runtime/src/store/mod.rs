@@ -476,7 +476,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// pub struct AppSession {}
     ///
     /// let store = AppSessionStore::connect("sessions.db")?;
-    /// assert!(store.now() >= AppSessionStore::expiry_now());
+    /// assert!(store.now() <= AppSessionStore::expiry_now());
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
     pub fn now(&self) -> B::Expiry {
