@@ -86,7 +86,6 @@ pub fn expand_any(container: &Container, backends: &[Backend]) -> TokenStream {
          with (`sqlite`, `postgres`, `mysql`), for the app's own queries on \
          `{ident}Store`'s connection."
     );
-    let _ = krate;
     quote! {
         #[doc = #doc]
         pub mod #table {
