@@ -70,12 +70,7 @@ pub fn expand(target: &Backend) -> TokenStream {
 /// for each indexed column on every backend, which the per-user queries of
 /// `AnyStore` take.
 pub fn expand_any(container: &Container, backends: &[Backend]) -> TokenStream {
-    let Container {
-        ident,
-        table,
-        krate,
-        ..
-    } = container;
+    let Container { ident, table, .. } = container;
     let tables = backends
         .iter()
         .map(|backend| backend.gated(expand(backend), TokenStream::new()));
