@@ -36,37 +36,23 @@ fn same_type(store: AppSessionStore) -> AnyStore<AppSession> {
 /// Each backend's table joins the users table, on the connection of the
 /// backend the store runs on.
 async fn logins(store: &AppSessionStore) -> Result<Vec<String>, Error> {
-    let logins = match store {
-        AnyStore::Sqlite(store) => {
-            use http_sessions::sqlite as sessions;
-            let mut connection = store.connection().await?;
+    macro_rules! logins {
+        ($store:expr, $backend:ident) => {{
+            use http_sessions::$backend as sessions;
+            let mut connection = $store.connection().await?;
             sessions::table
                 .inner_join(users::table)
                 .select(users::login)
                 .load::<String>(&mut *connection)
                 .await?
-        }
-        AnyStore::Postgres(store) => {
-            use http_sessions::postgres as sessions;
-            let mut connection = store.connection().await?;
-            sessions::table
-                .inner_join(users::table)
-                .select(users::login)
-                .load::<String>(&mut *connection)
-                .await?
-        }
-        AnyStore::Mysql(store) => {
-            use http_sessions::mysql as sessions;
-            let mut connection = store.connection().await?;
-            sessions::table
-                .inner_join(users::table)
-                .select(users::login)
-                .load::<String>(&mut *connection)
-                .await?
-        }
-        _ => Vec::new(),
-    };
-    Ok(logins)
+        }};
+    }
+    Ok(match store {
+        AnyStore::Sqlite(store) => logins!(store, sqlite),
+        AnyStore::Postgres(store) => logins!(store, postgres),
+        AnyStore::Mysql(store) => logins!(store, mysql),
+        _ => return Err(store.unmatched()),
+    })
 }
 
 async fn per_user(store: &AppSessionStore) -> Result<(), Error> {
