@@ -76,6 +76,7 @@ pub use schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
 pub use session_table::{ExpiryOf, SessionTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::digest::{ParseDigestError, SessionDigest};
+pub use store::encryption::{DataKey, EncryptedTable, EncryptionKeys, ParseKeyError};
 pub use store::key_path::SessionData;
 pub use store::per_user::{IndexedColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;

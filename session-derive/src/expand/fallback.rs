@@ -32,6 +32,8 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         return errors;
     }
     let backend = backend.module(backend_ident.span());
+    // The stub encrypts as the struct says, so that its keys type-check.
+    let encryption = super::encryption::expand(container);
     // A store alias with the struct's own name would be a second error.
     let alias =
         (*store != **ident).then(|| quote!(#vis type #store = #krate::DieselStore<#ident>;));
@@ -44,6 +46,7 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
 
         const _: () = {
             #krate::__private::session_table_fallback!(#ident, #backend);
+            #encryption
         };
     }
 }

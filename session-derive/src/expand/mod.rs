@@ -1,6 +1,7 @@
 //! Code generation: one file per generated part.
 
 mod column_values;
+mod encryption;
 mod fallback;
 mod fields;
 mod foreign_keys;
@@ -44,6 +45,7 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
     let column_values = column_values::expand(container, &backend);
     let foreign_keys = foreign_keys::expand(container);
     let indexes = indexes::expand(container, &column_values);
+    let encryption = encryption::expand(container);
     let column_value_assertions = &column_values.assertions;
     let where_column_values = column_values.where_clause();
     let store_doc = format!(
@@ -68,6 +70,7 @@ fn expand(container: &Container, backend: syn::Ident) -> TokenStream {
             }
             #foreign_keys
             #indexes
+            #encryption
         };
     }
 }
