@@ -377,16 +377,16 @@ pub struct ParseKeyError(String);
 )]
 pub trait EncryptedTable: SessionTable {}
 
-impl<S: EncryptedTable> DieselStore<S> {
+impl<S: SessionTable> DieselStore<S> {
     /// Sets the keys that seal and open the `data` of every session: the
     /// first seals, every one opens (see [`EncryptionKeys`]).
     ///
     /// A store of an encrypted struct without keys still deletes, counts,
     /// lists, cleans up and migrates, so that a job doing only that need
     /// not hold them; its `create`, `save` and `load` fail with
-    /// [`Error::Config`], and no row is touched. A struct that stores
-    /// `data` in clear has no such method: keys given to it are a compile
-    /// error, not silently ignored.
+    /// [`Error::Config`], and no row is touched. Keys given to the store of
+    /// a struct that stores `data` in clear are a compile error
+    /// (`EncryptedTable` is not implemented), not silently ignored.
     ///
     /// ```
     /// use session_runtime::{EncryptionKeys, SessionStore};
@@ -405,13 +405,16 @@ impl<S: EncryptedTable> DieselStore<S> {
     /// assert!(AppSessionStore::migration().up().contains("\"data\" BLOB NOT NULL"));
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_encryption_keys(mut self, keys: EncryptionKeys) -> Self {
+    // The bound is the method's, not the impl's, so that a store of a
+    // struct without encryption gets `EncryptedTable`'s own message.
+    pub fn with_encryption_keys(mut self, keys: EncryptionKeys) -> Self
+    where
+        S: EncryptedTable,
+    {
         self.encryption = Some(Arc::new(keys));
         self
     }
-}
 
-impl<S: SessionTable> DieselStore<S> {
     /// Seals `row.data` into `row.sealed` with the row's id as associated
     /// data, when the table encrypts `data`. Sealing again after the id
     /// changed binds the new id.

@@ -254,7 +254,7 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
     let message = match offered {
         [default, other] => format!(
             "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, \
-             which has `{}` (the default) and `{}`\n\n\
+             which has `{}` (the default) and `{}`, and `encrypted` as every backend\n\n\
              help: the correct format looks like `#[session(backend = {backend_tokens}, data = {})]`",
             format.name(),
             default.name(),
@@ -262,9 +262,10 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
             other.name(),
         ),
         _ => format!(
-            "`data` chooses the type of the `data` column, and `backend = {backend_tokens}` \
-             has one, or `encrypted`\n\n\
-             help: remove `data`, or encrypt it: `#[session(backend = {backend_tokens}, data = encrypted)]`"
+            "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, which \
+             has one, `TEXT`, and `encrypted` as every backend\n\n\
+             help: remove `data`, or encrypt it: `#[session(backend = {backend_tokens}, data = encrypted)]`",
+            format.name()
         ),
     };
     cx.error_spanned_by(tokens, message);
