@@ -76,6 +76,20 @@ fn mysql_store_and_crate() {
     }));
 }
 
+/// Encrypted `data` on SQLite: a `Binary` column written from the sealed
+/// bytes and read back as them, and `EncryptedTable`, which lets the store
+/// take keys.
+#[test]
+fn sqlite_encrypted_data() {
+    insta::assert_snapshot!(expand(quote! {
+        #[session(table = http_sessions, backend = sqlite, data = encrypted)]
+        pub struct AppSession {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+        }
+    }));
+}
+
 /// An input with errors: the errors, every one of them, and the fallback
 /// impl from the runtime's `__session_table_fallback!`, so that uses of
 /// the struct do not add errors of their own.

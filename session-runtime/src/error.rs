@@ -47,6 +47,13 @@ pub enum Error {
     /// The database or the pool failed; the message is the database's own,
     /// and [`source`](StdError::source) is the driver's error.
     Backend(DatabaseError),
+    /// The store is not set up for what its struct asks: a struct with
+    /// `#[session(data = encrypted)]` whose store was given no keys with
+    /// [`with_encryption_keys`](crate::DieselStore::with_encryption_keys).
+    /// Nothing was read or written; unlike [`Error::Decode`], it never
+    /// makes [`Undecodable::StartOver`](crate::Undecodable::StartOver)
+    /// delete a row.
+    Config(String),
 }
 
 impl fmt::Display for Error {
@@ -59,6 +66,7 @@ impl fmt::Display for Error {
             }
             Error::Schema(message) => write!(f, "session table schema: {message}"),
             Error::Backend(error) => write!(f, "session store backend: {error}"),
+            Error::Config(message) => write!(f, "session store configuration: {message}"),
         }
     }
 }
@@ -67,7 +75,7 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Error::ForeignKeyViolation(error) | Error::Backend(error) => error.source(),
-            Error::Encode(_) | Error::Decode(_) | Error::Schema(_) => None,
+            Error::Encode(_) | Error::Decode(_) | Error::Schema(_) | Error::Config(_) => None,
         }
     }
 }

@@ -78,6 +78,7 @@ pub use session_table::{SessionFields, SessionTable};
 pub use store::any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::digest::{ParseDigestError, SessionDigest};
+pub use store::encryption::{DataKey, EncryptedTable, EncryptionKeys, ParseKeyError};
 pub use store::key_path::SessionData;
 pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;

@@ -5,6 +5,7 @@ use std::future::Future;
 use diesel::result::QueryResult;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::schema::table_def::TableDef;
 use crate::store::key_path::{KeyPath, SessionData};
@@ -18,6 +19,9 @@ pub struct SessionRow<S, B: Backend> {
     pub id: [u8; 32],
     /// The session map without the values the typed columns hold.
     pub data: DataJson,
+    /// `data` sealed, what a table that encrypts it binds to its `data`
+    /// column instead; empty on the other tables.
+    pub sealed: SealedData,
     /// When the session expires.
     pub expiry: B::Expiry,
     /// When the session was created: written by `INSERT` only.
@@ -29,8 +33,9 @@ pub struct SessionRow<S, B: Backend> {
 /// A live row read back: everything but the id.
 #[derive(Debug)]
 pub struct LoadedRow<S, B: Backend> {
-    /// The session map without the values the typed columns hold.
-    pub data: SessionData,
+    /// The session map without the values the typed columns hold, or its
+    /// sealed bytes.
+    pub data: StoredData,
     /// When the session expires.
     pub expiry: B::Expiry,
     /// When the session was created, if its writer said.

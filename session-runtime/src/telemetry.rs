@@ -190,8 +190,9 @@ impl Trace {
         let session = self.session();
         match &error {
             // A schema drift names tables, columns and the fixing SQL,
-            // never a session's values.
-            Error::Backend(_) | Error::Schema(_) => tracing::error!(
+            // never a session's values; a configuration error names the
+            // missing setting.
+            Error::Backend(_) | Error::Schema(_) | Error::Config(_) => tracing::error!(
                 target: TARGET,
                 table,
                 statement = self.statement,
@@ -265,7 +266,7 @@ pub(crate) fn undecodable_deleted<S: SessionTable<B>, B: Backend>(session: &Sess
 fn detail(error: &Error) -> &str {
     match error {
         Error::Backend(error) | Error::ForeignKeyViolation(error) => error.message(),
-        Error::Schema(report) => report,
+        Error::Schema(report) | Error::Config(report) => report,
         // Their messages quote session values; events give the kind alone.
         Error::Encode(_) | Error::Decode(_) => "",
     }
@@ -278,5 +279,6 @@ fn kind(error: &Error) -> &'static str {
         Error::Backend(_) => "backend",
         Error::ForeignKeyViolation(_) => "foreign_key",
         Error::Schema(_) => "schema",
+        Error::Config(_) => "config",
     }
 }

@@ -43,4 +43,12 @@ pub mod any {
         pub prefs: Option<serde_json::Value>,
         pub visits: Option<i32>,
     }
+
+    /// The same on every backend with `data` encrypted.
+    #[derive(session_runtime::SessionStore, Debug, Clone, Default, PartialEq)]
+    #[session(table = sealed_sessions, backend = any, data = encrypted)]
+    pub struct SealedSession {
+        #[session(references = users)]
+        pub user_id: Option<i64>,
+    }
 }

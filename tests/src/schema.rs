@@ -43,6 +43,15 @@ macro_rules! define_schema {
             pub agent: Option<String>,
         }
 
+        /// `data` encrypted at rest; the typed column stays in clear, to
+        /// be queried.
+        #[derive(session_runtime::SessionStore, Debug, Clone, PartialEq)]
+        #[session(table = sealed_sessions, backend = $backend, data = encrypted)]
+        pub struct SealedSession {
+            #[session(references = users)]
+            pub user_id: Option<i64>,
+        }
+
         diesel::table! {
             /// An app table that links to a session: the reverse of a
             /// session's link to its user.

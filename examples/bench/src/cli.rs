@@ -69,11 +69,19 @@ pub enum EndToEnd {
     /// Two overlapping requests of one session, each changing another key:
     /// how many changes are lost.
     Overlap,
+    /// Not through axum: ours encrypted against ours plain, per operation,
+    /// one task at a time (`examples/bench/src/encryption.rs`).
+    Encryption,
 }
 
 impl EndToEnd {
     /// Every end-to-end figure, in the order they run.
-    pub const ALL: [EndToEnd; 3] = [EndToEnd::Visits, EndToEnd::Rolling, EndToEnd::Overlap];
+    pub const ALL: [EndToEnd; 4] = [
+        EndToEnd::Visits,
+        EndToEnd::Rolling,
+        EndToEnd::Overlap,
+        EndToEnd::Encryption,
+    ];
 
     /// The figure's name on the command line.
     pub fn flag(self) -> &'static str {
@@ -81,6 +89,7 @@ impl EndToEnd {
             EndToEnd::Visits => "e2e",
             EndToEnd::Rolling => "rolling",
             EndToEnd::Overlap => "overlap",
+            EndToEnd::Encryption => "encryption",
         }
     }
 }
@@ -125,6 +134,7 @@ usage: cargo run --release -p example-bench -- [options]
                       commas to run several (default: all three)
   --pool N            the connection pool size of every contender (default 16)
   --no-e2e            skip the end-to-end axum figures (e2e, rolling, overlap)
+                      and the encryption figure
   --repeat N          timed runs of every figure, interleaved across the
                       contenders; tables show the median and its spread
                       (default 5, or 1 with --quick)
@@ -136,8 +146,9 @@ usage: cargo run --release -p example-bench -- [options]
                       (default target/bench-chart.svg)
   --only NAMES        run only these (comma-separated), for profiling one of
                       them: operations (create, save, load-hit, load-miss,
-                      delete, delete-expired, list, revoke) and end-to-end
-                      figures (e2e, rolling, overlap); naming operations only
+                      delete, delete-expired, list, revoke), end-to-end
+                      figures (e2e, rolling, overlap) and the cost of
+                      encryption at rest (encryption); naming operations only
                       keeps every end-to-end figure, naming figures only
                       times no operation
   -h, --help          this text
@@ -305,6 +316,9 @@ mod tests {
 
     #[test]
     fn end_to_end_figures_can_be_picked() {
+        let options = parse(&["--only", "encryption"]).unwrap();
+        assert!(options.ops.is_empty());
+        assert_eq!(options.e2e, [EndToEnd::Encryption]);
         let options = parse(&["--only", "overlap,rolling"]).unwrap();
         assert!(options.ops.is_empty());
         assert_eq!(options.e2e, [EndToEnd::Rolling, EndToEnd::Overlap]);

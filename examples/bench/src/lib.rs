@@ -18,7 +18,8 @@
 //! Through axum and the session middleware it also times a handler that
 //! writes on every request and one under rolling expiry that writes on one
 //! in ten, and counts the changes lost when two requests of one session
-//! overlap.
+//! overlap. Beside them, it times what encryption at rest of `data` costs
+//! each operation: ours encrypted against ours plain.
 //!
 //! It prints markdown tables, each figure the median of several runs, and
 //! draws an SVG chart of ours/peer; it is not a timed test. Run it with
@@ -28,6 +29,7 @@ pub mod chart;
 pub mod cli;
 pub mod contender;
 pub mod e2e;
+pub mod encryption;
 pub mod figure;
 pub mod floor;
 pub mod measure;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use example_bench::cli::{EndToEnd, Options};
+use example_bench::encryption::{self, CostPlan};
 use example_bench::payload::Payload;
 use example_bench::runner::{self, Plan};
 use example_bench::{chart, peer, report};
@@ -75,7 +76,12 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let mut reports = Vec::new();
     let mut failed = false;
-    for kind in &options.backends {
+    // `--only encryption` needs none of the main tables' set-up.
+    let main_figures = !plan.ops.is_empty()
+        || plan.e2e_requests > 0
+        || plan.rolling_requests > 0
+        || plan.overlap_rounds > 0;
+    for kind in options.backends.iter().filter(|_| main_figures) {
         let begun = Instant::now();
         match runner::run_backend(*kind, &plan).await {
             Ok(Some(backend)) => {
@@ -111,6 +117,26 @@ async fn main() -> ExitCode {
     }
     if reports.iter().any(|report| !report.overlap.is_empty()) {
         println!("{}", report::overlap_table(&reports));
+    }
+    if options.e2e.contains(&EndToEnd::Encryption) {
+        let cost_plan = if options.quick {
+            CostPlan::quick()
+        } else {
+            CostPlan::full(plan.repeat)
+        };
+        let mut rows = Vec::new();
+        for kind in &options.backends {
+            match encryption::measure(*kind, &cost_plan).await {
+                Ok(measured) => rows.extend(measured.into_iter().flatten()),
+                Err(error) => {
+                    failed = true;
+                    println!("> error: {kind} failed in the encryption figure: {error}\n");
+                }
+            }
+        }
+        if !rows.is_empty() {
+            println!("{}", encryption::table(&rows, &cost_plan));
+        }
     }
     // The chart is of the operations: there is none to draw without them.
     if reports.iter().any(|report| !report.rows.is_empty()) {

@@ -46,6 +46,8 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         let store = quote!(#krate::DieselStore<#ident, #krate::__private::#module::Backend>);
         (store, vec![module])
     };
+    // The stub encrypts as the struct says, so that its keys type-check.
+    let encryption = super::encryption::expand(container);
     // A store alias with the struct's own name would be a second error.
     let alias = (*store != **ident).then(|| quote!(#vis type #store = #store_type;));
     // The stub impls live next to the traits, in
@@ -65,6 +67,7 @@ pub fn expand(container: &Container, errors: syn::Error) -> TokenStream {
         const _: () = {
             #krate::__private::session_fields_fallback!(#ident);
             #(#stubs)*
+            #encryption
         };
     }
 }

@@ -2,6 +2,7 @@
 
 mod backends;
 mod column_values;
+mod encryption;
 mod fallback;
 mod fields;
 mod foreign_keys;
@@ -56,6 +57,7 @@ fn expand_one(container: &Container, backend: Backend, span: Span) -> TokenStrea
     );
     let fields = fields::expand(container);
     let lookup_columns = indexes::lookup_columns(container);
+    let encryption = encryption::expand(container);
     let implementation = implementation(&backend);
     let missing_feature = backend.gated(TokenStream::new(), backend.missing_feature(span));
     quote! {
@@ -69,6 +71,7 @@ fn expand_one(container: &Container, backend: Backend, span: Span) -> TokenStrea
         const _: () = {
             #fields
             #lookup_columns
+            #encryption
         };
 
         #implementation
@@ -90,6 +93,7 @@ fn expand_any(container: &Container, span: Span) -> TokenStream {
     let tables = table::expand_any(container, &backends);
     let fields = fields::expand(container);
     let lookup_columns = indexes::lookup_columns(container);
+    let encryption = encryption::expand(container);
     let implementations = backends
         .iter()
         .map(|backend| backend.gated(implementation(backend), TokenStream::new()));
@@ -106,6 +110,7 @@ fn expand_any(container: &Container, span: Span) -> TokenStream {
         const _: () = {
             #fields
             #lookup_columns
+            #encryption
         };
 
         #(#implementations)*

@@ -5,6 +5,7 @@ use quote::quote;
 
 use super::query_parts::QueryParts;
 use crate::internals::ast::Container;
+use crate::internals::attr::DataFormat;
 
 /// The statements on the table whose `table!` module is at `table`.
 pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
@@ -32,8 +33,13 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
     // The row a save writes: its own, while it lives, so that a session
     // deleted or expired meanwhile stays ended.
     let live_row = quote!(#table::id.eq(&row.id[..]).and(#table::expiry_date.gt(now)));
+    // What `data` holds: the JSON, or with encryption its sealed bytes.
+    let (data_field, data_read) = match container.data {
+        Some((DataFormat::Encrypted, _)) => (quote!(sealed), quote!(SealedData)),
+        _ => (quote!(data), quote!(DataMap)),
+    };
     let values = quote! {(
-        #table::data.eq(&row.data),
+        #table::data.eq(&row.#data_field),
         #table::expiry_date.eq(&row.expiry),
         #(#table::#columns.eq(&row.fields.#fields),)*
     )};
@@ -99,13 +105,13 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
                 .select((#table::data, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
             async move {
                 let row: ::core::option::Option<(
-                    #krate::__private::DataMap,
+                    #krate::__private::#data_read,
                     #expiry,
                     ::core::option::Option<#expiry>,
                     #(#types,)*
                 )> = #run::first(query, connection).await.optional()?;
                 ::core::result::Result::Ok(row.map(|(data, expiry, created, #(#bindings,)*)| #krate::__private::LoadedRow {
-                    data: data.0,
+                    data: ::core::convert::From::from(data),
                     expiry,
                     created,
                     fields: #row_struct,

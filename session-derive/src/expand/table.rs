@@ -40,8 +40,16 @@ pub fn expand(target: &Backend) -> TokenStream {
     let private = quote!(#krate::__private);
     let data = match container.data {
         Some((DataFormat::Json, _)) => quote!(#private::diesel::sql_types::Json),
-        Some((DataFormat::Blob, _)) => quote!(#private::diesel::sql_types::Binary),
+        Some((DataFormat::Blob | DataFormat::Encrypted, _)) => {
+            quote!(#private::diesel::sql_types::Binary)
+        }
         Some((DataFormat::Jsonb, _)) | None => quote!(#private::#backend::Data),
+    };
+    let data_doc = match container.data {
+        Some((DataFormat::Encrypted, _)) => {
+            "The session map as JSON, without the typed columns' keys, encrypted with the store's keys."
+        }
+        _ => "The session map as JSON, without the typed columns' keys.",
     };
     quote! {
         #private::diesel::table! {
@@ -52,7 +60,7 @@ pub fn expand(target: &Backend) -> TokenStream {
             #table (id) {
                 /// SHA-256 of the session id; the cookie value is never stored.
                 id -> #private::#backend::Id,
-                /// The session map as JSON, without the typed columns' keys.
+                #[doc = #data_doc]
                 data -> #data,
                 /// When the session expires; expired rows are never loaded.
                 expiry_date -> #private::#backend::Expiry,

@@ -18,6 +18,7 @@ pub fn expand(container: &Container, backend: &syn::Ident) -> TokenStream {
     let data = match container.data {
         Some((DataFormat::Json, _)) => quote!(Json),
         Some((DataFormat::Blob, _)) => quote!(Blob),
+        Some((DataFormat::Encrypted, _)) => quote!(Encrypted),
         Some((DataFormat::Jsonb, _)) | None => quote!(BackendDefault),
     };
     let compression = match container.compression {

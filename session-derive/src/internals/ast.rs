@@ -136,9 +136,9 @@ impl<'a> Container<'a> {
             on.unlogged = None;
             on.compression = None;
         }
-        on.data = on
-            .data
-            .filter(|(format, _)| DataFormat::of_backend(kind).contains(format));
+        on.data = on.data.filter(|(format, _)| {
+            *format == DataFormat::Encrypted || DataFormat::of_backend(kind).contains(format)
+        });
         on
     }
 }

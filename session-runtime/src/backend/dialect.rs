@@ -57,6 +57,16 @@ impl Dialect {
         }
     }
 
+    /// The column type of `data` when it is encrypted: the backend's
+    /// binary string, large enough for any session.
+    pub const fn sealed_data_sql(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BLOB",
+            Dialect::Postgres => "BYTEA",
+            Dialect::Mysql => "LONGBLOB",
+        }
+    }
+
     /// The column type of `expiry_date`.
     pub const fn expiry_sql(self) -> &'static str {
         match self {

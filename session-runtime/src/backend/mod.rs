@@ -25,6 +25,7 @@ mod mysql;
 mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub(crate) mod sealed_column;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -8,7 +8,7 @@ use crate::backend::Dialect;
 use crate::schema::ddl::{ColumnChange, Migration, TableDdl};
 use crate::schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
 use crate::schema::live_table::{LiveColumn, LiveTable};
-use crate::schema::table_def::{ColumnDef, Declared};
+use crate::schema::table_def::{ColumnDef, DataType, Declared};
 
 impl SchemaDiff {
     /// Compares the live table (`None`: it does not exist) with the
@@ -136,6 +136,9 @@ impl Comparison<'_> {
                         continue;
                     }
                     let fix = match self.ddl.alter_column(name, change) {
+                        _ if name == "data" && self.encryption_switch(live) => {
+                            self.encryption_fix()
+                        }
                         Some(alter) => format!("{start_over}; or convert the column: {alter}"),
                         None => start_over,
                     };
@@ -143,6 +146,29 @@ impl Comparison<'_> {
                 }
             }
         }
+    }
+
+    /// Whether the live `data` column is of the other side of encryption
+    /// than the struct: sealed bytes where the struct stores JSON, or the
+    /// reverse.
+    fn encryption_switch(&self, live: &LiveColumn) -> bool {
+        let dialect = self.declared.dialect;
+        let sealed = dialect.canonical_type(dialect.sealed_data_sql());
+        let live_sealed = dialect.canonical_type(&live.sql_type) == sealed;
+        live_sealed != (self.declared.table.data == DataType::Encrypted)
+    }
+
+    /// What to do when a struct starts or stops encrypting `data` on a
+    /// table that has rows: SQL cannot convert them, as the keys are not in
+    /// the database.
+    fn encryption_fix(&self) -> String {
+        format!(
+            "`data` cannot be encrypted or decrypted in place: the keys are not in the database, \
+             so no SQL converts the stored sessions. Start a new table (name it in \
+             #[session(table = ...)]), or drop this one and run migrate() again: DROP TABLE {} \
+             (either way every user logs in again)",
+            self.ddl.name
+        )
     }
 
     fn existing_column(&mut self, column: &ColumnDef, live: &LiveColumn) {

@@ -220,14 +220,19 @@ impl TableDdl {
         match (self.table.data, self.dialect) {
             (DataType::Json, Dialect::Postgres) => "JSON",
             (DataType::Blob, Dialect::Mysql) => "LONGBLOB",
+            (DataType::Encrypted, dialect) => dialect.sealed_data_sql(),
             _ => self.dialect.data_sql(),
         }
     }
 
     /// The compression method of the `data` column: PostgreSQL's choice,
-    /// `None` on the backends that store `data` as written.
+    /// `None` on the backends that store `data` as written, and for
+    /// encrypted `data`, which does not compress (the column keeps the
+    /// server's default, and `pglz` gives up on a value after its first
+    /// kilobyte).
     pub fn data_compression(&self) -> Option<Compression> {
-        (self.dialect == Dialect::Postgres).then_some(self.table.compression)
+        (self.dialect == Dialect::Postgres && self.table.data != DataType::Encrypted)
+            .then_some(self.table.compression)
     }
 
     /// Sets the compression of values written from now on; the values

@@ -26,7 +26,8 @@ pub struct TableDef {
 }
 
 /// The SQL type of the `data` column. Whichever it is, the column holds the
-/// session map as JSON text.
+/// session map as JSON text, in clear or, with [`DataType::Encrypted`],
+/// sealed.
 ///
 /// ```
 /// # #[cfg(feature = "mysql")] {
@@ -53,6 +54,12 @@ pub enum DataType {
     /// MariaDB's `JSON` (a `LONGTEXT` with a `JSON_VALID` check) does. Its
     /// JSON functions still read the column.
     Blob,
+    /// Opaque bytes (`#[session(data = encrypted)]`): `BLOB` on SQLite,
+    /// `BYTEA` on PostgreSQL, `LONGBLOB` on MySQL, holding the session
+    /// map's JSON sealed with XChaCha20-Poly1305 under the store's
+    /// [`EncryptionKeys`](crate::EncryptionKeys). See the
+    /// [security](crate::guide::security) chapter.
+    Encrypted,
 }
 
 /// The method PostgreSQL compresses a `data` value with when it is over

@@ -281,3 +281,94 @@ mod diff {
         );
     }
 }
+
+mod encrypted {
+    use super::*;
+    use crate::schema::diff::SchemaDiff;
+    use crate::schema::live_table::{LiveColumn, LiveTable};
+    use crate::schema::table_def::Declared;
+    use crate::store::key_path::SessionData;
+
+    fn encrypted() -> TableDef {
+        TableDef {
+            data: DataType::Encrypted,
+            ..table(&[])
+        }
+    }
+
+    #[test]
+    fn data_is_each_backends_binary_string_without_compression() {
+        for (dialect, column) in [
+            (Dialect::Sqlite, "\"data\" BLOB NOT NULL"),
+            (Dialect::Postgres, "\"data\" BYTEA NOT NULL"),
+            (Dialect::Mysql, "`data` LONGBLOB NOT NULL"),
+        ] {
+            let up = Migration::for_table(dialect, &encrypted()).up();
+            assert!(up.contains(column), "{up}");
+        }
+    }
+
+    fn live(dialect: Dialect, data: &str) -> LiveTable {
+        let column = |name: &str, sql_type: &str, nullable: bool| LiveColumn {
+            name: name.to_owned(),
+            sql_type: sql_type.to_owned(),
+            not_null: i64::from(!nullable),
+            has_default: 0,
+        };
+        LiveTable {
+            columns: vec![
+                column("id", dialect.id_sql(), false),
+                column("expiry_date", dialect.expiry_sql(), false),
+                column("created_at", dialect.expiry_sql(), true),
+                column("data", data, false),
+            ],
+            indexes: vec!["http_sessions_expiry_date_idx".to_owned()],
+            data_compression: (dialect == Dialect::Postgres).then(|| "lz4".to_owned()),
+            ..LiveTable::default()
+        }
+    }
+
+    fn declared(dialect: Dialect, table: TableDef) -> Declared {
+        Declared {
+            dialect,
+            table,
+            defaults: Ok(SessionData::new()),
+        }
+    }
+
+    #[test]
+    fn a_table_encrypted_as_declared_is_current() {
+        for (dialect, data) in [
+            (Dialect::Sqlite, "BLOB"),
+            (Dialect::Postgres, "bytea"),
+            (Dialect::Mysql, "longblob"),
+        ] {
+            let diff =
+                SchemaDiff::between(&declared(dialect, encrypted()), Some(&live(dialect, data)));
+            assert!(diff.is_current(), "{dialect:?}: {diff:?}");
+        }
+    }
+
+    #[test]
+    fn switching_encryption_on_or_off_is_a_conflict_that_says_why_sql_cannot() {
+        let cases = [
+            (Dialect::Postgres, encrypted(), "jsonb"),
+            (Dialect::Postgres, table(&[]), "bytea"),
+            (Dialect::Sqlite, encrypted(), "TEXT"),
+            (Dialect::Mysql, encrypted(), "longtext"),
+        ];
+        for (dialect, table, data) in cases {
+            let diff = SchemaDiff::between(&declared(dialect, table), Some(&live(dialect, data)));
+            let [conflict] = diff.conflicts() else {
+                panic!("one conflict expected: {diff:?}");
+            };
+            assert_eq!(conflict.column, "data");
+            assert!(
+                conflict.fix.contains("the keys are not in the database")
+                    && conflict.fix.contains("DROP TABLE"),
+                "{}",
+                conflict.fix
+            );
+        }
+    }
+}

@@ -15,6 +15,7 @@ use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
 use crate::session_table::{SessionFields, SessionTable};
 use crate::store::cleanup::{CleanupHandle, CleanupOptions};
+use crate::store::encryption::{EncryptedTable, EncryptionKeys};
 use crate::store::per_user::{LookupColumn, SessionInfo};
 use crate::store::row_codec::Decoded;
 use crate::store::touch_after::TouchAfter;
@@ -316,6 +317,14 @@ impl<S: AnyTable> AnyStore<S> {
     /// See [`DieselStore::with_load_memo_bytes`].
     pub fn with_load_memo_bytes(self, bytes: usize) -> Self {
         map!(self, |store| store.with_load_memo_bytes(bytes))
+    }
+
+    /// See [`DieselStore::with_encryption_keys`].
+    pub fn with_encryption_keys(self, keys: EncryptionKeys) -> Self
+    where
+        S: EncryptedTable,
+    {
+        map!(self, |store| store.with_encryption_keys(keys))
     }
 
     /// See [`DieselStore::load_memo_usage`].

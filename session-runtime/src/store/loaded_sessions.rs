@@ -169,6 +169,17 @@ impl LoadedSessions {
         }
     }
 
+    /// Forgets the current task's load of session `id`, if any: a later
+    /// load of the same session by the same task that is not remembered
+    /// must not leave an earlier one for its save to compare with.
+    pub(crate) fn forget(&self, id: i128) {
+        let Some(task) = tokio::task::try_id() else {
+            return;
+        };
+        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        memo.remove(&(task, id));
+    }
+
     /// The current task's load of session `id`, if it is still remembered.
     pub(crate) fn recall(&self, id: i128) -> Option<Loaded> {
         let key = (tokio::task::try_id()?, id);

@@ -12,11 +12,13 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, PoolOptions};
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
+use crate::schema::table_def::DataType;
 use crate::session_table::{SessionRow, SessionTable};
+use crate::store::encryption::EncryptionKeys;
 use crate::store::key_path::SessionData;
 use crate::store::loaded_sessions::{Loaded, LoadedSessions, ValueHashes, DEFAULT_BUDGET};
 use crate::store::row_changes::{
-    expiry_only, DataChange, ExpiryWrite, KeyChanges, RowChanges, SavePlan,
+    expiry_only, sealed_change, DataChange, ExpiryWrite, KeyChanges, RowChanges, SavePlan,
 };
 use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
 use crate::store::statement::{run_statement, unanswered};
@@ -30,6 +32,7 @@ pub(crate) mod any_store;
 pub(crate) mod cached_update;
 pub(crate) mod cleanup;
 pub(crate) mod digest;
+pub(crate) mod encryption;
 pub(crate) mod key_path;
 pub(crate) mod loaded_sessions;
 pub(crate) mod per_user;
@@ -98,6 +101,8 @@ pub struct DieselStore<S: SessionTable<B>, B: Backend> {
     undecodable: Undecodable,
     max_session_bytes: usize,
     max_lifetime: Option<Duration>,
+    /// The keys of `data`, for a struct that encrypts it.
+    encryption: Option<Arc<EncryptionKeys>>,
     table: PhantomData<fn() -> S>,
 }
 
@@ -114,6 +119,7 @@ impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
             undecodable: self.undecodable,
             max_session_bytes: self.max_session_bytes,
             max_lifetime: self.max_lifetime,
+            encryption: self.encryption.clone(),
             table: PhantomData,
         }
     }
@@ -144,6 +150,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             undecodable: Undecodable::default(),
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             max_lifetime: None,
+            encryption: None,
             table: PhantomData,
         }
     }
@@ -503,6 +510,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let expiry = self.capped(expiry, Some(created));
         let mut row = encode::<S, B>(*id, data, expiry).map_err(refuse)?;
         check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+        self.seal_row(&mut row).map_err(refuse)?;
         row.created = Some(B::expiry_to_column(created));
         // A lost answer may hide a written row, so after one the `INSERT`
         // runs again with the same id, and a duplicate that holds exactly
@@ -522,6 +530,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
                         }
                         *id = (self.new_id)();
                         row.id = *SessionDigest::of_id(*id).as_bytes();
+                        // Sealed `data` is bound to its id: seal it again.
+                        self.seal_row(&mut row)
+                            .map_err(|error| DieselError::SerializationError(Box::new(error)))?;
                     }
                     inserted => return inserted.map(|_| true),
                 }
@@ -551,8 +562,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let digest = SessionDigest::of_id(id);
         let refuse = |error| refused::<S, B>("UPDATE", Some(&digest), error);
         let Some(loaded) = self.loaded.recall(id) else {
-            let row = encode::<S, B>(id, data, expiry).map_err(refuse)?;
+            let mut row = encode::<S, B>(id, data, expiry).map_err(refuse)?;
             check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+            self.seal_row(&mut row).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
         };
         check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
@@ -566,6 +578,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             SavePlan::Skip => return Ok(()),
             SavePlan::Whole => {
                 row.data = B::data_to_column(data, S::TABLE.columns).map_err(refuse)?;
+                self.seal_row(&mut row).map_err(refuse)?;
                 self.update_whole(&digest, &row).await?;
             }
             SavePlan::Changes(changes) => {
@@ -604,7 +617,12 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
                 }
             });
         }
-        let plan = match B::data_patch(data, columns, &keys)? {
+        // Sealed `data` cannot be patched: a change to it writes it whole.
+        let change = match S::TABLE.data {
+            DataType::Encrypted => sealed_change(columns, &keys),
+            _ => B::data_patch(data, columns, &keys)?,
+        };
+        let plan = match change {
             DataChange::Whole => SavePlan::Whole,
             DataChange::Unchanged => {
                 SavePlan::Changes(RowChanges::of_values(keys.columns(columns), None))
@@ -650,7 +668,11 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let row = run_statement!(self, "SELECT", session = digest, |connection| {
             S::select(connection, digest.as_bytes(), &now_column)
         })?;
-        match row.map(decode::<S, B>).transpose()? {
+        let keys = self.opening_keys();
+        match row
+            .map(|row| decode::<S, B>(row, keys, digest.as_bytes()))
+            .transpose()?
+        {
             // The database compared the row as live, yet its expiry reads
             // back as past: SQLite orders a hand-written TEXT expiry after
             // every number, and reads it as a number near 1970. Expired is
@@ -674,10 +696,14 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let Some(decoded) = self.load_session(id).await? else {
             return Ok(None);
         };
-        if decoded.settled {
+        // A row sealed with an old key is not remembered either, so that
+        // its save writes it whole, sealed with the current key.
+        if decoded.settled && !decoded.old_key {
             let values = self.loaded.hash_values(&decoded.data);
             self.loaded
                 .remember(id, values, decoded.expiry, decoded.created);
+        } else {
+            self.loaded.forget(id);
         }
         Ok(Some((decoded.data, decoded.expiry)))
     }

@@ -432,6 +432,22 @@ pub(crate) fn paths_patch<F: serde_json::ser::Formatter + Clone>(
     ))
 }
 
+/// What a save that changed `changes` does to encrypted `data`: nothing
+/// when every changed or removed key is one a typed column holds whole,
+/// else all of it, since sealed bytes cannot be patched key by key.
+pub(crate) fn sealed_change(columns: &'static [ColumnDef], changes: &KeyChanges) -> DataChange {
+    let touches_data = changes
+        .changed
+        .iter()
+        .chain(&changes.removed)
+        .any(|key| kept_in_data(key, columns));
+    if touches_data {
+        DataChange::Whole
+    } else {
+        DataChange::Unchanged
+    }
+}
+
 /// The patch of `data` as one object to merge and the keys to remove.
 #[cfg(feature = "postgres")]
 pub(crate) fn merge_patch<F: serde_json::ser::Formatter>(

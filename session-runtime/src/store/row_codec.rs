@@ -6,9 +6,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::session_table::{LoadedRow, SessionRow, SessionTable};
 use crate::store::digest::SessionDigest;
+use crate::store::encryption::{open_data, EncryptionKeys};
 use crate::store::key_path::SessionData;
 use crate::Error;
 
@@ -40,6 +42,7 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
         data: DataJson(String::new()),
+        sealed: SealedData::default(),
         expiry: B::expiry_to_column(expiry),
         created: None,
         fields,
@@ -235,10 +238,14 @@ fn check_depth<B: Backend>(data: &SessionData) -> Result<(), Error> {
 /// `data` marks a row saved before its field's column existed: that value
 /// is the session's, not the column's NULL or default, until the next save
 /// moves it into the column.
+///
+/// Sealed `data` is opened with `keys`, bound to the row `id`.
 pub(crate) fn decode<S: SessionTable<B>, B: Backend>(
     row: LoadedRow<S, B>,
+    keys: Option<&EncryptionKeys>,
+    id: &[u8; 32],
 ) -> Result<Decoded, Error> {
-    let mut data = row.data;
+    let (mut data, old_key) = open_data::<S, B>(row.data, keys, id)?;
     let saved_before_column: Vec<_> = S::TABLE
         .columns
         .iter()
@@ -254,6 +261,7 @@ pub(crate) fn decode<S: SessionTable<B>, B: Backend>(
         expiry: B::expiry_from_column(row.expiry)?,
         created: row.created.map(B::expiry_from_column).transpose()?,
         settled,
+        old_key,
     })
 }
 
@@ -267,12 +275,19 @@ pub(crate) async fn is_stored<S: SessionTable<B>, B: Backend>(
     let Some(stored) = S::select(connection, &row.id, now).await? else {
         return Ok(false);
     };
-    let written: Option<SessionData> = serde_json::from_str(&row.data.0).ok();
+    let same_data = match &stored.data {
+        StoredData::Map(stored) => {
+            let written: Option<SessionData> = serde_json::from_str(&row.data.0).ok();
+            written.as_ref() == Some(stored)
+        }
+        // Sealed with a fresh nonce: only the bytes this insert sent match.
+        StoredData::Sealed(stored) => *stored == row.sealed,
+    };
     let (mut stored_typed, mut written_typed) = (SessionData::new(), SessionData::new());
     let same_typed = stored.fields.put_fields(&mut stored_typed).is_ok()
         && row.fields.put_fields(&mut written_typed).is_ok()
         && stored_typed == written_typed;
-    Ok(same_typed && written.as_ref() == Some(&stored.data))
+    Ok(same_typed && same_data)
 }
 
 /// A session read back from its row.
@@ -286,4 +301,7 @@ pub(crate) struct Decoded {
     /// a column existed keeps the value in `data` until a save writes the
     /// whole row.
     pub(crate) settled: bool,
+    /// Whether an old key sealed `data`: the next save writes the whole
+    /// row, sealed with the current key.
+    pub(crate) old_key: bool,
 }

@@ -192,6 +192,30 @@ macro_rules! any_backend_suite {
 
             #[tokio::test]
             $(#[$ignore])?
+            async fn encrypted_data_on_every_backend() {
+                use session_runtime::{DataKey, EncryptionKeys};
+                use session_tests::any::{SealedSession, SealedSessionStore};
+                let Some(db) = TestDatabase::new(KIND).await else { return };
+                let keys = EncryptionKeys::new(DataKey::from_bytes([9; 32]));
+                let store = SealedSessionStore::connect(&db.url).unwrap().with_encryption_keys(keys);
+                store.migrate().await.unwrap();
+                let stored = {
+                    let mut record = record(json!({"user_id": 3, "token": "secret"}));
+                    store.create(&mut record).await.unwrap();
+                    record
+                };
+                let loaded = store.load(&stored.id).await.unwrap().expect("stored");
+                assert_eq!(loaded.data, stored.data);
+                let listed = store.list_by(session_tests::any::sealed_sessions::user_id, &3).await.unwrap();
+                assert_eq!(listed[0].fields, SealedSession { user_id: Some(3) });
+                // Without the key the row does not open, and stays stored.
+                let keyless = SealedSessionStore::connect(&db.url).unwrap();
+                assert!(keyless.load(&stored.id).await.is_err());
+                assert_eq!(keyless.count().await.unwrap(), 1);
+            }
+
+            #[tokio::test]
+            $(#[$ignore])?
             async fn the_ddl_is_the_backends_own() {
                 let Some((_db, store)) = env().await else { return };
                 let up = store.migration().up();

@@ -20,6 +20,7 @@ mod bad_input;
 mod cleanup;
 mod conformance;
 mod dropped_connections;
+mod encryption;
 mod faults;
 mod lifetime;
 mod mapping_fuzz;

@@ -6,7 +6,7 @@ use session_runtime::SessionDigest;
 use session_tests::Kind;
 use tower_sessions::session::Id;
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -24,7 +24,7 @@ fn secrets(id: Id) -> Vec<String> {
 }
 
 /// The SQL listing a table's columns, and whether each holds bytes.
-fn columns_sql(kind: Kind, table: &str) -> String {
+pub(crate) fn columns_sql(kind: Kind, table: &str) -> String {
     match kind {
         Kind::Sqlite => format!(
             "SELECT name AS text, CASE WHEN type = 'BLOB' THEN 1 ELSE 0 END AS is_binary \
@@ -44,7 +44,7 @@ fn columns_sql(kind: Kind, table: &str) -> String {
 
 /// The SQL dumping one column of every row as text: its value as text
 /// (bytes as hex) and the hex of its bytes.
-fn dump_sql(kind: Kind, table: &str, column: &str, binary: bool) -> String {
+pub(crate) fn dump_sql(kind: Kind, table: &str, column: &str, binary: bool) -> String {
     let value = match (kind, binary) {
         (Kind::Sqlite, _) => format!("COALESCE(quote(\"{column}\"), '') || ' ' || COALESCE(hex(\"{column}\"), '')"),
         (Kind::Postgres, true) => format!("COALESCE(encode(\"{column}\", 'hex'), '')"),

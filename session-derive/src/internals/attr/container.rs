@@ -100,6 +100,9 @@ pub enum DataFormat {
     /// MySQL's `LONGBLOB`: the same JSON text, which the server neither
     /// validates nor checks as UTF-8.
     Blob,
+    /// The JSON sealed with the store's keys, in the backend's binary
+    /// string type: on every backend.
+    Encrypted,
 }
 
 impl DataFormat {
@@ -110,9 +113,10 @@ impl DataFormat {
             ("json", DataFormat::Json),
             ("jsonb", DataFormat::Jsonb),
             ("blob", DataFormat::Blob),
+            ("encrypted", DataFormat::Encrypted),
         ],
-        aliases: &[],
-        expected: "`jsonb` or `json` on PostgreSQL, `json` or `blob` on MySQL",
+        aliases: &[("encrypt", "encrypted"), ("encryption", "encrypted")],
+        expected: "`jsonb` or `json` on PostgreSQL, `json` or `blob` on MySQL, `encrypted` on any",
         context: "",
         special_help: no_special_help,
     };

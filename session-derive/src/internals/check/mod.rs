@@ -200,6 +200,7 @@ fn check_backend(cx: &Ctxt, container: &Container) {
         (COMPRESSION, " = pglz"),
     );
     check_data_format(cx, container);
+    check_encrypted_compression(cx, container);
     if container.backend.is_none() {
         cx.error_spanned_by(
             container.ident,
@@ -244,7 +245,10 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
         return;
     };
     let offered = DataFormat::of_backend(*backend);
-    if offered.contains(format) || *backend == BackendKind::Invalid {
+    if offered.contains(format)
+        || *format == DataFormat::Encrypted
+        || *backend == BackendKind::Invalid
+    {
         return;
     }
     let message = match offered {
@@ -257,7 +261,7 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
         ),
         [default, other] => format!(
             "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, \
-             which has `{}` (the default) and `{}`\n\n\
+             which has `{}` (the default) and `{}`, and `encrypted` as every backend\n\n\
              help: the correct format looks like `#[session(backend = {backend_tokens}, data = {})]`",
             format.name(),
             default.name(),
@@ -265,10 +269,28 @@ fn check_data_format(cx: &Ctxt, container: &Container) {
             other.name(),
         ),
         _ => format!(
-            "`data` chooses the type of the `data` column, and `backend = {backend_tokens}` \
-             has one\n\n\
-             help: remove `data`; it chooses `jsonb` or `json` on PostgreSQL, `json` or `blob` on MySQL"
+            "`data = {}` is not a `data` column type of `backend = {backend_tokens}`, which \
+             has one, `TEXT`, and `encrypted` as every backend\n\n\
+             help: remove `data`, or encrypt it: `#[session(backend = {backend_tokens}, data = encrypted)]`",
+            format.name()
         ),
     };
     cx.error_spanned_by(tokens, message);
+}
+
+/// Encrypted `data` does not compress, so a compression method for it
+/// would promise what it cannot do.
+fn check_encrypted_compression(cx: &Ctxt, container: &Container) {
+    if let (Some((DataFormat::Encrypted, _)), Some((_, tokens))) =
+        (&container.data, &container.compression)
+    {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`{COMPRESSION}` compresses `data`, and `data = encrypted` does not compress: \
+                 ciphertext looks random\n\n\
+                 help: remove `{COMPRESSION}`; the encrypted column takes none"
+            ),
+        );
+    }
 }

@@ -43,6 +43,12 @@ impl<C: Column> QueryFragment<Mysql> for SetData<'_, C> {
         let column = match self.data_type {
             DataType::Blob => ("CONVERT(", " USING utf8mb4)"),
             DataType::BackendDefault | DataType::Json => ("", ""),
+            // Sealed bytes are written whole, never patched.
+            DataType::Encrypted => {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "a patch of encrypted `data`, which is only ever written whole".into(),
+                ))
+            }
         };
         let functions = PathFunctions {
             set: "JSON_SET",
