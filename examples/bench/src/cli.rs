@@ -117,10 +117,17 @@ pub struct Options {
     pub warm_up: bool,
     /// Where the SVG chart is written.
     pub chart: PathBuf,
+    /// `--only dispatch`: time `ours any` against `ours plain` alone, on
+    /// [`Options::ops`], and no end-to-end figure.
+    pub dispatch: bool,
 }
 
 /// Where the chart goes unless `--chart` says otherwise.
 pub const DEFAULT_CHART: &str = "target/bench-chart.svg";
+
+/// The `--only` name of the dispatch comparison, `ours any` against
+/// `ours plain`.
+pub const DISPATCH: &str = "dispatch";
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
@@ -150,7 +157,11 @@ usage: cargo run --release -p example-bench -- [options]
                       figures (e2e, rolling, overlap) and the cost of
                       encryption at rest (encryption); naming operations only
                       keeps every end-to-end figure, naming figures only
-                      times no operation
+                      times no operation; `dispatch` times ours any (the
+                      plain struct with backend = any, through AnyStore)
+                      against ours plain alone, with no other contender, no
+                      end-to-end figure and no chart, on the operations
+                      named beside it (every one if none)
   -h, --help          this text
 
 Servers: SESSION_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
@@ -171,6 +182,7 @@ impl Options {
             max_ops: None,
             warm_up: true,
             chart: PathBuf::from(DEFAULT_CHART),
+            dispatch: false,
         };
         let mut no_e2e = false;
         let mut only_figures = Vec::new();
@@ -197,7 +209,9 @@ impl Options {
                 "--only" => {
                     let value = args.next().ok_or("--only needs a value")?;
                     for name in value.split(',').map(str::trim) {
-                        if let Some(op) = Op::ALL.into_iter().find(|op| op.flag() == name) {
+                        if name == DISPATCH {
+                            options.dispatch = true;
+                        } else if let Some(op) = Op::ALL.into_iter().find(|op| op.flag() == name) {
                             options.ops.push(op);
                         } else if let Some(figure) = EndToEnd::ALL
                             .into_iter()
@@ -224,8 +238,16 @@ impl Options {
         }
         // Naming operations only keeps every end-to-end figure, as
         // `--only save` did before figures could be named; naming figures
-        // only times no operation.
-        if !only_figures.is_empty() {
+        // only times no operation. `dispatch` times operations only: the
+        // end-to-end figures have contenders of their own.
+        if options.dispatch {
+            if !only_figures.is_empty() {
+                return Err(format!(
+                    "--only {DISPATCH} times operations, not end-to-end figures\n\n{USAGE}"
+                ));
+            }
+            options.e2e.clear();
+        } else if !only_figures.is_empty() {
             if no_e2e {
                 return Err(format!(
                     "--no-e2e skips the end-to-end figures --only names\n\n{USAGE}"
@@ -274,6 +296,7 @@ mod tests {
         assert_eq!((options.repeat, options.max_ops), (None, None));
         assert!(options.warm_up);
         assert_eq!(options.chart, PathBuf::from(DEFAULT_CHART));
+        assert!(!options.dispatch);
     }
 
     #[test]
@@ -326,6 +349,19 @@ mod tests {
         assert_eq!(options.ops, [Op::Delete]);
         assert_eq!(options.e2e, [EndToEnd::Rolling]);
         assert!(parse(&["--no-e2e"]).unwrap().e2e.is_empty());
+    }
+
+    #[test]
+    fn the_dispatch_comparison_can_be_picked() {
+        let options = parse(&["--only", "dispatch"]).unwrap();
+        assert!(options.dispatch);
+        assert_eq!(options.ops, Op::ALL);
+        assert!(options.e2e.is_empty());
+        let options = parse(&["--only", "dispatch,save", "--only", "load-hit"]).unwrap();
+        assert!(options.dispatch);
+        assert_eq!(options.ops, [Op::Save, Op::LoadHit]);
+        assert!(options.e2e.is_empty());
+        assert!(parse(&["--only", "dispatch,rolling"]).is_err());
     }
 
     #[test]

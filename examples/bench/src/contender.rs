@@ -22,6 +22,10 @@ pub mod names {
     /// The derived store of a struct with two typed columns, one a foreign
     /// key: what typed columns cost on top of `ours plain`.
     pub const OURS_TYPED: &str = "ours typed";
+    /// The struct of `ours plain` derived with `backend = any`, driven
+    /// through `AnyStore`: what the dispatch on the backend costs. Only
+    /// `--only dispatch` runs it, against `ours plain` alone.
+    pub const OURS_ANY: &str = "ours any";
     /// The statement `ours typed` sends, by hand through the same
     /// diesel-async driver on the same table.
     pub const SAME_SCHEMA_FLOOR: &str = "same-schema floor";

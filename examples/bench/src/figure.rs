@@ -66,18 +66,27 @@ impl Figure {
     /// How far the runs spread around the median: half their range, as a
     /// percentage of the median.
     pub fn spread_percent(&self) -> f64 {
-        let rates = self.rates();
-        let (min, max) = rates
-            .iter()
-            .fold((f64::INFINITY, 0.0_f64), |(min, max), rate| {
-                (min.min(*rate), max.max(*rate))
-            });
-        let median = median(rates);
+        let (min, max) = self.range();
+        let median = self.ops_per_sec();
         if median > 0.0 {
             (max - min) / 2.0 / median * 100.0
         } else {
             0.0
         }
+    }
+
+    /// The slowest and the fastest run's operations per second.
+    pub fn range(&self) -> (f64, f64) {
+        self.rates()
+            .into_iter()
+            .fold((f64::INFINITY, 0.0_f64), |(min, max), rate| {
+                (min.min(rate), max.max(rate))
+            })
+    }
+
+    /// How many runs the figure has.
+    pub fn repeats(&self) -> usize {
+        self.runs.len()
     }
 
     /// The latency within which `fraction` of the operations of every run
@@ -133,6 +142,8 @@ mod tests {
         let figure = figure.expect("five runs");
         assert_eq!(figure.ops_per_sec(), 100.0);
         assert_eq!(figure.ops(), 100);
+        assert_eq!(figure.range(), (10.0, 104.0));
+        assert_eq!(figure.repeats(), 5);
         // (104 - 10) / 2 / 100
         assert!((figure.spread_percent() - 47.0).abs() < 1e-9);
     }

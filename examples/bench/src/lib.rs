@@ -15,6 +15,11 @@
 //!   the three fixed columns and a primary key, through sqlx;
 //! - **ceiling**: tower-sessions' `MemoryStore`.
 //!
+//! `--only dispatch` times instead **ours any**, the struct without fields
+//! derived with `backend = any` and driven through `AnyStore`, against the
+//! single-backend store of the same struct alone, for what the dispatch on
+//! the backend costs.
+//!
 //! Through axum and the session middleware it also times a handler that
 //! writes on every request and one under rolling expiry that writes on one
 //! in ten, and counts the changes lost when two requests of one session
@@ -55,9 +60,11 @@ pub mod postgres {
 }
 
 /// The benchmark's session struct, users table and store on MySQL and
-/// MariaDB.
+/// MariaDB. `backend = any` takes no `data = blob`, a type of MySQL alone:
+/// its any struct keeps `data` as `JSON`, and `--only dispatch` measures it
+/// against a plain struct with `data = json`, not against ours plain.
 pub mod mysql {
-    crate::bench_schema!(mysql, plain: (, data = blob));
+    crate::bench_schema!(mysql, plain: (, data = blob), any: (, data = json));
 }
 
 /// Any error of a benchmark step; the program reports it and moves on to

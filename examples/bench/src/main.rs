@@ -46,20 +46,27 @@ async fn main() -> ExitCode {
         rolling_requests: runs(EndToEnd::Rolling, plan.rolling_requests),
         overlap_rounds: runs(EndToEnd::Overlap, plan.overlap_rounds),
         ops: options.ops.clone(),
+        dispatch: options.dispatch,
         ..plan
     };
     if cfg!(debug_assertions) {
         println!("> note: a debug build; run with --release for figures worth reading\n");
     }
     let (small, large) = (Payload::small(), Payload::large());
-    println!(
-        "## Session store benchmark{}\n\n\
-         Contenders: **ceiling** = tower-sessions `MemoryStore`; **peer** = tower-sessions-sqlx-store 0.15 \
+    let contenders = if options.dispatch {
+        "Contenders (`--only dispatch`): **ours plain** = the derived store of a struct without \
+         fields, a `DieselStore` of one backend; **ours any** = the same struct derived with \
+         `backend = any`, an `AnyStore` that matches on its backend once per operation."
+    } else {
+        "Contenders: **ceiling** = tower-sessions `MemoryStore`; **peer** = tower-sessions-sqlx-store 0.15 \
          (its own `migrate()`, no ping before checkout); **ours plain** = the derived store of a struct \
          without fields (the peer's features); **ours typed** = the derived store, 2 typed columns \
          (`user_id` FK to `bench_users`, `user_agent`); **same-schema floor** = ours typed's one statement \
          by hand through the same diesel-async driver and pool; **physical floor** = one prepared \
-         statement per operation through sqlx on `id`, `data`, `expiry_date` and a primary key only.\n\
+         statement per operation through sqlx on `id`, `data`, `expiry_date` and a primary key only."
+    };
+    println!(
+        "## Session store benchmark{}\n\n{contenders}\n\
          Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
          Timed runs last up to {} ms, {} per figure, interleaved across the contenders; \
          `delete_expired` deletes {} expired rows among {} live ones. {} cores.\n",
@@ -138,8 +145,12 @@ async fn main() -> ExitCode {
             println!("{}", encryption::table(&rows, &cost_plan));
         }
     }
-    // The chart is of the operations: there is none to draw without them.
-    if reports.iter().any(|report| !report.rows.is_empty()) {
+    if options.dispatch {
+        println!("{}", report::dispatch_table(&reports, plan.repeat));
+    }
+    // The chart is of ours/peer over the operations: there is none to draw
+    // without them, nor without the peer (`--only dispatch`).
+    if !options.dispatch && reports.iter().any(|report| !report.rows.is_empty()) {
         match chart::write(&reports, &options.chart) {
             Ok(()) => println!("(chart: {})", options.chart.display()),
             Err(error) => {

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-use session_runtime::PoolOptions;
+use session_runtime::backend::Backend;
+use session_runtime::{AnyStore, AnyTable, DieselStore, PoolOptions, SessionTable};
 
 use crate::cli::BackendKind;
-use crate::contender::{Contender, SeedRow};
+use crate::contender::{Contender, SeedRow, Seeder};
 use crate::e2e::{self, E2eResult, Scenario};
 use crate::figure::Figure;
 use crate::measure::{self, Inputs, Measurement, Op};
@@ -19,7 +20,8 @@ use crate::payload::Payload;
 use crate::peer::{self, Peer};
 use crate::physical_floor::PHYSICAL_TABLE;
 use crate::schema::{
-    users_ddl, PEER_SCHEMA, PEER_TABLE, PLAIN_SESSIONS_TABLE, SESSIONS_TABLE, USERS_TABLE,
+    users_ddl, ANY_PLAIN_SESSIONS_TABLE, DISPATCH_PLAIN_SESSIONS_TABLE, PEER_SCHEMA, PEER_TABLE,
+    PLAIN_SESSIONS_TABLE, SESSIONS_TABLE, USERS_TABLE,
 };
 use crate::BenchResult;
 
@@ -69,6 +71,9 @@ pub struct Plan {
     pub pool: usize,
     /// The operations timed.
     pub ops: Vec<Op>,
+    /// `--only dispatch`: `ours any` against the single-backend store of
+    /// the same struct without fields, no other contender.
+    pub dispatch: bool,
 }
 
 /// Sessions of each listed user.
@@ -100,6 +105,7 @@ impl Plan {
             e2e_clients: 8,
             pool,
             ops: Op::ALL.to_vec(),
+            dispatch: false,
         }
     }
 
@@ -445,6 +451,8 @@ async fn suite(
     for line in &others {
         rows.push(suite.time_line(line, rows.len()).await?);
     }
+    // No contender of `--only dispatch` lists or revokes by user.
+    rows.retain(|row| row.results.iter().any(Option::is_some));
     Ok(rows)
 }
 
@@ -520,6 +528,8 @@ fn drop_statements(kind: BackendKind) -> Vec<String> {
     let mut statements: Vec<String> = [
         SESSIONS_TABLE,
         PLAIN_SESSIONS_TABLE,
+        ANY_PLAIN_SESSIONS_TABLE,
+        DISPATCH_PLAIN_SESSIONS_TABLE,
         PHYSICAL_TABLE,
         USERS_TABLE,
     ]
@@ -543,13 +553,20 @@ struct Lineup {
     ours_typed: Arc<dyn Contender>,
     same_schema_floor: Arc<dyn Contender>,
     physical_floor: Arc<dyn Contender>,
+    /// With `--only dispatch`: ours plain (or the single-backend store of
+    /// the any struct's keys, see [`crate::schema`]) and ours any.
+    dispatch: Option<[Arc<dyn Contender>; 2]>,
 }
 
 impl Lineup {
     /// Every contender, the ceiling first, in column order: the peer, then
     /// ours from the plain to the typed store, then the floors from the one
-    /// nearest ours to the barest.
+    /// nearest ours to the barest. With `--only dispatch`, ours plain and
+    /// ours any alone.
     fn columns(self) -> Vec<Arc<dyn Contender>> {
+        if let Some(dispatch) = self.dispatch {
+            return dispatch.to_vec();
+        }
         vec![
             Arc::new(Memory::default()),
             self.peer,
@@ -640,7 +657,10 @@ async fn sqlite_typed_file(
 
 async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
     use crate::physical_floor::sqlite::PhysicalFloor;
-    use crate::sqlite::{bench_sessions, PlainBenchSessionStore};
+    use crate::sqlite::{
+        bench_sessions, AnyPlainBenchSessionStore, DispatchPlainBenchSessionStore,
+        PlainBenchSessionStore, DISPATCH_PLAIN_TABLE,
+    };
 
     let dir = std::env::temp_dir().join(format!("example-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -674,6 +694,41 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
             PHYSICAL_TABLE,
         )
         .await?;
+        let dispatch = if plan.dispatch {
+            // Files of their own, as every contender has.
+            let plain_path = dir.join("dispatch-plain.db");
+            let any_path = dir.join("any.db");
+            let plain = DispatchPlainBenchSessionStore::connect_with(
+                &plain_path.to_string_lossy(),
+                &plan.pool_options(),
+            )?;
+            let any = AnyPlainBenchSessionStore::connect_with(
+                &any_path.to_string_lossy(),
+                &plan.pool_options(),
+            )?;
+            let seeders = [
+                PhysicalFloor::on_table(
+                    sqlite_pool(&plain_path, plan).await?,
+                    DISPATCH_PLAIN_TABLE,
+                ),
+                PhysicalFloor::on_table(
+                    sqlite_pool(&any_path, plan).await?,
+                    ANY_PLAIN_SESSIONS_TABLE,
+                ),
+            ];
+            Some(
+                dispatch_pair(
+                    BackendKind::Sqlite,
+                    plain,
+                    DISPATCH_PLAIN_TABLE,
+                    any,
+                    seeders,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
 
         let pool = sqlite_pool(&dir.join("peer.db"), plan).await?;
         let peer_store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
@@ -689,6 +744,7 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
             ours_typed: Arc::new(ours_typed),
             same_schema_floor: Arc::new(same_schema_floor),
             physical_floor: Arc::new(physical_floor),
+            dispatch,
         };
         let e2e_stores = e2e::Stores {
             ours_typed: typed,
@@ -701,6 +757,48 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
     // Best effort: the files are in the temporary directory anyway.
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// The contenders of `--only dispatch` on `kind`: `plain`, the
+/// single-backend store of a struct without fields, on `plain_table`, and
+/// `any`, the same struct derived with `backend = any`, each with the bulk
+/// writer of its table. It checks that `any` picked `kind` from its URL and
+/// makes `plain`'s table under its own name, so that the two differ in the
+/// store type alone, then migrates both.
+async fn dispatch_pair<P, B, A, W>(
+    kind: BackendKind,
+    plain: DieselStore<P, B>,
+    plain_table: &str,
+    any: AnyStore<A>,
+    [plain_seeder, any_seeder]: [W; 2],
+) -> BenchResult<[Arc<dyn Contender>; 2]>
+where
+    P: SessionTable<B>,
+    B: Backend,
+    A: AnyTable,
+    W: Seeder + 'static,
+{
+    let backend = any.backend_name();
+    if backend != B::NAME {
+        return Err(format!("ours any runs on {backend}, not {}", B::NAME).into());
+    }
+    let any_ddl = any
+        .migration()
+        .up()
+        .replace(ANY_PLAIN_SESSIONS_TABLE, plain_table);
+    let plain_ddl = DieselStore::<P, B>::migration().up();
+    if any_ddl != plain_ddl {
+        return Err(format!(
+            "ours any's table is not ours plain's on {kind}:\n{any_ddl}\nagainst\n{plain_ddl}"
+        )
+        .into());
+    }
+    plain.migrate().await?;
+    any.migrate().await?;
+    Ok([
+        Arc::new(Ours::plain(plain, Arc::new(plain_seeder))),
+        Arc::new(Ours::any(any, Arc::new(any_seeder))),
+    ])
 }
 
 /// The pool of every sqlx contender: the same size as ours, and, like
@@ -730,7 +828,10 @@ macro_rules! server_backend {
     ) => {
         async fn $name(plan: &Plan) -> BenchResult<Option<BackendReport>> {
             use crate::physical_floor::$module::PhysicalFloor;
-            use crate::$module::{bench_sessions, BenchSessionStore, PlainBenchSessionStore};
+            use crate::$module::{
+                bench_sessions, AnyPlainBenchSessionStore, BenchSessionStore,
+                DispatchPlainBenchSessionStore, PlainBenchSessionStore, DISPATCH_PLAIN_TABLE,
+            };
 
             let kind = $kind;
             let url = kind.url();
@@ -766,6 +867,18 @@ macro_rules! server_backend {
                         PLAIN_SESSIONS_TABLE,
                     )),
                 );
+                let dispatch = if plan.dispatch {
+                    let plain =
+                        DispatchPlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                    let any = AnyPlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                    let seeders = [
+                        PhysicalFloor::on_table(physical_pool.clone(), DISPATCH_PLAIN_TABLE),
+                        PhysicalFloor::on_table(physical_pool.clone(), ANY_PLAIN_SESSIONS_TABLE),
+                    ];
+                    Some(dispatch_pair(kind, plain, DISPATCH_PLAIN_TABLE, any, seeders).await?)
+                } else {
+                    None
+                };
                 let physical_floor = PhysicalFloor::create(physical_pool, PHYSICAL_TABLE).await?;
 
                 let pool = sqlx_pool_options::<$database>(plan).connect(&url).await?;
@@ -783,6 +896,7 @@ macro_rules! server_backend {
                     ours_typed: Arc::new(ours_typed),
                     same_schema_floor: Arc::new(same_schema_floor),
                     physical_floor: Arc::new(physical_floor),
+                    dispatch,
                 };
                 let e2e_stores = e2e::Stores {
                     ours_typed: typed,
