@@ -22,7 +22,7 @@
 //!
 //! // The table is a Diesel table like any other.
 //! let query = http_sessions::table.inner_join(users::table);
-//! // The store is `DieselStore<AppSession>`.
+//! // The store is `DieselStore<AppSession, Sqlite>`.
 //! let up_sql = AppSessionStore::migration().up();
 //! assert!(up_sql.contains("REFERENCES \"users\" (\"id\") ON DELETE CASCADE"));
 //! ```
