@@ -49,23 +49,9 @@ macro_rules! encryption_suite {
 
             use super::{bytes_literal, data_hex_sql, fingerprint};
             use crate::common::{record, where_id};
-            use crate::security::{columns_sql, dump_sql, hex};
+            use crate::security::{columns_sql, dump_sql, hex, Column, Text};
 
             const KIND: Kind = $kind;
-
-            #[derive(diesel::QueryableByName)]
-            struct Column {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                text: String,
-                #[diesel(sql_type = diesel::sql_types::Integer)]
-                is_binary: i32,
-            }
-
-            #[derive(diesel::QueryableByName)]
-            struct Text {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                text: String,
-            }
 
             /// A store of `SealedSession` on the test database, with
             /// `keys` if any (a restart of the app, when called again),

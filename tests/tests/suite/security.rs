@@ -24,6 +24,22 @@ fn secrets(id: Id) -> Vec<String> {
 }
 
 /// The SQL listing a table's columns, and whether each holds bytes.
+/// A row of [`columns_sql`]: a column's name, and whether it is binary.
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(crate) text: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub(crate) is_binary: i32,
+}
+
+/// A row of [`dump_sql`]: one value as text.
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(crate) text: String,
+}
+
 pub(crate) fn columns_sql(kind: Kind, table: &str) -> String {
     match kind {
         Kind::Sqlite => format!(
@@ -89,24 +105,10 @@ macro_rules! security_suite {
             use tower_sessions::session::Id;
             use tower_sessions::{Expiry, ExpiredDeletion as _, Session, SessionManagerLayer, SessionStore as _};
 
-            use super::{columns_sql, digest_hex, dump_sql, secrets};
+            use super::{columns_sql, digest_hex, dump_sql, secrets, Column, Text};
             use crate::common::record;
 
             const KIND: Kind = $kind;
-
-            #[derive(diesel::QueryableByName)]
-            struct Column {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                text: String,
-                #[diesel(sql_type = diesel::sql_types::Integer)]
-                is_binary: i32,
-            }
-
-            #[derive(diesel::QueryableByName)]
-            struct Text {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                text: String,
-            }
 
             /// Every column of every row of `table`, as text and as hex.
             async fn dump(store: &AppSessionStore, table: &str) -> String {
