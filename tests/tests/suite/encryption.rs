@@ -49,7 +49,7 @@ macro_rules! encryption_suite {
 
             use super::{bytes_literal, data_hex_sql, fingerprint};
             use crate::common::{record, where_id};
-            use crate::security::{columns_sql, dump_sql, hex, Column, Text};
+            use crate::security::{columns_sql, hex, Column, Text};
 
             const KIND: Kind = $kind;
 
@@ -94,16 +94,7 @@ macro_rules! encryption_suite {
                     .await
                     .unwrap();
                 assert_eq!(columns.len(), 5, "id, expiry_date, created_at, user_id, data");
-                let mut dump = String::new();
-                for column in columns {
-                    let sql = dump_sql(KIND, "sealed_sessions", &column.text, column.is_binary == 1);
-                    let rows: Vec<Text> = diesel::sql_query(sql).load(&mut *connection).await.unwrap();
-                    for row in rows {
-                        dump.push_str(&row.text.to_lowercase());
-                        dump.push('\n');
-                    }
-                }
-                dump
+                crate::security::dump_columns!(&mut *connection, KIND, "sealed_sessions", columns)
             }
 
             #[tokio::test]

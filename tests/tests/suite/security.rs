@@ -40,6 +40,28 @@ pub(crate) struct Text {
     pub(crate) text: String,
 }
 
+/// Every value of `$columns` (rows of [`columns_sql`]) of `$table` on
+/// `$connection`, as text and as hex, lowercase, a line each: what a dump
+/// of the table would show.
+macro_rules! dump_columns {
+    ($connection:expr, $kind:expr, $table:expr, $columns:expr) => {{
+        use diesel_async::RunQueryDsl as _;
+        let mut dump = String::new();
+        for column in $columns {
+            let sql =
+                $crate::security::dump_sql($kind, $table, &column.text, column.is_binary == 1);
+            let rows: Vec<$crate::security::Text> =
+                diesel::sql_query(sql).load($connection).await.unwrap();
+            for row in rows {
+                dump.push_str(&row.text.to_lowercase());
+                dump.push('\n');
+            }
+        }
+        dump
+    }};
+}
+pub(crate) use dump_columns;
+
 pub(crate) fn columns_sql(kind: Kind, table: &str) -> String {
     match kind {
         Kind::Sqlite => format!(
@@ -105,7 +127,7 @@ macro_rules! security_suite {
             use tower_sessions::session::Id;
             use tower_sessions::{Expiry, ExpiredDeletion as _, Session, SessionManagerLayer, SessionStore as _};
 
-            use super::{columns_sql, digest_hex, dump_sql, secrets, Column, Text};
+            use super::{columns_sql, digest_hex, secrets, Column};
             use crate::common::record;
 
             const KIND: Kind = $kind;
@@ -119,18 +141,7 @@ macro_rules! security_suite {
                     .await
                     .unwrap();
                 assert!(columns.len() >= 4, "{table} has columns: {}", columns.len());
-                let mut dump = String::new();
-                for column in columns {
-                    let rows: Vec<Text> = diesel::sql_query(dump_sql(KIND, table, &column.text, column.is_binary == 1))
-                        .load(&mut *connection)
-                        .await
-                        .unwrap();
-                    for row in rows {
-                        dump.push_str(&row.text.to_lowercase());
-                        dump.push('\n');
-                    }
-                }
-                dump
+                super::dump_columns!(&mut *connection, KIND, table, columns)
             }
 
             #[tokio::test]
