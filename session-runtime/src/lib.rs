@@ -46,23 +46,43 @@
     allow(dead_code, unused_macros)
 )]
 
-// The store: its API, statement running and retries, the row codec,
-// per-user queries, cleanup, the typed session, the tower-sessions traits.
-mod store;
+// The modules, lowest first. Each imports only from the modules above it
+// in this list (`.ci/check_layers.py` checks it), so that none can be
+// understood only together with one that depends on it:
+//
+// - leaves: `error`, `backoff`, `setters`, `session_data`, `digest`,
+//   `encryption` (keys and sealing; no database, no store);
+// - `schema`: the table as data, DDL and diff, with no database;
+// - `backend`: each database, its pool, and how it renders a partial save;
+// - `session_table`: the contract between the derive and the runtime;
+// - `telemetry`: the `tracing` events operators see;
+// - `store`: `DieselStore` and `AnyStore`, which run the statements;
+// - `__private` and `guide`, which nothing imports.
+
+// What can go wrong, in kinds a caller can match.
+mod error;
 // Jittered waits between attempts, within a deadline.
 mod backoff;
-// The table as a schema: definition, DDL, live table, diff, migrate.
+// The `with_*` methods of the options structs.
+mod setters;
+// The session map, and the paths of the keys typed columns take.
+mod session_data;
+// The SHA-256 digest a session id is stored as.
+mod digest;
+// Encryption at rest of `data`: the keys and the sealed format.
+mod encryption;
+// The table as a schema: definition, dialect, DDL, live table, diff.
 mod schema;
-// The databases, one folder each, and the pool and dialect they share.
+// The databases, one folder each, and the pool they share.
 pub mod backend;
 // The contract between the derive and the runtime.
 mod session_table;
-// What can go wrong, in kinds a caller can match.
-mod error;
-// The `with_*` methods of the options structs.
-mod setters;
 // The `tracing` events operators see.
 pub mod telemetry;
+// The store: its API, statement running and retries, the row codec,
+// per-user queries, cleanup, migration, the typed session, the
+// tower-sessions traits.
+mod store;
 // How a derived store behaves, chapter by chapter.
 pub mod guide;
 // What generated code names, and nothing else.
@@ -70,16 +90,17 @@ pub mod guide;
 pub mod __private;
 
 pub use backend::{ColumnType, PoolOptions};
+pub use digest::{ParseDigestError, SessionDigest};
+pub use encryption::{DataKey, EncryptionKeys, ParseKeyError};
 pub use error::{DatabaseError, Error};
 pub use schema::ddl::Migration;
 pub use schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
+pub use session_data::SessionData;
 pub use session_table::{SessionFields, SessionTable};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use store::any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
-pub use store::digest::{ParseDigestError, SessionDigest};
-pub use store::encryption::{DataKey, EncryptedTable, EncryptionKeys, ParseKeyError};
-pub use store::key_path::SessionData;
+pub use store::encryption::EncryptedTable;
 pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;
 pub use store::typed_session::TypedSessionExt;

@@ -5,11 +5,11 @@ use std::future::Future;
 use diesel::result::QueryResult;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::data_patch::RowChanges;
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::schema::table_def::TableDef;
-use crate::store::key_path::{KeyPath, SessionData};
-use crate::store::row_changes::RowChanges;
+use crate::session_data::{KeyPath, SessionData};
 use crate::Error;
 
 /// A session as one row of its table.

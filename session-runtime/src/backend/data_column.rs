@@ -9,7 +9,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::schema::table_def::ColumnDef;
-use crate::store::key_path::SessionData;
+use crate::session_data::SessionData;
 use crate::Error;
 
 /// The JSON text bound to the `data` column.

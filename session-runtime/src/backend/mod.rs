@@ -11,15 +11,16 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::data_patch::{paths_patch, DataChange, KeyChanges};
+use crate::schema::dialect::Dialect;
 use crate::schema::live_table::LiveTable;
 use crate::schema::table_def::ColumnDef;
-use crate::store::key_path::SessionData;
-use crate::store::row_changes::{paths_patch, DataChange, KeyChanges};
+use crate::session_data::SessionData;
 use crate::Error;
 
 mod column_type;
 pub(crate) mod data_column;
-mod dialect;
+pub(crate) mod data_patch;
 #[cfg(feature = "mysql")]
 mod mysql;
 mod pool;
@@ -31,7 +32,6 @@ mod sqlite;
 
 pub(crate) use column_type::column_types;
 pub use column_type::ColumnType;
-pub(crate) use dialect::Dialect;
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use mysql::Mysql;

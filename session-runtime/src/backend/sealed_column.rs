@@ -1,7 +1,7 @@
 //! The `data` column of a table that encrypts it
 //! (`#[session(data = encrypted)]`): opaque bytes in the backend's binary
 //! string type, bound and read the same way on every backend. The
-//! sealing and opening are the store's, in `store::encryption`: a value
+//! sealing and opening are `encryption`'s, called by the store: a value
 //! read from the database cannot be opened here, without the store's keys
 //! and the row's id.
 
@@ -11,7 +11,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Binary;
 
 use crate::backend::data_column::DataMap;
-use crate::store::key_path::SessionData;
+use crate::session_data::SessionData;
 
 /// The sealed bytes of an encrypted `data` column: what a write binds, and
 /// what a read hands to the store to open.

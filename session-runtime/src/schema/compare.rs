@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::backend::Dialect;
 use crate::schema::ddl::{ColumnChange, Migration, TableDdl};
+use crate::schema::dialect::Dialect;
 use crate::schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
 use crate::schema::live_table::{LiveColumn, LiveTable};
 use crate::schema::table_def::{ColumnDef, DataType, Declared};

@@ -1,6 +1,6 @@
 //! The statements that create, alter and drop a derived session table.
 
-use crate::backend::Dialect;
+use crate::schema::dialect::Dialect;
 use crate::schema::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
 
 /// The DDL of one table on one backend: statements to create it, and to

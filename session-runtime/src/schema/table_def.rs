@@ -1,9 +1,8 @@
 //! A derived session table as data: its name and typed columns, which
 //! the derive writes as constants and everything else reads.
 
-use crate::backend::{Backend, Dialect};
-use crate::session_table::SessionTable;
-use crate::store::key_path::SessionData;
+use crate::schema::dialect::Dialect;
+use crate::session_data::SessionData;
 
 /// A derived session table, as the DDL needs it.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +103,7 @@ pub struct ColumnDef {
     /// The column's SQL name.
     pub name: &'static str,
     /// Where the column's value lives in the session map.
-    pub path: crate::store::key_path::KeyPath,
+    pub path: crate::session_data::KeyPath,
     /// The column type, from [`ColumnType`](crate::ColumnType).
     pub sql_type: &'static str,
     /// `false` for `NOT NULL` columns.
@@ -156,19 +155,4 @@ pub(crate) struct Declared {
     /// required columns start with in rows stored before them. An error
     /// when a default cannot be written.
     pub defaults: Result<SessionData, String>,
-}
-
-impl Declared {
-    /// The table of `S`.
-    pub fn of<S: SessionTable<B>, B: Backend>() -> Self {
-        let defaults = S::read_fields(&SessionData::new()).and_then(|defaults| {
-            let mut written = SessionData::new();
-            defaults.put_fields(&mut written).map(|()| written)
-        });
-        Declared {
-            dialect: B::DIALECT,
-            table: S::TABLE,
-            defaults: defaults.map_err(|error| error.to_string()),
-        }
-    }
 }

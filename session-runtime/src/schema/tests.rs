@@ -1,10 +1,10 @@
 //! The DDL and the schema diff, as pure functions of a dialect.
 
-use crate::backend::Dialect;
 use crate::schema::ddl::{ColumnChange, Migration, TableDdl};
+use crate::schema::dialect::Dialect;
 use crate::schema::table_def::OnDelete;
 use crate::schema::table_def::{ColumnDef, Compression, DataType, ForeignKey, TableDef};
-use crate::store::key_path::KeyPath;
+use crate::session_data::KeyPath;
 
 const USER_ID: ColumnDef = ColumnDef {
     name: "user_id",
@@ -157,7 +157,7 @@ mod diff {
     use crate::schema::diff::{SchemaChange, SchemaDiff};
     use crate::schema::live_table::{LiveColumn, LiveForeignKey, LiveTable};
     use crate::schema::table_def::Declared;
-    use crate::store::key_path::SessionData;
+    use crate::session_data::SessionData;
 
     fn column(name: &str, sql_type: &str, nullable: bool) -> LiveColumn {
         LiveColumn {
@@ -287,7 +287,7 @@ mod encrypted {
     use crate::schema::diff::SchemaDiff;
     use crate::schema::live_table::{LiveColumn, LiveTable};
     use crate::schema::table_def::Declared;
-    use crate::store::key_path::SessionData;
+    use crate::session_data::SessionData;
 
     fn encrypted() -> TableDef {
         TableDef {

@@ -11,11 +11,12 @@ use crate::backend::Postgres;
 #[cfg(feature = "sqlite")]
 use crate::backend::Sqlite;
 use crate::backend::{Backend, PoolOptions};
+use crate::encryption::EncryptionKeys;
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
 use crate::session_table::{SessionFields, SessionTable};
 use crate::store::cleanup::{CleanupHandle, CleanupOptions};
-use crate::store::encryption::{EncryptedTable, EncryptionKeys};
+use crate::store::encryption::EncryptedTable;
 use crate::store::per_user::{LookupColumn, SessionInfo};
 use crate::store::row_codec::Decoded;
 use crate::store::touch_after::TouchAfter;

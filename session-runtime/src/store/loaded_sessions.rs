@@ -29,7 +29,7 @@ use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use tokio::task::Id as TaskId;
 
-use crate::store::key_path::SessionData;
+use crate::session_data::SessionData;
 
 /// The default bound of [`LoadedSessions`]: 8 MiB, about 35 000 loads of
 /// sessions with a few keys each.

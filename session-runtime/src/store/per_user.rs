@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::backend::Backend;
 use crate::session_table::SessionTable;
-use crate::store::run_statement;
+use crate::store::statement::run_statement;
 use crate::{DieselStore, Error, SessionDigest};
 
 /// A column of a derived session table that sessions can be looked up by:

@@ -8,10 +8,11 @@ use time::OffsetDateTime;
 use crate::backend::data_column::DataJson;
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
+use crate::digest::SessionDigest;
+use crate::encryption::EncryptionKeys;
+use crate::session_data::SessionData;
 use crate::session_table::{LoadedRow, SessionRow, SessionTable};
-use crate::store::digest::SessionDigest;
-use crate::store::encryption::{open_data, EncryptionKeys};
-use crate::store::key_path::SessionData;
+use crate::store::encryption::open_data;
 use crate::Error;
 
 /// Splits a session into its row: typed values to their columns, the rest

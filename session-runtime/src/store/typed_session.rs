@@ -1,7 +1,7 @@
 //! The derived struct read from and written to a request's session, with
 //! no string keys in user code.
 
-use crate::store::key_path::SessionData;
+use crate::session_data::SessionData;
 use crate::{Error, SessionFields};
 
 /// Typed access to a `tower_sessions::Session` through a derived struct.

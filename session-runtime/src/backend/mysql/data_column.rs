@@ -12,8 +12,8 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
+use crate::backend::data_patch::{PathFunctions, SetData};
 use crate::schema::table_def::DataType;
-use crate::store::row_changes::{PathFunctions, SetData};
 
 /// `JSON` and, with `data = blob`, `LONGBLOB`: the same JSON text.
 macro_rules! json_text {

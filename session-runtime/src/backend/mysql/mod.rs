@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 mod data_column;
 
-use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
+use super::{column_types, deadpool_backend, sealed, Backend};
+use crate::schema::dialect::Dialect;
 
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::Error;

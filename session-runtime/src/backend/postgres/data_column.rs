@@ -11,8 +11,8 @@ use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, IsNull, Output, ToSql};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
+use crate::backend::data_patch::{DataPatch, SetData};
 use crate::schema::table_def::DataType;
-use crate::store::row_changes::{DataPatch, SetData};
 
 impl ToSql<Jsonb, Pg> for DataJson {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {

@@ -9,16 +9,19 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 mod data_column;
+mod merge_patch;
 
-use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
+use super::{column_types, deadpool_backend, sealed, Backend};
 use crate::backend::data_column::DataJson;
+use crate::backend::data_patch::{DataChange, KeyChanges};
 use crate::error::with_causes;
+use crate::schema::dialect::Dialect;
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::schema::table_def::ColumnDef;
-use crate::store::key_path::SessionData;
-use crate::store::row_changes::{merge_patch, DataChange, KeyChanges};
+use crate::session_data::SessionData;
 use crate::Error;
 use data_column::PlainFloats;
+use merge_patch::merge_patch;
 
 /// PostgreSQL (feature `postgres`), through diesel-async's
 /// `AsyncPgConnection`, a pure-Rust driver.

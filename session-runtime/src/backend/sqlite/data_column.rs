@@ -9,7 +9,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
-use crate::store::row_changes::{PathFunctions, SetData};
+use crate::backend::data_patch::{PathFunctions, SetData};
 
 impl ToSql<Json, Sqlite> for DataJson {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {

@@ -15,7 +15,8 @@ mod data_column;
 
 pub use connection_thread::ConnectionThread;
 
-use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
+use super::{column_types, deadpool_backend, sealed, Backend};
+use crate::schema::dialect::Dialect;
 
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::Error;

@@ -1,6 +1,7 @@
-//! What a save writes when the store knows what its request loaded: the
-//! typed columns whose values changed, the changed and removed keys of
-//! `data`, and the expiry; or nothing at all.
+//! The `UPDATE` of a save that writes only what changed, as each backend
+//! renders it: the typed columns whose values changed, the set and
+//! removed keys of `data` in the backend's JSON functions, and the expiry.
+//! Which keys changed is the store's to decide (`store::save_plan`).
 
 use std::marker::PhantomData;
 
@@ -8,27 +9,11 @@ use diesel::backend::Backend as DieselBackend;
 use diesel::query_builder::{AsChangeset, AstPass, QueryFragment};
 use diesel::sql_types::HasSqlType;
 use diesel::{Column, QueryResult};
-use time::OffsetDateTime;
 
 use crate::backend::data_column::{residual, DataJson};
+use crate::error::Error;
 use crate::schema::table_def::{ColumnDef, DataType};
-use crate::store::key_path::SessionData;
-use crate::store::loaded_sessions::{Loaded, ValueHashes};
-use crate::store::touch_after::TouchAfter;
-use crate::Error;
-
-/// What one save sends.
-#[derive(Debug)]
-pub(crate) enum SavePlan {
-    /// Nothing: no value changed, and the expiry moved less than the
-    /// store's [`TouchAfter`] threshold.
-    Skip,
-    /// One `UPDATE` of what changed, which may be the expiry alone.
-    Changes(RowChanges),
-    /// One `UPDATE` of every column: the store does not know what the
-    /// request loaded.
-    Whole,
-}
+use crate::session_data::SessionData;
 
 /// The changes of one save, as the generated `update_changes` writes them.
 #[derive(Debug)]
@@ -84,7 +69,7 @@ pub enum DataChange {
 }
 
 impl DataChange {
-    fn of(patch: Option<DataPatch>) -> Self {
+    pub(crate) fn of(patch: Option<DataPatch>) -> Self {
         patch.map_or(DataChange::Unchanged, DataChange::Patch)
     }
 }
@@ -99,44 +84,6 @@ pub struct KeyChanges {
 }
 
 impl KeyChanges {
-    /// Compares two sorted lists of key hashes.
-    pub(crate) fn between(loaded: &ValueHashes, saved: &ValueHashes) -> Self {
-        let mut changes = KeyChanges::default();
-        let (mut old, mut new) = (loaded.iter().peekable(), saved.iter().peekable());
-        loop {
-            match (old.peek(), new.peek()) {
-                (None, None) => return changes,
-                (Some((key, _)), None) => {
-                    changes.removed.push(key.clone());
-                    old.next();
-                }
-                (None, Some((key, _))) => {
-                    changes.changed.push(key.clone());
-                    new.next();
-                }
-                (Some((old_key, old_hash)), Some((new_key, new_hash))) => {
-                    match old_key.cmp(new_key) {
-                        std::cmp::Ordering::Less => {
-                            changes.removed.push(old_key.clone());
-                            old.next();
-                        }
-                        std::cmp::Ordering::Greater => {
-                            changes.changed.push(new_key.clone());
-                            new.next();
-                        }
-                        std::cmp::Ordering::Equal => {
-                            if old_hash != new_hash {
-                                changes.changed.push(new_key.clone());
-                            }
-                            old.next();
-                            new.next();
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.removed.is_empty()
     }
@@ -202,27 +149,6 @@ impl RowChanges {
             column: PhantomData,
         }
     }
-}
-
-/// Decides what a save of a remembered load writes when no value changed.
-pub(crate) fn expiry_only(
-    loaded: &Loaded,
-    expiry: OffsetDateTime,
-    now: OffsetDateTime,
-    touch_after: TouchAfter,
-) -> Option<ExpiryWrite> {
-    // Every backend keeps microseconds; what it cannot tell apart is equal.
-    let micros = |at: OffsetDateTime| at.unix_timestamp_nanos() / 1_000;
-    let (stored, wanted) = (micros(loaded.expiry), micros(expiry));
-    if wanted == stored {
-        return None;
-    }
-    if wanted < stored {
-        // Moved earlier: the app shortened the session, which must hold.
-        return Some(ExpiryWrite::Exact);
-    }
-    let lag = expiry - loaded.expiry;
-    (lag >= touch_after.threshold(expiry - now)).then_some(ExpiryWrite::NeverEarlier)
 }
 
 /// `data = <patch of data>`, rendered by each backend's JSON functions.
@@ -389,7 +315,7 @@ pub(crate) fn json_path(key: &str) -> Option<String> {
 
 /// Whether `data` holds anything of `key`: all but the keys a typed column
 /// holds whole.
-fn kept_in_data(key: &str, columns: &'static [ColumnDef]) -> bool {
+pub(crate) fn kept_in_data(key: &str, columns: &'static [ColumnDef]) -> bool {
     !columns
         .iter()
         .any(|column| column.path.key == key && column.path.members.is_empty())
@@ -448,58 +374,9 @@ pub(crate) fn sealed_change(columns: &'static [ColumnDef], changes: &KeyChanges)
     }
 }
 
-/// The patch of `data` as one object to merge and the keys to remove.
-#[cfg(feature = "postgres")]
-pub(crate) fn merge_patch<F: serde_json::ser::Formatter>(
-    data: &SessionData,
-    columns: &'static [ColumnDef],
-    changes: &KeyChanges,
-    formatter: F,
-) -> Result<DataChange, Error> {
-    let set_keys: Vec<&str> = changes
-        .changed
-        .iter()
-        .map(|key| &**key)
-        .filter(|key| {
-            data.get(*key)
-                .is_some_and(|value| residual(key, value, columns).is_some())
-        })
-        .collect();
-    let set = if set_keys.is_empty() {
-        None
-    } else {
-        Some(DataJson::of_keys(data, columns, formatter, |key| {
-            set_keys.contains(&key)
-        })?)
-    };
-    let remove: Vec<String> = changes
-        .removed
-        .iter()
-        .filter(|key| kept_in_data(key, columns))
-        .map(|key| key.to_string())
-        .collect();
-    Ok(DataChange::of(
-        (set.is_some() || !remove.is_empty()).then_some(DataPatch::Merge { set, remove }),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hashes(pairs: &[(&str, u64)]) -> ValueHashes {
-        pairs.iter().map(|(k, h)| ((*k).into(), *h)).collect()
-    }
-
-    #[test]
-    fn keys_changed_added_and_removed() {
-        let loaded = hashes(&[("a", 1), ("b", 2), ("c", 3)]);
-        let saved = hashes(&[("a", 1), ("b", 9), ("d", 4)]);
-        let changes = KeyChanges::between(&loaded, &saved);
-        assert_eq!(changes.changed, vec!["b".into(), "d".into()]);
-        assert_eq!(changes.removed, vec!["c".into()]);
-        assert!(KeyChanges::between(&loaded, &loaded).is_empty());
-    }
 
     #[test]
     fn plain_keys_have_a_path_and_others_none() {

@@ -4,9 +4,11 @@
 use diesel::QueryResult;
 use diesel_async::SimpleAsyncConnection;
 
-use crate::backend::{Backend, Dialect};
+use crate::backend::Backend;
+use crate::schema::dialect::Dialect;
 use crate::schema::diff::SchemaDiff;
 use crate::schema::table_def::Declared;
+use crate::session_data::SessionData;
 use crate::session_table::SessionTable;
 use crate::Error;
 
@@ -32,9 +34,22 @@ pub(crate) async fn check<S: SessionTable<B>, B: Backend>(
         }
     }
     let live = read_live_table::<B>(connection, S::TABLE.name).await?;
-    let mut diff = SchemaDiff::between(&Declared::of::<S, B>(), live.as_ref());
+    let mut diff = SchemaDiff::between(&declared::<S, B>(), live.as_ref());
     diff.set_missing_references(missing);
     Ok(diff)
+}
+
+/// The table of `S` as [`SchemaDiff::between`] compares it with the live one.
+fn declared<S: SessionTable<B>, B: Backend>() -> Declared {
+    let defaults = S::read_fields(&SessionData::new()).and_then(|defaults| {
+        let mut written = SessionData::new();
+        defaults.put_fields(&mut written).map(|()| written)
+    });
+    Declared {
+        dialect: B::DIALECT,
+        table: S::TABLE,
+        defaults: defaults.map_err(|error| error.to_string()),
+    }
 }
 
 /// The live shape of `table` on the connection of `S`; `None` if the

@@ -1,0 +1,164 @@
+//! Operations on the whole table rather than one session: its DDL and
+//! migration, cleanup of expired sessions, counting and clearing.
+
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::schema::ddl::Migration;
+use crate::schema::diff::SchemaDiff;
+use crate::session_table::SessionTable;
+use crate::store::statement::{run_statement, unanswered};
+use crate::store::DieselStore;
+
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
+    /// How many loads the store remembers now, and the bytes they take,
+    /// which stay within [`with_load_memo_bytes`](Self::with_load_memo_bytes).
+    pub fn load_memo_usage(&self) -> (usize, usize) {
+        self.loaded.usage()
+    }
+
+    /// The table's DDL on this store's backend.
+    pub fn migration() -> Migration {
+        Migration::for_table(B::DIALECT, &S::TABLE)
+    }
+
+    /// Creates the table and its indexes, or brings an existing table to
+    /// the struct, and says what it changed.
+    ///
+    /// On a table that an earlier version of the struct made, it adds the
+    /// columns of new fields (nullable ones start out NULL, required ones
+    /// with the field's default), their indexes and foreign keys, and any
+    /// missing index. It never drops or converts anything: a column of
+    /// another type, a foreign key to another table or with another rule,
+    /// or a `NOT NULL` column no field fills, is an [`Error::Schema`] that
+    /// names each column, what was found and expected, and the SQL that
+    /// fixes it; then nothing is changed. Columns of removed fields stay,
+    /// with their data.
+    ///
+    /// Idempotent, and safe to run from several servers starting at once.
+    /// The tables its foreign keys reference must exist first; if one does
+    /// not, it fails with an [`Error::Schema`] that names it, and changes
+    /// nothing.
+    pub async fn migrate(&self) -> Result<SchemaDiff, Error> {
+        let mut connection = self.connection().await?;
+        let migrating = crate::store::migrate::migrate::<S, B>(&mut connection);
+        let Ok(migrated) = tokio::time::timeout(self.statement_timeout, migrating).await else {
+            return Err(unanswered::<S, B>(
+                connection,
+                "migration",
+                self.statement_timeout,
+            ));
+        };
+        if matches!(migrated, Err(Error::Backend(_))) {
+            B::discard(connection);
+        }
+        migrated
+    }
+
+    /// How the live table differs from the struct, without changing
+    /// anything: for deployments whose DDL runs out of band. Its
+    /// [`up`](SchemaDiff::up) and [`down`](SchemaDiff::down) are the SQL of
+    /// the change, for a diesel migrations folder.
+    ///
+    /// Fails with [`Error::Schema`], naming them, when tables the struct's
+    /// foreign keys reference do not exist: no session could be written.
+    pub async fn check_schema(&self) -> Result<SchemaDiff, Error> {
+        let diff = run_statement!(self, "catalog SELECT", |connection| {
+            crate::store::migrate::check::<S, B>(connection)
+        })?;
+        match diff.missing_references_report() {
+            Some(report) => Err(Error::Schema(report)),
+            None => Ok(diff),
+        }
+    }
+
+    /// Deletes every expired session and says how many there were.
+    pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
+        let now = Self::expiry_now();
+        run_statement!(self, "DELETE", |connection| {
+            S::delete_expired(connection, &now)
+        })
+    }
+
+    /// Deletes at most `limit` expired sessions in one short statement, and
+    /// says how many there were: fewer than `limit` means none is left.
+    ///
+    /// This is the statement of the background [cleanup](DieselStore::spawn_cleanup),
+    /// for apps that schedule their own.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("doc-batch-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("sessions.db");
+    /// let store = AppSessionStore::connect(path.to_str().unwrap())?;
+    /// store.migrate().await?;
+    /// while store.delete_expired_batch(1000).await? == 1000 {}
+    /// # Ok::<_, session_runtime::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn delete_expired_batch(&self, limit: u32) -> Result<usize, Error> {
+        let now = Self::expiry_now();
+        let table = S::TABLE.name;
+        run_statement!(self, "DELETE", |connection| {
+            B::delete_expired_batch(connection, table, &now, i64::from(limit))
+        })
+    }
+
+    /// Counts the live sessions.
+    pub async fn count(&self) -> Result<u64, Error> {
+        let now = Self::expiry_now();
+        let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
+            S::count_live(connection, &now)
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Deletes every session, live or expired: everyone is logged out.
+    pub async fn clear(&self) -> Result<usize, Error> {
+        run_statement!(self, "DELETE", |connection| S::delete_all(connection))
+    }
+
+    /// This instant as an `expiry_date` value: what the app's own queries
+    /// compare with to keep to live sessions.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// // SQLite keeps Unix microseconds.
+    /// assert!(AppSessionStore::expiry_now() > 1_700_000_000_000_000);
+    /// ```
+    pub fn expiry_now() -> B::Expiry {
+        B::expiry_to_column(OffsetDateTime::now_utc())
+    }
+
+    /// [`expiry_now`](Self::expiry_now) on a store at hand: for the app's
+    /// own queries where the store's type goes unnamed, as in an arm of a
+    /// `match` on an [`AnyStore`](crate::AnyStore).
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// let store = AppSessionStore::connect("sessions.db")?;
+    /// assert!(store.now() <= AppSessionStore::expiry_now());
+    /// # Ok::<_, session_runtime::Error>(())
+    /// ```
+    pub fn now(&self) -> B::Expiry {
+        Self::expiry_now()
+    }
+}

@@ -1,0 +1,213 @@
+//! The operations on one session behind the tower-sessions traits:
+//! create, save, load and delete, each one statement at most.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::digest::SessionDigest;
+use crate::error::Error;
+use crate::session_data::SessionData;
+use crate::session_table::{SessionRow, SessionTable};
+use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
+use crate::store::save_plan::{plan_save, SavePlan};
+use crate::store::statement::run_statement;
+use crate::store::undecodable::Undecodable;
+use crate::store::DieselStore;
+use crate::telemetry::{refused, undecodable_deleted};
+
+/// Inserts tried with fresh ids before `create` gives up. Ids are 128
+/// random bits, so a second attempt is already a once-in-the-universe event;
+/// the rest are for id generators that collide on purpose in tests.
+const CREATE_ATTEMPTS: usize = 16;
+
+impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
+    /// When a session created at `created` ends, if the store has an
+    /// absolute timeout and the row a creation time.
+    fn deadline(&self, created: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+        let lifetime = time::Duration::try_from(self.max_lifetime?).ok()?;
+        created?.checked_add(lifetime)
+    }
+
+    /// `expiry`, but no later than the session's deadline.
+    fn capped(&self, expiry: OffsetDateTime, created: Option<OffsetDateTime>) -> OffsetDateTime {
+        self.deadline(created)
+            .map_or(expiry, |deadline| expiry.min(deadline))
+    }
+
+    /// Inserts a new session, drawing a new `id` while the current one is
+    /// taken.
+    pub(crate) async fn create_session(
+        &self,
+        id: &mut i128,
+        data: &SessionData,
+        expiry: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(*id);
+        let refuse = |error| refused::<S, B>("INSERT", Some(&digest), error);
+        let created = OffsetDateTime::now_utc();
+        let expiry = self.capped(expiry, Some(created));
+        let mut row = encode::<S, B>(*id, data, expiry).map_err(refuse)?;
+        check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+        self.seal_row(&mut row).map_err(refuse)?;
+        row.created = Some(B::expiry_to_column(created));
+        // A lost answer may hide a written row, so after one the `INSERT`
+        // runs again with the same id, and a duplicate that holds exactly
+        // this session is the row that went through.
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let now = Self::expiry_now();
+        let inserted = run_statement!(self, "INSERT", session = &digest, |connection| async {
+            let rerun = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+            for attempt in 0..CREATE_ATTEMPTS {
+                match S::insert(connection, &row).await {
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        if rerun
+                            && attempt == 0
+                            && is_stored::<S, B>(connection, &row, &now).await?
+                        {
+                            return Ok(true);
+                        }
+                        *id = (self.new_id)();
+                        row.id = *SessionDigest::of_id(*id).as_bytes();
+                        // Sealed `data` is bound to its id: seal it again.
+                        self.seal_row(&mut row)
+                            .map_err(|error| DieselError::SerializationError(Box::new(error)))?;
+                    }
+                    inserted => return inserted.map(|_| true),
+                }
+            }
+            Ok(false)
+        })?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(Error::backend_message(format!(
+                "no free session id in {CREATE_ATTEMPTS} attempts; is the id generator random?"
+            )))
+        }
+    }
+
+    /// Updates an existing session. A session whose row is gone (logged out
+    /// or revoked while this request ran) stays gone: the write is dropped.
+    ///
+    /// When the record comes from a load the store remembers, only what
+    /// changed since that load is written, or nothing; see [`SavePlan`].
+    pub(crate) async fn save_session(
+        &self,
+        id: i128,
+        data: &SessionData,
+        expiry: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(id);
+        let refuse = |error| refused::<S, B>("UPDATE", Some(&digest), error);
+        let Some(loaded) = self.loaded.recall(id) else {
+            let mut row = encode::<S, B>(id, data, expiry).map_err(refuse)?;
+            check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
+            self.seal_row(&mut row).map_err(refuse)?;
+            return self.update_whole(&digest, &row).await;
+        };
+        check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
+        let expiry = self.capped(expiry, loaded.created);
+        let mut row = encode_columns::<S, B>(id, data, expiry).map_err(refuse)?;
+        let values = self.loaded.hash_values(data);
+        let (plan, written_expiry) =
+            plan_save::<S, B>(&loaded, data, &values, expiry, self.touch_after).map_err(refuse)?;
+        match plan {
+            SavePlan::Skip => return Ok(()),
+            SavePlan::Whole => {
+                row.data = B::data_to_column(data, S::TABLE.columns).map_err(refuse)?;
+                self.seal_row(&mut row).map_err(refuse)?;
+                self.update_whole(&digest, &row).await?;
+            }
+            SavePlan::Changes(changes) => {
+                let now = Self::expiry_now();
+                run_statement!(self, "UPDATE", session = &digest, |connection| {
+                    S::update_changes(connection, &row, &changes, &now)
+                })?;
+            }
+        }
+        self.loaded.update(id, values, written_expiry);
+        Ok(())
+    }
+
+    /// The `UPDATE` of every column of a session's row.
+    async fn update_whole(
+        &self,
+        digest: &SessionDigest,
+        row: &SessionRow<S, B>,
+    ) -> Result<(), Error> {
+        let now = Self::expiry_now();
+        run_statement!(self, "UPDATE", session = digest, |connection| {
+            S::update(connection, row, &now)
+        })
+        .map(drop)
+    }
+
+    pub(crate) async fn load_session(&self, id: i128) -> Result<Option<Decoded>, Error> {
+        let digest = SessionDigest::of_id(id);
+        match self.read_session(&digest).await {
+            Err(Error::Decode(_)) if self.undecodable == Undecodable::StartOver => {
+                run_statement!(self, "DELETE", session = &digest, |connection| {
+                    S::delete(connection, digest.as_bytes())
+                })?;
+                undecodable_deleted::<S, B>(&digest);
+                Ok(None)
+            }
+            read => read,
+        }
+    }
+
+    async fn read_session(&self, digest: &SessionDigest) -> Result<Option<Decoded>, Error> {
+        let now = OffsetDateTime::now_utc();
+        let now_column = B::expiry_to_column(now);
+        let row = run_statement!(self, "SELECT", session = digest, |connection| {
+            S::select(connection, digest.as_bytes(), &now_column)
+        })?;
+        let keys = self.opening_keys();
+        match row
+            .map(|row| decode::<S, B>(row, keys, digest.as_bytes()))
+            .transpose()?
+        {
+            // The database compared the row as live, yet its expiry reads
+            // back as past: SQLite orders a hand-written TEXT expiry after
+            // every number, and reads it as a number near 1970. Expired is
+            // expired all the same; a live row always reads back as later
+            // than `now`, which the database saw truncated.
+            Some(decoded) if decoded.expiry <= now => Ok(None),
+            // Past the absolute timeout, however busy it was kept.
+            Some(decoded) if self.deadline(decoded.created).is_some_and(|end| end <= now) => {
+                Ok(None)
+            }
+            loaded => Ok(loaded),
+        }
+    }
+
+    /// Loads a session for a request, remembering what it loaded so that
+    /// the request's save writes only what changed.
+    pub(crate) async fn load_tracked(
+        &self,
+        id: i128,
+    ) -> Result<Option<(SessionData, OffsetDateTime)>, Error> {
+        let Some(decoded) = self.load_session(id).await? else {
+            return Ok(None);
+        };
+        // A row sealed with an old key is not remembered either, so that
+        // its save writes it whole, sealed with the current key.
+        if decoded.settled && !decoded.old_key {
+            let values = self.loaded.hash_values(&decoded.data);
+            self.loaded
+                .remember(id, values, decoded.expiry, decoded.created);
+        } else {
+            self.loaded.forget(id);
+        }
+        Ok(Some((decoded.data, decoded.expiry)))
+    }
+
+    pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
+        let digest = SessionDigest::of_id(id);
+        run_statement!(self, "DELETE", session = &digest, |connection| {
+            S::delete(connection, digest.as_bytes())
+        })
+        .map(drop)
+    }
+}
