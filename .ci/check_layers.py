@@ -27,6 +27,7 @@ ORDER = [
     "schema",
     "backend",
     "session_table",
+    "typed_session",
     "telemetry",
     "store",
     "guide",

@@ -64,6 +64,7 @@ impl fmt::Debug for SessionDigest {
 /// The text was not 64 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a session digest is 64 hex digits")]
+#[non_exhaustive]
 pub struct ParseDigestError;
 
 impl FromStr for SessionDigest {

@@ -55,6 +55,7 @@
 // - `schema`: the table as data, DDL and diff, with no database;
 // - `backend`: each database, its pool, and how it renders a partial save;
 // - `session_table`: the contract between the derive and the runtime;
+// - `typed_session`: the struct read from and written to a `Session`;
 // - `telemetry`: the `tracing` events operators see;
 // - `store`: `DieselStore` and `AnyStore`, which run the statements;
 // - `__private` and `guide`, which nothing imports.
@@ -77,6 +78,8 @@ mod schema;
 pub mod backend;
 // The contract between the derive and the runtime.
 mod session_table;
+// Reading and writing the typed struct through a tower-sessions `Session`.
+mod typed_session;
 // The `tracing` events operators see.
 pub mod telemetry;
 // The store: its API, statement running and retries, the row codec,
@@ -89,7 +92,8 @@ pub mod guide;
 #[doc(hidden)]
 pub mod __private;
 
-pub use backend::{ColumnType, PoolOptions};
+pub use backend::column_type::ColumnType;
+pub use backend::pool::PoolOptions;
 pub use digest::{ParseDigestError, SessionDigest};
 pub use encryption::{DataKey, EncryptionKeys, ParseKeyError};
 pub use error::{DatabaseError, Error};
@@ -103,9 +107,11 @@ pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::encryption::EncryptedTable;
 pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};
 pub use store::touch_after::TouchAfter;
-pub use store::typed_session::TypedSessionExt;
+#[cfg(any(feature = "tower-sessions-015", feature = "tower-sessions-014"))]
+pub use store::tower_sessions_impl::RecordId;
 pub use store::undecodable::Undecodable;
 pub use store::DieselStore;
+pub use typed_session::TypedSessionExt;
 
 #[doc = include_str!("derive.md")]
 pub use session_derive::SessionStore;
@@ -134,7 +140,7 @@ pub use session_derive::SessionStore;
 ///     let mut connection = store.connection().await?;
 ///     let logins = http_sessions::table
 ///         .inner_join(users::table)
-///         .filter(http_sessions::expiry_date.gt(AppSessionStore::expiry_now()))
+///         .filter(http_sessions::expiry_date.gt(store.now()))
 ///         .select(users::login)
 ///         .load::<String>(&mut *connection)
 ///         .await

@@ -140,7 +140,7 @@ impl Plan {
         PoolOptions::default()
             .with_max_size(self.pool)
             // Generous: 32 tasks share the pool, and SQLite writers queue.
-            .with_timeout(Duration::from_secs(30))
+            .with_retry_budget(Duration::from_secs(30))
     }
 }
 

@@ -10,15 +10,17 @@ pub use assertions::*;
 
 pub use crate::__session_fields_fallback as session_fields_fallback;
 pub use crate::__session_table_fallback as session_table_fallback;
+pub use crate::backend::cached_update::CachedUpdate;
+// The store's internals of each backend, for the suite's fault tests.
 pub use crate::backend::data_column::{DataJson, DataMap};
 pub use crate::backend::data_patch::RowChanges;
+pub use crate::backend::internals::BackendInternals;
 pub use crate::backend::sealed_column::{SealedData, StoredData};
 pub use crate::schema::table_def::{
     ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,
 };
 pub use crate::session_data::KeyPath;
 pub use crate::session_table::{LoadedRow, SessionRow};
-pub use crate::store::cached_update::CachedUpdate;
 pub use crate::store::encryption::EncryptedTable;
 pub use crate::store::per_user::ListedRow;
 pub use crate::store::tower_sessions_impl::RecordId;

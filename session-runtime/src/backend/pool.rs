@@ -22,7 +22,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 /// | field | default |
 /// |---|---|
 /// | [`max_size`](Self::max_size) | 16 connections |
-/// | [`timeout`](Self::timeout) | 5 s |
+/// | [`retry_budget`](Self::retry_budget) | 5 s |
 /// | [`statement_timeout`](Self::statement_timeout) | 30 s |
 /// | [`slow_statement_threshold`](Self::slow_statement_threshold) | 500 ms |
 /// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
@@ -36,7 +36,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 ///     .with_max_size(4)
 ///     .with_validate_after_idle(None);
 /// assert_eq!(options.max_size, 4);
-/// assert_eq!(options.timeout, Duration::from_secs(5));
+/// assert_eq!(options.retry_budget, Duration::from_secs(5));
 /// assert_eq!(options.statement_timeout, Duration::from_secs(30));
 /// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
 /// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
@@ -47,14 +47,15 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 pub struct PoolOptions {
     /// The most connections open at once.
     pub max_size: usize,
-    /// How long an operation waits for a connection, and for a new one to
-    /// be established, before it fails with [`Error::Backend`]. A
-    /// connection that cannot be established (the server restarts or fails
-    /// over) is tried again, with jittered waits, until this has passed;
-    /// it is also the store's retry budget for a statement whose
-    /// connection was lost (see
-    /// [`DieselStore::with_retry_budget`](crate::DieselStore::with_retry_budget)).
-    pub timeout: Duration,
+    /// How long one operation keeps trying before it fails with
+    /// [`Error::Backend`]: it waits this long at most for a pooled
+    /// connection and for a new one to be established, tries again, with
+    /// jittered waits, to establish one while the server restarts or fails
+    /// over, and runs again a statement whose connection was lost or that
+    /// lost a deadlock, until this has passed. The store's
+    /// [`DieselStore::with_retry_budget`](crate::DieselStore::with_retry_budget)
+    /// sets the same value.
+    pub retry_budget: Duration,
     /// How long one statement of the store may go unanswered before the
     /// store gives up on it, drops its connection and fails with
     /// [`Error::Backend`]. It bounds a request whose connection a network
@@ -85,7 +86,7 @@ pub struct PoolOptions {
 impl PoolOptions {
     crate::setters::setters! {
         with_max_size => max_size: usize,
-        with_timeout => timeout: Duration,
+        with_retry_budget => retry_budget: Duration,
         with_statement_timeout => statement_timeout: Duration,
         with_slow_statement_threshold => slow_statement_threshold: Duration,
         with_sqlite_busy_timeout => sqlite_busy_timeout: Duration,
@@ -97,7 +98,7 @@ impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
             max_size: 16,
-            timeout: Duration::from_secs(5),
+            retry_budget: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             slow_statement_threshold: Duration::from_millis(500),
             sqlite_busy_timeout: Duration::from_secs(5),
@@ -136,10 +137,10 @@ where
         // (SQLite's page cache, the servers' prepared statements).
         .queue_mode(deadpool::managed::QueueMode::Lifo)
         .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(options.timeout))
-        .create_timeout(Some(options.timeout));
+        .wait_timeout(Some(options.retry_budget))
+        .create_timeout(Some(options.retry_budget));
     if let Some(idle) = options.validate_after_idle {
-        builder = builder.pre_recycle(validate_after_idle::<C>(idle, options.timeout));
+        builder = builder.pre_recycle(validate_after_idle::<C>(idle, options.retry_budget));
     }
     builder
         .build()
@@ -191,7 +192,7 @@ where
     let budget = pool
         .timeouts()
         .wait
-        .unwrap_or(PoolOptions::default().timeout);
+        .unwrap_or(PoolOptions::default().retry_budget);
     let mut backoff = Backoff::until(
         Instant::now() + budget,
         CHECKOUT_BACKOFF.0,
@@ -245,16 +246,27 @@ macro_rules! deadpool_backend {
             $crate::backend::checkout(pool)
         }
 
-        fn discard(connection: Self::PooledConnection) {
+    };
+}
+pub(crate) use deadpool_backend;
+
+/// `BackendInternals::discard` and `purge_idle` for a backend whose pool
+/// [`deadpool_backend!`] made.
+macro_rules! deadpool_internals {
+    () => {
+        fn discard(connection: <Self as $crate::backend::Backend>::PooledConnection) {
             drop(deadpool::managed::Object::take(connection));
         }
 
-        fn purge_idle(pool: &Self::Pool, lost_at: std::time::Instant) {
+        fn purge_idle(
+            pool: &<Self as $crate::backend::Backend>::Pool,
+            lost_at: std::time::Instant,
+        ) {
             drop(pool.retain(|_, metrics| metrics.created > lost_at));
         }
     };
 }
-pub(crate) use deadpool_backend;
+pub(crate) use deadpool_internals;
 
 /// A pool's connection setup from a closure, whose signature this
 /// spells out for the compiler.

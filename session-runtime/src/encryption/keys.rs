@@ -160,6 +160,7 @@ impl EncryptionKeys {
     /// Opens what `old` sealed too; sealing stays with the current key.
     /// Keys added later are tried later, but each sealed value names its
     /// key, so their order only matters for the first.
+    #[must_use]
     pub fn with_old_key(mut self, old: DataKey) -> Self {
         self.keys.push(old);
         self

@@ -93,6 +93,7 @@ pub enum SchemaChange {
 /// Drift that [`DieselStore::migrate`](crate::DieselStore::migrate) will
 /// not fix by itself, because the fix could lose or refuse stored data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SchemaConflict {
     /// The column concerned.
     pub column: String,

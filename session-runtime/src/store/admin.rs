@@ -127,25 +127,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     }
 
     /// This instant as an `expiry_date` value: what the app's own queries
-    /// compare with to keep to live sessions.
-    ///
-    /// ```
-    /// use session_runtime::SessionStore;
-    ///
-    /// #[derive(SessionStore, Debug)]
-    /// #[session(table = http_sessions, backend = sqlite)]
-    /// pub struct AppSession {}
-    ///
-    /// // SQLite keeps Unix microseconds.
-    /// assert!(AppSessionStore::expiry_now() > 1_700_000_000_000_000);
-    /// ```
-    pub fn expiry_now() -> B::Expiry {
-        B::expiry_to_column(OffsetDateTime::now_utc())
-    }
-
-    /// [`expiry_now`](Self::expiry_now) on a store at hand: for the app's
-    /// own queries where the store's type goes unnamed, as in an arm of a
-    /// `match` on an [`AnyStore`](crate::AnyStore).
+    /// compare with to keep to live sessions. A method, so that it serves
+    /// where the store's type goes unnamed too, as in an arm of a `match`
+    /// on an [`AnyStore`](crate::AnyStore).
     ///
     /// ```
     /// use session_runtime::SessionStore;
@@ -155,10 +139,16 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// pub struct AppSession {}
     ///
     /// let store = AppSessionStore::connect("sessions.db")?;
-    /// assert!(store.now() <= AppSessionStore::expiry_now());
+    /// // SQLite keeps Unix microseconds.
+    /// assert!(store.now() > 1_700_000_000_000_000);
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
     pub fn now(&self) -> B::Expiry {
         Self::expiry_now()
+    }
+
+    /// [`now`](Self::now), for the store's own statements.
+    pub(crate) fn expiry_now() -> B::Expiry {
+        B::expiry_to_column(OffsetDateTime::now_utc())
     }
 }

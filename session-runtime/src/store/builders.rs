@@ -13,7 +13,8 @@ use crate::store::DieselStore;
 
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Sets how long one statement may go unanswered; see
-    /// [`PoolOptions::statement_timeout`].
+    /// [`PoolOptions::statement_timeout`](crate::PoolOptions::statement_timeout).
+    #[must_use]
     pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout;
         self
@@ -21,7 +22,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// Sets how long one operation keeps trying while its database fails
     /// over, its connection was lost, or it loses a deadlock or a Galera
-    /// certification conflict: [`PoolOptions::timeout`], five seconds by
+    /// certification conflict: [`PoolOptions::retry_budget`](crate::PoolOptions::retry_budget), five seconds by
     /// default. See the guide's [production](crate::guide::production)
     /// chapter.
     ///
@@ -37,6 +38,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     ///     .with_retry_budget(Duration::from_secs(10));
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
+    #[must_use]
     pub fn with_retry_budget(mut self, budget: Duration) -> Self {
         self.retry_budget = budget;
         self
@@ -44,7 +46,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// Sets how long an operation may take before its `tracing` event is a
     /// `WARN` "slow session statement"; see
-    /// [`PoolOptions::slow_statement_threshold`] (500 ms by default).
+    /// [`PoolOptions::slow_statement_threshold`](crate::PoolOptions::slow_statement_threshold) (500 ms by default).
     ///
     /// ```
     /// use std::time::Duration;
@@ -58,6 +60,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     ///     .with_slow_statement_threshold(Duration::from_millis(100));
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
+    #[must_use]
     pub fn with_slow_statement_threshold(mut self, threshold: Duration) -> Self {
         self.slow_statement_threshold = threshold;
         self
@@ -66,6 +69,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Sets when a save that changes no value writes the session's new
     /// expiry; see [`TouchAfter`] (a hundredth of the session's lifetime,
     /// at least five seconds, by default).
+    #[must_use]
     pub fn with_touch_after(mut self, touch_after: TouchAfter) -> Self {
         self.touch_after = touch_after;
         self
@@ -97,6 +101,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     ///     .with_max_lifetime(Some(Duration::from_secs(12 * 3600)));
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
+    #[must_use]
     pub fn with_max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
         self.max_lifetime = max_lifetime;
         self
@@ -104,6 +109,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// Sets what `load` does with a stored session that no longer decodes;
     /// see [`Undecodable`] ([`Undecodable::Fail`] by default).
+    #[must_use]
     pub fn with_undecodable(mut self, undecodable: Undecodable) -> Self {
         self.undecodable = undecodable;
         self
@@ -111,7 +117,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// Sets the largest session `create` and `save` write, counted as the
     /// JSON of the whole session map, typed values included: 1 MiB by
-    /// default. A larger one fails with [`Error::Encode`] naming its size
+    /// default. A larger one fails with [`Error::Encode`](crate::Error::Encode) naming its size
     /// and the limit, and the stored row stays as it was. It stops a bug
     /// that appends to a session on every request before the database
     /// refuses the row, or every request of that user slows down.
@@ -126,6 +132,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// let store = AppSessionStore::connect("sessions.db")?.with_max_session_bytes(64 << 10);
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
+    #[must_use]
     pub fn with_max_session_bytes(mut self, bytes: usize) -> Self {
         self.max_session_bytes = bytes;
         self
@@ -152,13 +159,17 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// let store = AppSessionStore::connect("sessions.db")?.with_load_memo_bytes(64 << 20);
     /// # Ok::<_, session_runtime::Error>(())
     /// ```
+    #[must_use]
     pub fn with_load_memo_bytes(mut self, bytes: usize) -> Self {
         self.loaded = Arc::new(LoadedSessions::new(bytes));
         self
     }
 
     /// Replaces the generator of the fresh ids that `create` draws after a
-    /// collision. Tests use it to force collisions.
+    /// collision, so that a test can force collisions. Not for production:
+    /// ids must stay 128 random bits.
+    #[doc(hidden)]
+    #[must_use]
     pub fn with_id_generator(mut self, new_id: fn() -> i128) -> Self {
         self.new_id = new_id;
         self

@@ -53,6 +53,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// ```
     // The bound is the method's, not the impl's, so that a store of a
     // struct without encryption gets `EncryptedTable`'s own message.
+    #[must_use]
     pub fn with_encryption_keys(mut self, keys: EncryptionKeys) -> Self
     where
         S: EncryptedTable,

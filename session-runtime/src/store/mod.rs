@@ -23,7 +23,6 @@ mod admin;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) mod any_store;
 mod builders;
-pub(crate) mod cached_update;
 pub(crate) mod cleanup;
 pub(crate) mod encryption;
 pub(crate) mod loaded_sessions;
@@ -35,7 +34,6 @@ mod save_plan;
 pub(crate) mod statement;
 pub(crate) mod touch_after;
 pub(crate) mod tower_sessions_impl;
-pub(crate) mod typed_session;
 pub(crate) mod undecodable;
 
 /// The default limit of an encoded session: 1 MiB, which no ordinary
@@ -130,7 +128,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             pool,
             statement_timeout: defaults.statement_timeout,
             slow_statement_threshold: defaults.slow_statement_threshold,
-            retry_budget: defaults.timeout,
+            retry_budget: defaults.retry_budget,
             new_id: rand::random,
             loaded: Arc::new(LoadedSessions::new(DEFAULT_BUDGET)),
             touch_after: TouchAfter::default(),
@@ -154,7 +152,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         Ok(Self::new(pool)
             .with_statement_timeout(options.statement_timeout)
             .with_slow_statement_threshold(options.slow_statement_threshold)
-            .with_retry_budget(options.timeout))
+            .with_retry_budget(options.retry_budget))
     }
 
     /// The connection pool, for the app's own queries.

@@ -87,7 +87,7 @@ macro_rules! run_statement {
             match result {
                 Err(error)
                     if retry
-                        && <B as $crate::backend::Backend>::is_deadlock(&error)
+                        && <B as $crate::backend::BackendInternals>::is_deadlock(&error)
                         && conflicts.wait().await =>
                 {
                     attempts += 1;
@@ -96,13 +96,13 @@ macro_rules! run_statement {
                     if retry
                         // Every statement is safe to run again even when it
                         // may have run: `create`'s `INSERT` finds its own row.
-                        && <B as $crate::backend::Backend>::lost_connection(&error)
+                        && <B as $crate::backend::BackendInternals>::lost_connection(&error)
                         && !failover.expired() =>
                 {
                     let lost_at = std::time::Instant::now();
                     trace.reconnecting::<S, B>(&error);
-                    <B as $crate::backend::Backend>::discard(pooled);
-                    <B as $crate::backend::Backend>::purge_idle($store.pool(), lost_at);
+                    <B as $crate::backend::BackendInternals>::discard(pooled);
+                    <B as $crate::backend::BackendInternals>::purge_idle($store.pool(), lost_at);
                     failover.wait().await;
                     pooled = $store
                         .connection()

@@ -3,27 +3,44 @@
 //! shape, so one definition serves both.
 
 use crate::backend::Backend;
+use crate::error::Error;
+use crate::session_table::SessionTable;
 use crate::store::DieselStore;
-use crate::{Error, SessionData, SessionTable};
 
 pub(crate) mod sealed {
-    pub trait Sealed {}
+    use crate::session_data::SessionData;
+
+    /// What the store needs of a [`RecordId`](super::RecordId), out of
+    /// reach of other crates so that none can implement it.
+    pub trait Sealed {
+        /// The id's 128 bits.
+        fn raw(&self) -> i128;
+
+        /// The record of this id.
+        fn record(
+            &self,
+            data: SessionData,
+            expiry_date: time::OffsetDateTime,
+        ) -> <Self as super::RecordId>::Record
+        where
+            Self: super::RecordId;
+    }
 }
 
 /// The session id of a tower-sessions version this crate supports:
 /// `tower_sessions::session::Id` of 0.15 or of 0.14, whichever features are
-/// on. It lets [`DieselStore::load_record`] serve both.
+/// on. It lets [`DieselStore::load_record`] serve both; it is sealed.
+///
+/// ```
+/// use session_runtime::RecordId;
+/// use tower_sessions::session::{Id, Record};
+///
+/// fn record_of<I: RecordId<Record = Record>>(_id: &I) {}
+/// record_of(&Id::default());
+/// ```
 pub trait RecordId: sealed::Sealed {
     /// The `Record` of the same tower-sessions version.
     type Record;
-
-    /// The id's 128 bits.
-    #[doc(hidden)]
-    fn raw(&self) -> i128;
-
-    /// The record of this id.
-    #[doc(hidden)]
-    fn record(&self, data: SessionData, expiry_date: time::OffsetDateTime) -> Self::Record;
 }
 
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
@@ -71,12 +88,7 @@ macro_rules! impl_tower_sessions {
         }
 
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
-        impl $crate::store::tower_sessions_impl::sealed::Sealed for $core::session::Id {}
-
-        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
-        impl $crate::store::tower_sessions_impl::RecordId for $core::session::Id {
-            type Record = $core::session::Record;
-
+        impl $crate::store::tower_sessions_impl::sealed::Sealed for $core::session::Id {
             fn raw(&self) -> i128 {
                 self.0
             }
@@ -85,13 +97,18 @@ macro_rules! impl_tower_sessions {
                 &self,
                 data: $crate::SessionData,
                 expiry_date: time::OffsetDateTime,
-            ) -> Self::Record {
+            ) -> $core::session::Record {
                 $core::session::Record {
                     id: *self,
                     data,
                     expiry_date,
                 }
             }
+        }
+
+        #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
+        impl $crate::store::tower_sessions_impl::RecordId for $core::session::Id {
+            type Record = $core::session::Record;
         }
 
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]

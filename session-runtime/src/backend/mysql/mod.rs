@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 
 mod data_column;
 
-use super::{column_types, deadpool_backend, sealed, Backend};
+use super::{column_types, deadpool_backend, deadpool_internals, Backend, BackendInternals};
 use crate::schema::dialect::Dialect;
 
-use crate::schema::live_table::{read_live_table, CatalogQueries};
+use crate::backend::catalog::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// MySQL and MariaDB (feature `mysql`), through diesel-async's
@@ -32,8 +32,6 @@ use crate::Error;
 /// value a column cannot hold is an error, never silently cut short.
 #[derive(Debug, Clone, Copy)]
 pub struct Mysql;
-
-impl sealed::Sealed for Mysql {}
 
 /// Set on every pooled connection, whatever the server's defaults:
 ///
@@ -75,13 +73,24 @@ fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncMysqlConnection>
 impl Backend for Mysql {
     type Expiry = OffsetDateTime;
 
+    deadpool_backend!(AsyncMysqlConnection, establish);
+
+    fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
+        expiry
+    }
+
+    fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+        Ok(expiry)
+    }
+}
+
+impl BackendInternals for Mysql {
     const DIALECT: Dialect = Dialect::Mysql;
+
     // MariaDB's `JSON` is `LONGTEXT CHECK (json_valid(...))`, and
     // `json_valid` refuses documents nested 32 levels or more; MySQL's own
     // limit is 100.
     const MAX_DEPTH: usize = 31;
-
-    deadpool_backend!(AsyncMysqlConnection, establish);
 
     fn delete_expired_batch<'a>(
         connection: &'a mut AsyncMysqlConnection,
@@ -101,14 +110,6 @@ impl Backend for Mysql {
                 .bind::<BigInt, _>(limit),
             connection,
         )
-    }
-
-    fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
-        expiry
-    }
-
-    fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
-        Ok(expiry)
     }
 
     fn write_failure_hint(message: &str) -> Option<&'static str> {
@@ -178,6 +179,8 @@ impl Backend for Mysql {
                        AND k.REFERENCED_TABLE_NAME IS NOT NULL",
         storage: None,
     });
+
+    deadpool_internals!();
 }
 
 column_types!(Mysql {

@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 mod data_column;
 mod merge_patch;
 
-use super::{column_types, deadpool_backend, sealed, Backend};
+use super::{column_types, deadpool_backend, deadpool_internals, Backend, BackendInternals};
+use crate::backend::catalog::{read_live_table, CatalogQueries};
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::{DataChange, KeyChanges};
 use crate::error::with_causes;
 use crate::schema::dialect::Dialect;
-use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::schema::table_def::ColumnDef;
 use crate::session_data::SessionData;
 use crate::Error;
@@ -31,8 +31,6 @@ use merge_patch::merge_patch;
 /// string, is refused with [`Error::Encode`] before anything is written.
 #[derive(Debug, Clone, Copy)]
 pub struct Postgres;
-
-impl sealed::Sealed for Postgres {}
 
 /// Connects through tokio-postgres itself: diesel-async's `establish`
 /// keeps only the top of its error ("error connecting to server"), and a
@@ -50,9 +48,19 @@ fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncPgConnection> {
 impl Backend for Postgres {
     type Expiry = OffsetDateTime;
 
-    const DIALECT: Dialect = Dialect::Postgres;
-
     deadpool_backend!(AsyncPgConnection, establish);
+
+    fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
+        expiry
+    }
+
+    fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
+        Ok(expiry)
+    }
+}
+
+impl BackendInternals for Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
 
     fn data_to_column(
         data: &SessionData,
@@ -133,14 +141,6 @@ impl Backend for Postgres {
         }
     }
 
-    fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
-        expiry
-    }
-
-    fn expiry_from_column(expiry: OffsetDateTime) -> Result<OffsetDateTime, Error> {
-        Ok(expiry)
-    }
-
     fn check_data(data: &SessionData) -> Result<(), Error> {
         for (key, value) in data {
             if key.contains('\0') || contains_nul(value) {
@@ -179,6 +179,8 @@ impl Backend for Postgres {
              FROM pg_class c WHERE c.oid = to_regclass($1)"
         ),
     });
+
+    deadpool_internals!();
 }
 
 fn contains_nul(value: &Value) -> bool {

@@ -15,10 +15,10 @@ mod data_column;
 
 pub use connection_thread::ConnectionThread;
 
-use super::{column_types, deadpool_backend, sealed, Backend};
+use super::{column_types, deadpool_backend, deadpool_internals, Backend, BackendInternals};
 use crate::schema::dialect::Dialect;
 
-use crate::schema::live_table::{read_live_table, CatalogQueries};
+use crate::backend::catalog::{read_live_table, CatalogQueries};
 use crate::Error;
 
 /// Embedded SQLite (feature `sqlite`, on by default), through diesel-async's
@@ -36,8 +36,6 @@ use crate::Error;
 /// correctly as a number; `data` is JSON text.
 #[derive(Debug, Clone, Copy)]
 pub struct Sqlite;
-
-impl sealed::Sealed for Sqlite {}
 
 /// Reads go through SQLite's page cache, not a memory map (`mmap_size`
 /// stays 0): with a connection thread per pooled connection, a mapped
@@ -101,9 +99,21 @@ async fn use_wal(connection: &mut Connection, busy_timeout: Duration) -> QueryRe
 impl Backend for Sqlite {
     type Expiry = i64;
 
-    const DIALECT: Dialect = Dialect::Sqlite;
-
     deadpool_backend!(Connection, options => setup);
+
+    fn expiry_to_column(expiry: OffsetDateTime) -> i64 {
+        // Every OffsetDateTime fits: years are bounded to ±9999.
+        i64::try_from(expiry.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+    }
+
+    fn expiry_from_column(micros: i64) -> Result<OffsetDateTime, Error> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+            .map_err(|error| Error::Decode(format!("expiry_date {micros}: {error}")))
+    }
+}
+
+impl BackendInternals for Sqlite {
+    const DIALECT: Dialect = Dialect::Sqlite;
 
     fn delete_expired_batch<'a>(
         connection: &'a mut Connection,
@@ -127,16 +137,6 @@ impl Backend for Sqlite {
         )
     }
 
-    fn expiry_to_column(expiry: OffsetDateTime) -> i64 {
-        // Every OffsetDateTime fits: years are bounded to ±9999.
-        i64::try_from(expiry.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-    }
-
-    fn expiry_from_column(micros: i64) -> Result<OffsetDateTime, Error> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-            .map_err(|error| Error::Decode(format!("expiry_date {micros}: {error}")))
-    }
-
     read_live_table!(CatalogQueries {
         columns: "SELECT name, type AS sql_type, \"notnull\" AS not_null, \
                   dflt_value IS NOT NULL AS has_default \
@@ -147,6 +147,8 @@ impl Backend for Sqlite {
                        FROM pragma_foreign_key_list(?)",
         storage: None,
     });
+
+    deadpool_internals!();
 }
 
 column_types!(Sqlite {

@@ -88,17 +88,17 @@ macro_rules! impl_typed_session {
         #[async_trait::async_trait]
         impl $crate::TypedSessionExt for $core::Session {
             async fn typed<S: $crate::SessionFields>(&self) -> Result<S, $crate::Error> {
-                let data = current_values(self, &$crate::store::typed_session::keys::<S>()).await?;
-                $crate::store::typed_session::read(data)
+                let data = current_values(self, &$crate::typed_session::keys::<S>()).await?;
+                $crate::typed_session::read(data)
             }
 
             async fn set_typed<S: $crate::SessionFields>(
                 &self,
                 value: S,
             ) -> Result<(), $crate::Error> {
-                let keys = $crate::store::typed_session::keys::<S>();
+                let keys = $crate::typed_session::keys::<S>();
                 let current = current_values(self, &keys).await?;
-                let mut next = $crate::store::typed_session::write(current, value)?;
+                let mut next = $crate::typed_session::write(current, value)?;
                 for key in keys {
                     match next.remove(key) {
                         Some(value) => {

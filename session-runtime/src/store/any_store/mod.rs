@@ -1,8 +1,8 @@
 //! [`AnyStore`]: one session struct on whichever database its URL names,
-//! among the backends this crate is built with.
+//! among the backends this crate is built with. Each operation matches on
+//! the backend once and runs the [`DieselStore`] of that backend.
 
 use std::fmt;
-use std::time::Duration;
 
 #[cfg(feature = "mysql")]
 use crate::backend::Mysql;
@@ -11,18 +11,23 @@ use crate::backend::Postgres;
 #[cfg(feature = "sqlite")]
 use crate::backend::Sqlite;
 use crate::backend::{Backend, PoolOptions};
-use crate::encryption::EncryptionKeys;
+use crate::digest::SessionDigest;
+use crate::error::Error;
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
-use crate::session_table::{SessionFields, SessionTable};
+use crate::session_data::SessionData;
+use crate::session_table::SessionTable;
 use crate::store::cleanup::{CleanupHandle, CleanupOptions};
-use crate::store::encryption::EncryptedTable;
-use crate::store::per_user::{LookupColumn, SessionInfo};
-use crate::store::row_codec::Decoded;
-use crate::store::touch_after::TouchAfter;
+use crate::store::per_user::SessionInfo;
 use crate::store::tower_sessions_impl::RecordId;
-use crate::store::undecodable::Undecodable;
-use crate::{DieselStore, Error, SessionDigest};
+use crate::store::DieselStore;
+
+mod bounds;
+mod builders;
+mod url;
+
+pub use bounds::{AnyIndexedColumn, AnyTable};
+use url::UrlBackend;
 
 /// A store on the database its URL names, for a struct derived with
 /// `#[session(backend = any)]`: the same struct, typed columns, foreign
@@ -132,70 +137,6 @@ impl<S: AnyTable> fmt::Debug for AnyStore<S> {
     }
 }
 
-/// The backends a URL can name, and the cargo feature of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UrlBackend {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl UrlBackend {
-    /// The backend `url` names: `postgres://` or `postgresql://`,
-    /// `mysql://` or `mariadb://`, and for SQLite `sqlite://`, `file:`,
-    /// `:memory:` or a path. Another scheme names none.
-    fn of(url: &str) -> Result<Self, Error> {
-        let Some((scheme, _)) = url.split_once("://") else {
-            return Ok(UrlBackend::Sqlite);
-        };
-        match scheme.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Ok(UrlBackend::Postgres),
-            "mysql" | "mariadb" => Ok(UrlBackend::Mysql),
-            "sqlite" | "file" => Ok(UrlBackend::Sqlite),
-            // A Windows path such as `C:\sessions.db` has no `://`; a
-            // scheme of one letter is a drive all the same.
-            drive if drive.len() == 1 => Ok(UrlBackend::Sqlite),
-            _ => Err(Error::backend_message(format!(
-                "the database URL's scheme `{scheme}://` names no backend; a session store takes \
-                 {}",
-                enabled_schemes()
-            ))),
-        }
-    }
-
-    /// The error for a URL of a backend this crate is built without.
-    fn not_built(self) -> Error {
-        let (name, feature) = match self {
-            UrlBackend::Sqlite => ("SQLite", "sqlite"),
-            UrlBackend::Postgres => ("PostgreSQL", "postgres"),
-            UrlBackend::Mysql => ("MySQL", "mysql"),
-        };
-        Error::backend_message(format!(
-            "the database URL names {name}, but session-runtime is built without its \
-             `{feature}` feature; this build takes {}",
-            enabled_schemes()
-        ))
-    }
-}
-
-/// The URLs this build takes, for messages.
-fn enabled_schemes() -> String {
-    let schemes: Vec<&str> = [
-        (cfg!(feature = "sqlite"), "a SQLite path or `sqlite://`"),
-        (cfg!(feature = "postgres"), "`postgres://`"),
-        (cfg!(feature = "mysql"), "`mysql://` (or `mariadb://`)"),
-    ]
-    .into_iter()
-    .filter_map(|(enabled, schemes)| enabled.then_some(schemes))
-    .collect();
-    match schemes.as_slice() {
-        [] => "none: session-runtime is built without a backend feature".to_owned(),
-        [only] => format!("{only} only"),
-        [first, last] => format!("{first} or {last}"),
-        [first @ .., last] => format!("{}, or {last}", first.join(", ")),
-    }
-}
-
 impl<S: AnyTable> AnyStore<S> {
     /// A store with its own pool of [`PoolOptions::default`] on the database
     /// at `url`, whose scheme picks the backend. Connections are opened
@@ -280,62 +221,9 @@ impl<S: AnyTable> AnyStore<S> {
         ))
     }
 
-    /// See [`DieselStore::with_statement_timeout`].
-    pub fn with_statement_timeout(self, timeout: Duration) -> Self {
-        map!(self, |store| store.with_statement_timeout(timeout))
-    }
-
-    /// See [`DieselStore::with_retry_budget`].
-    pub fn with_retry_budget(self, budget: Duration) -> Self {
-        map!(self, |store| store.with_retry_budget(budget))
-    }
-
-    /// See [`DieselStore::with_slow_statement_threshold`].
-    pub fn with_slow_statement_threshold(self, threshold: Duration) -> Self {
-        map!(self, |store| store.with_slow_statement_threshold(threshold))
-    }
-
-    /// See [`DieselStore::with_touch_after`].
-    pub fn with_touch_after(self, touch_after: TouchAfter) -> Self {
-        map!(self, |store| store.with_touch_after(touch_after))
-    }
-
-    /// See [`DieselStore::with_max_lifetime`].
-    pub fn with_max_lifetime(self, max_lifetime: Option<Duration>) -> Self {
-        map!(self, |store| store.with_max_lifetime(max_lifetime))
-    }
-
-    /// See [`DieselStore::with_undecodable`].
-    pub fn with_undecodable(self, undecodable: Undecodable) -> Self {
-        map!(self, |store| store.with_undecodable(undecodable))
-    }
-
-    /// See [`DieselStore::with_max_session_bytes`].
-    pub fn with_max_session_bytes(self, bytes: usize) -> Self {
-        map!(self, |store| store.with_max_session_bytes(bytes))
-    }
-
-    /// See [`DieselStore::with_load_memo_bytes`].
-    pub fn with_load_memo_bytes(self, bytes: usize) -> Self {
-        map!(self, |store| store.with_load_memo_bytes(bytes))
-    }
-
-    /// See [`DieselStore::with_encryption_keys`].
-    pub fn with_encryption_keys(self, keys: EncryptionKeys) -> Self
-    where
-        S: EncryptedTable,
-    {
-        map!(self, |store| store.with_encryption_keys(keys))
-    }
-
     /// See [`DieselStore::load_memo_usage`].
     pub fn load_memo_usage(&self) -> (usize, usize) {
         dispatch!(self, |store| store.load_memo_usage())
-    }
-
-    /// See [`DieselStore::with_id_generator`].
-    pub fn with_id_generator(self, new_id: fn() -> i128) -> Self {
-        map!(self, |store| store.with_id_generator(new_id))
     }
 
     /// The table's DDL on this store's backend; see
@@ -438,7 +326,7 @@ impl<S: AnyTable> AnyStore<S> {
     pub(crate) async fn create_session(
         &self,
         id: &mut i128,
-        data: &crate::SessionData,
+        data: &SessionData,
         expiry: time::OffsetDateTime,
     ) -> Result<(), Error> {
         dispatch!(self, |store| store.create_session(id, data, expiry).await)
@@ -447,7 +335,7 @@ impl<S: AnyTable> AnyStore<S> {
     pub(crate) async fn save_session(
         &self,
         id: i128,
-        data: &crate::SessionData,
+        data: &SessionData,
         expiry: time::OffsetDateTime,
     ) -> Result<(), Error> {
         dispatch!(self, |store| store.save_session(id, data, expiry).await)
@@ -456,17 +344,12 @@ impl<S: AnyTable> AnyStore<S> {
     pub(crate) async fn load_tracked(
         &self,
         id: i128,
-    ) -> Result<Option<(crate::SessionData, time::OffsetDateTime)>, Error> {
+    ) -> Result<Option<(SessionData, time::OffsetDateTime)>, Error> {
         dispatch!(self, |store| store.load_tracked(id).await)
     }
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {
         dispatch!(self, |store| store.delete_session(id).await)
-    }
-
-    #[allow(dead_code)]
-    pub(crate) async fn load_session(&self, id: i128) -> Result<Option<Decoded>, Error> {
-        dispatch!(self, |store| store.load_session(id).await)
     }
 }
 
@@ -482,119 +365,4 @@ fn migration<S: SessionTable<B>, B: Backend>(store: &DieselStore<S, B>) -> Migra
     DieselStore::<S, B>::migration()
 }
 
-/// A session struct with a table on every backend this crate is built
-/// with: what `#[session(backend = any)]` derives, and what [`AnyStore`]
-/// needs. It is [`SessionTable<B>`](crate::SessionTable) for each `B`.
-pub trait AnyTable:
-    SessionFields + on_backend::Sqlite + on_backend::Postgres + on_backend::Mysql
-{
-}
-
-impl<S> AnyTable for S where
-    S: SessionFields + on_backend::Sqlite + on_backend::Postgres + on_backend::Mysql
-{
-}
-
-/// A [`LookupColumn`] on every backend this crate is built with: what the
-/// per-user queries of [`AnyStore`] take, such as `http_sessions::user_id`
-/// of a struct with `backend = any`.
-pub trait AnyIndexedColumn<S: AnyTable>:
-    LookupColumn
-    + on_backend::SqliteColumn<S>
-    + on_backend::PostgresColumn<S>
-    + on_backend::MysqlColumn<S>
-{
-}
-
-impl<S: AnyTable, C> AnyIndexedColumn<S> for C where
-    C: LookupColumn
-        + on_backend::SqliteColumn<S>
-        + on_backend::PostgresColumn<S>
-        + on_backend::MysqlColumn<S>
-{
-}
-
-/// One trait per backend that is [`SessionTable`](crate::SessionTable) on
-/// it when this crate is built with its feature, and holds for every type
-/// when not: so that [`AnyTable`] asks for the backends that exist.
-mod on_backend {
-    macro_rules! on_backend {
-        ($feature:literal, $backend:ident, $table:ident, $column:ident) => {
-            #[cfg(feature = $feature)]
-            pub trait $table: crate::SessionTable<crate::backend::$backend> {}
-            #[cfg(feature = $feature)]
-            impl<S: crate::SessionTable<crate::backend::$backend>> $table for S {}
-            #[cfg(feature = $feature)]
-            pub trait $column<S: crate::SessionTable<crate::backend::$backend>>:
-                crate::IndexedColumn<S, crate::backend::$backend>
-            {
-            }
-            #[cfg(feature = $feature)]
-            impl<S, C> $column<S> for C
-            where
-                S: crate::SessionTable<crate::backend::$backend>,
-                C: crate::IndexedColumn<S, crate::backend::$backend>,
-            {
-            }
-
-            #[cfg(not(feature = $feature))]
-            pub trait $table {}
-            #[cfg(not(feature = $feature))]
-            impl<S> $table for S {}
-            #[cfg(not(feature = $feature))]
-            pub trait $column<S> {}
-            #[cfg(not(feature = $feature))]
-            impl<S, C> $column<S> for C {}
-        };
-    }
-
-    on_backend!("sqlite", Sqlite, Sqlite, SqliteColumn);
-    on_backend!("postgres", Postgres, Postgres, PostgresColumn);
-    on_backend!("mysql", Mysql, Mysql, MysqlColumn);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_scheme_names_the_backend() {
-        for (url, backend) in [
-            ("sessions.db", UrlBackend::Sqlite),
-            ("/var/lib/app/sessions.db", UrlBackend::Sqlite),
-            (":memory:", UrlBackend::Sqlite),
-            ("sqlite://sessions.db", UrlBackend::Sqlite),
-            ("file:sessions.db?mode=rwc", UrlBackend::Sqlite),
-            ("C://sessions.db", UrlBackend::Sqlite),
-            ("postgres://app@db/app", UrlBackend::Postgres),
-            ("PostgreSQL://app@db/app", UrlBackend::Postgres),
-            ("mysql://root@db/app", UrlBackend::Mysql),
-            ("mariadb://root@db/app", UrlBackend::Mysql),
-        ] {
-            assert_eq!(UrlBackend::of(url).unwrap(), backend, "{url}");
-        }
-        let error = UrlBackend::of("redis://cache/0").unwrap_err().to_string();
-        assert!(error.contains("`redis://` names no backend"), "{error}");
-    }
-
-    #[test]
-    fn a_backend_built_without_names_its_feature() {
-        let error = UrlBackend::Mysql.not_built().to_string();
-        assert!(
-            error.contains("the database URL names MySQL, but session-runtime is built without its `mysql` feature"),
-            "{error}"
-        );
-        assert!(error.contains("this build takes"), "{error}");
-    }
-
-    #[cfg(not(feature = "postgres"))]
-    #[test]
-    fn a_postgres_url_without_the_feature_is_refused() {
-        #[derive(crate::SessionStore, Debug)]
-        #[session(crate = crate, table = http_sessions, backend = any)]
-        pub struct AppSession {}
-
-        let error = AppSessionStore::connect("postgres://localhost/app").unwrap_err();
-        assert!(error.to_string().contains("`postgres` feature"), "{error}");
-    }
-}
+use map;
