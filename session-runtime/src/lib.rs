@@ -31,10 +31,11 @@
 //! generates, every attribute key, and the column of each field type. The
 //! [`guide`] covers the rest, one chapter each: the
 //! [schema per backend](guide::schema), [migrations](guide::migrations),
-//! the [guarantees](guide::guarantees),
+//! the [guarantees](guide::guarantees), [writes](guide::writes),
 //! [users and their sessions](guide::users_and_sessions),
-//! [production](guide::production), [security](guide::security),
-//! [bad input](guide::bad_input) and [cargo features](guide::cargo_features).
+//! [production](guide::production), [clusters](guide::clusters),
+//! [security](guide::security), [bad input](guide::bad_input) and
+//! [cargo features](guide::cargo_features).
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions
 
@@ -119,33 +120,8 @@ pub use session_derive::SessionStore;
 /// The diesel-async this crate is built on, for the app's own queries on
 /// [`DieselStore::connection`]: its connection types are the store's, so a
 /// query through this path always fits the pooled connection, whatever
-/// diesel-async version the app depends on itself.
-///
-/// ```
-/// // Not `diesel::prelude::*`: its synchronous `RunQueryDsl` would clash.
-/// use diesel::{ExpressionMethods, QueryDsl};
-/// use session_runtime::diesel_async::RunQueryDsl;
-/// use session_runtime::SessionStore;
-///
-/// diesel::table! { users (id) { id -> BigInt, login -> Text } }
-///
-/// #[derive(SessionStore, Debug)]
-/// #[session(table = http_sessions, backend = sqlite)]
-/// pub struct AppSession {
-///     #[session(references = users)]
-///     pub user_id: Option<i64>,
-/// }
-///
-/// async fn logins(store: &AppSessionStore) -> Result<Vec<String>, session_runtime::Error> {
-///     let mut connection = store.connection().await?;
-///     let logins = http_sessions::table
-///         .inner_join(users::table)
-///         .filter(http_sessions::expiry_date.gt(store.now()))
-///         .select(users::login)
-///         .load::<String>(&mut *connection)
-///         .await
-///         .map_err(session_runtime::Error::from)?;
-///     Ok(logins)
-/// }
-/// ```
+/// diesel-async version the app depends on itself. The
+/// [production](guide::production) chapter shows a query next to the
+/// store, and [users and sessions](guide::users_and_sessions) one per
+/// backend.
 pub use diesel_async;

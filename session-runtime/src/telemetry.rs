@@ -1,24 +1,37 @@
-//! The `tracing` events of store operations.
+//! The `tracing` events of the store: what operators see.
 //!
-//! Every statement of the store ends in one event, under the target
-//! `session_runtime`:
+//! Every statement of the store ends in one event, and the store's other
+//! events tell of what it did without being asked. All are under the
+//! target `session_runtime` ([`TARGET`]), so any subscriber
+//! (`tracing-subscriber`'s `fmt`, OpenTelemetry, ...) sees them:
 //!
-//! | outcome | level | message |
+//! | when | level | message |
 //! |---|---|---|
-//! | done within the slow threshold | `DEBUG` | `session statement` |
-//! | done, slower than the threshold | `WARN` | `slow session statement` |
-//! | a stored row does not decode | `WARN` | `session statement failed` |
+//! | a statement done within the slow threshold | `DEBUG` | `session statement` |
+//! | a statement done, slower than the threshold | `WARN` | `slow session statement` |
+//! | a stored row does not decode, or a session does not encode | `WARN` | `session statement failed` |
 //! | a typed column references a missing row (`kind = foreign_key`) | `WARN` | `session statement failed` |
-//! | the database or the pool failed, or the table's schema drifted | `ERROR` | `session statement failed` |
-//! | a session refused before any statement | `WARN` | `session refused` |
-//! | the connection was lost; the statement runs again | `WARN` | `session connection lost; ...` |
+//! | the database or the pool failed, the table's schema drifted, or the store lacks a setting (`kind = config`) | `ERROR` | `session statement failed` |
+//! | a session refused before any statement (`Encode`) | `WARN` | `session refused` |
+//! | the connection was lost; the statement runs again | `WARN` | `session connection lost; running the statement again on a new connection` |
+//! | [`Undecodable::StartOver`](crate::Undecodable::StartOver) deleted a row that does not decode | `WARN` | `undecodable session deleted` |
+//! | MySQL's migration lock was refused (Galera); the migration checks the table after each step instead | `WARN` | `migrating without the migration lock` |
+//! | a sweep of the [cleanup task](crate::DieselStore::spawn_cleanup) failed; it retries after `retry_in_ms` | `ERROR` | `expired-session cleanup failed; retrying` |
 //!
-//! with the fields `table`, `statement` (`INSERT`, `SELECT`, ...),
-//! `elapsed_us` (from the wait for a connection to the answer), `rows`
-//! (affected or returned, where known), `attempts` (above 1 after a
-//! deadlock or a lost connection), `session` (the first 8 hex digits of the
-//! stored SHA-256 digest, for the operations on one session) and, on
-//! failure, `kind` and `error`.
+//! The fields: `table`; `statement` (`INSERT`, `SELECT`, `UPDATE`,
+//! `DELETE`, `SELECT COUNT(*)`, ...); `elapsed_us`, from the wait for a
+//! pooled connection to the answer, so that an exhausted pool shows up as
+//! slow statements; `rows` (affected or returned, where known); `attempts`
+//! (above 1 after a deadlock or a lost connection); `session`, the first 8
+//! hex digits of the stored SHA-256 digest, for the operations on one
+//! session; and, on failure, `kind` and `error`.
+//!
+//! The slow threshold is
+//! [`PoolOptions::slow_statement_threshold`](crate::PoolOptions::slow_statement_threshold),
+//! or [`with_slow_statement_threshold`](crate::DieselStore::with_slow_statement_threshold).
+//! With `tracing-subscriber`,
+//! `tracing_subscriber::fmt().with_env_filter("session_runtime=debug").init()`
+//! prints every statement, and `=warn` the slow and failed ones only.
 //!
 //! An event never holds a session id, a cookie or a session value: only
 //! `Backend`, `ForeignKeyViolation` and `Schema` errors carry their
@@ -32,8 +45,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
+use crate::digest::SessionDigest;
+use crate::error::Error;
 use crate::session_table::SessionTable;
-use crate::{Error, SessionDigest};
 
 /// The target of every event.
 pub const TARGET: &str = "session_runtime";
@@ -280,5 +294,57 @@ fn kind(error: &Error) -> &'static str {
         Error::ForeignKeyViolation(_) => "foreign_key",
         Error::Schema(_) => "schema",
         Error::Config(_) => "config",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The message of every `tracing` event in the crate's source: the
+    /// last string literal of each `tracing::<level>!(...)` call.
+    fn event_messages(dir: &Path, messages: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("the source folder") {
+            let path = entry.expect("a source entry").path();
+            if path.is_dir() {
+                event_messages(&path, messages);
+                continue;
+            }
+            if path.extension().is_none_or(|extension| extension != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("a source file");
+            for level in ["trace", "debug", "info", "warn", "error"] {
+                let call = format!("tracing::{level}!(");
+                for (start, _) in source.match_indices(&call) {
+                    let arguments = &source[start + call.len()..];
+                    let end = arguments
+                        .find("\n        );")
+                        .or_else(|| arguments.find(");"));
+                    let arguments = &arguments[..end.expect("a closed call")];
+                    let message = arguments
+                        .rsplit_once('"')
+                        .and_then(|(before, _)| before.rsplit_once('"'))
+                        .map(|(_, message)| message.to_owned())
+                        .expect("a message literal");
+                    messages.push(message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_lists_every_event_the_store_emits() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut messages = Vec::new();
+        event_messages(&src, &mut messages);
+        assert!(messages.len() >= 8, "too few events found: {messages:?}");
+        let table = std::fs::read_to_string(src.join("telemetry.rs")).expect("this file");
+        for message in messages {
+            assert!(
+                table.contains(&format!("| `{message}` |")),
+                "the event `{message}` is missing from the table in telemetry.rs"
+            );
+        }
     }
 }

@@ -91,7 +91,7 @@ fn keys_of<'a>(
     keys.ok_or_else(|| {
         Error::Config(format!(
             "`{}` encrypts `data` (#[session(data = encrypted)]), and this store has no keys to \
-             {verb} it with: give them with `DieselStore::with_encryption_keys`",
+             {verb} it with: give them with the store's `with_encryption_keys`",
             table
         ))
     })

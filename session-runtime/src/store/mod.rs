@@ -44,15 +44,9 @@ pub(crate) const DEFAULT_MAX_SESSION_BYTES: usize = 1 << 20;
 /// A tower-sessions store on the Diesel table of a derived session struct.
 ///
 /// `#[derive(SessionStore)]` on `AppSession` names it `AppSessionStore`.
-/// Every operation is at most one SQL statement:
-///
-/// | operation | statement |
-/// |---|---|
-/// | `create` | `INSERT`; a duplicate id draws a new id and inserts again, so it never overwrites |
-/// | `save` | `UPDATE ... WHERE id = ? AND expiry_date > ?` of what the request changed, or none; a row deleted or expired meanwhile stays gone (see the [writes](crate::guide::writes) chapter) |
-/// | `load` | `SELECT ... WHERE id = ? AND expiry_date > ?` |
-/// | `delete` | `DELETE ... WHERE id = ?` |
-/// | `delete_expired` | `DELETE ... WHERE expiry_date <= ?` |
+/// Every operation is at most one SQL statement; the
+/// [guarantees](crate::guide::guarantees) chapter lists each one's, and
+/// what it promises under races and faults.
 ///
 /// ```
 /// use session_runtime::SessionStore;
