@@ -18,6 +18,10 @@ use crate::store::row_changes::{paths_patch, DataChange, KeyChanges};
 use crate::Error;
 
 mod column_type;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect_error;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect_url;
 pub(crate) mod data_column;
 mod dialect;
 #[cfg(feature = "mysql")]
@@ -28,6 +32,8 @@ mod postgres;
 pub(crate) mod sealed_column;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tls;
 
 pub(crate) use column_type::column_types;
 pub use column_type::ColumnType;
@@ -38,6 +44,7 @@ pub use mysql::Mysql;
 #[cfg(feature = "sqlite")]
 pub(crate) use pool::setup_callback;
 pub use pool::PoolOptions;
+#[cfg(feature = "sqlite")]
 pub(crate) use pool::SetupFuture;
 pub(crate) use pool::{checkout, deadpool_backend, deadpool_pool};
 #[cfg(feature = "postgres")]

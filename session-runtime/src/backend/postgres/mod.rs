@@ -3,16 +3,15 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
     Timestamp, Timestamptz,
 };
-use diesel::ConnectionError;
 use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+mod connect;
 mod data_column;
 
 use super::{column_types, deadpool_backend, sealed, Backend, Dialect};
 use crate::backend::data_column::DataJson;
-use crate::error::with_causes;
 use crate::schema::live_table::{read_live_table, CatalogQueries};
 use crate::schema::table_def::ColumnDef;
 use crate::store::key_path::SessionData;
@@ -31,25 +30,12 @@ pub struct Postgres;
 
 impl sealed::Sealed for Postgres {}
 
-/// Connects through tokio-postgres itself: diesel-async's `establish`
-/// keeps only the top of its error ("error connecting to server"), and a
-/// failover's log line needs the reason below it ("Connection refused",
-/// "session is read-only").
-fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncPgConnection> {
-    Box::pin(async move {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|error| ConnectionError::BadConnection(with_causes(&error)))?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection).await
-    })
-}
-
 impl Backend for Postgres {
     type Expiry = OffsetDateTime;
 
     const DIALECT: Dialect = Dialect::Postgres;
 
-    deadpool_backend!(AsyncPgConnection, establish);
+    deadpool_backend!(AsyncPgConnection, url => connect::setup);
 
     fn data_to_column(
         data: &SessionData,
