@@ -8,16 +8,19 @@
 //! panics).
 //!
 //! The cfgs: `session_test_postgres` and `session_test_mysql`, set when
-//! the matching suite runs, and `session_test_topologies`, set when
+//! the matching suite runs, `session_test_tls` for the TLS suite's servers
+//! (`.ci/tls-servers env` prints their variables), and `session_test_topologies`, set when
 //! `SESSION_TEST_TOPOLOGIES=1` (or `CI=true`): the suite that starts a
 //! PostgreSQL primary and standby and a three-node Galera cluster on this
 //! machine through `.ci/topologies`.
 //!
 //! [`Kind::server_url`]: session_tests::Kind::server_url
 
-const SUITES: [(&str, &str); 2] = [
+const SUITES: [(&str, &str); 3] = [
     ("session_test_postgres", "SESSION_TEST_POSTGRES_URL"),
     ("session_test_mysql", "SESSION_TEST_MYSQL_URL"),
+    // The TLS suite's servers, from `.ci/tls-servers`: its CA names them all.
+    ("session_test_tls", "SESSION_TEST_TLS_CA"),
 ];
 
 fn main() {

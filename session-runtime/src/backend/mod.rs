@@ -21,6 +21,10 @@ use crate::Error;
 pub(crate) mod cached_update;
 pub(crate) mod catalog;
 pub(crate) mod column_type;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect_error;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect_url;
 pub(crate) mod data_column;
 pub(crate) mod data_patch;
 #[cfg(feature = "mysql")]
@@ -31,6 +35,8 @@ mod postgres;
 pub(crate) mod sealed_column;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tls;
 
 pub(crate) use column_type::column_types;
 pub(crate) use column_type::ColumnType;
@@ -41,6 +47,7 @@ pub use mysql::Mysql;
 #[cfg(feature = "sqlite")]
 pub(crate) use pool::setup_callback;
 pub(crate) use pool::PoolOptions;
+#[cfg(feature = "sqlite")]
 pub(crate) use pool::SetupFuture;
 pub(crate) use pool::{checkout, deadpool_backend, deadpool_internals, deadpool_pool};
 #[cfg(feature = "postgres")]

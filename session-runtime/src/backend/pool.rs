@@ -2,7 +2,6 @@
 //! diesel-async, with the setup, recycling and timeouts of
 //! [`PoolOptions`].
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use deadpool::managed::{PoolError, TimeoutType};
@@ -203,12 +202,19 @@ where
             Ok(connection) => return Ok(connection),
             Err(error) => error,
         };
-        let passing = matches!(
-            error,
+        let passing = match &error {
+            // A wrong password or a certificate that does not verify
+            // fails every attempt alike: said at once, not after the
+            // whole budget.
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            PoolError::Backend(diesel_async::pooled_connection::PoolError::ConnectionError(
+                failure,
+            )) if crate::backend::connect_error::is_permanent(failure) => false,
             PoolError::Backend(_)
-                | PoolError::PostCreateHook(_)
-                | PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle)
-        );
+            | PoolError::PostCreateHook(_)
+            | PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => true,
+            _ => false,
+        };
         if !(passing && backoff.wait().await) {
             return Err(Error::backend("cannot get a database connection", error));
         }
@@ -219,12 +225,22 @@ where
 /// diesel-async connection type; every backend uses the same pool.
 ///
 /// `$setup` establishes one connection from a URL; with `options =>`, it
-/// is a function of the [`PoolOptions`] that returns such a setup.
+/// is a function of the [`PoolOptions`] that returns such a setup; with
+/// `url =>`, a function of the URL and the options that returns one, or
+/// the error of a URL it cannot read.
 macro_rules! deadpool_backend {
     ($connection:ty, $setup:expr) => {
         $crate::backend::deadpool_backend!($connection, options => |_| Box::new($setup));
     };
     ($connection:ty, options => $setup:expr) => {
+        $crate::backend::deadpool_backend!($connection, url => |_, options| {
+            let setup: fn(
+                &$crate::backend::PoolOptions,
+            ) -> diesel_async::pooled_connection::SetupCallback<$connection> = $setup;
+            Ok(setup(options))
+        });
+    };
+    ($connection:ty, url => $setup:expr) => {
         type Connection = $connection;
         type Pool = diesel_async::pooled_connection::deadpool::Pool<$connection>;
         type PooledConnection = diesel_async::pooled_connection::deadpool::Object<$connection>;
@@ -234,9 +250,11 @@ macro_rules! deadpool_backend {
             options: &$crate::backend::PoolOptions,
         ) -> Result<Self::Pool, $crate::Error> {
             let setup: fn(
+                &str,
                 &$crate::backend::PoolOptions,
-            ) -> diesel_async::pooled_connection::SetupCallback<$connection> = $setup;
-            $crate::backend::deadpool_pool(url, options, setup(options))
+            ) -> Result<diesel_async::pooled_connection::SetupCallback<$connection>, $crate::Error> =
+                $setup;
+            $crate::backend::deadpool_pool(url, options, setup(url, options)?)
         }
 
         fn connection(
@@ -279,5 +297,6 @@ where
 }
 
 /// What a pool's connection setup returns; the type diesel-async expects.
+#[cfg(feature = "sqlite")]
 pub(crate) type SetupFuture<'a, C> =
-    std::pin::Pin<Box<dyn Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;
+    std::pin::Pin<Box<dyn std::future::Future<Output = diesel::ConnectionResult<C>> + Send + 'a>>;

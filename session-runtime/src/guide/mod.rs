@@ -17,6 +17,8 @@
 //!   timestamp precision, your own queries, dropped connections.
 //! - [`clusters`]: several app servers, PostgreSQL failover, Galera,
 //!   distributed SQL.
+//! - [`tls`]: `sslmode` and `ssl-mode`, and which connection errors
+//!   fail at once.
 //! - [`security`]: what the store guarantees and what it leaves to you.
 //! - [`bad_input`]: what each odd value does on each backend.
 //! - [`cargo_features`]: features, and choosing a backend with them.
@@ -41,6 +43,9 @@ pub mod production {}
 
 #[doc = include_str!("clusters.md")]
 pub mod clusters {}
+
+#[doc = include_str!("tls.md")]
+pub mod tls {}
 
 #[doc = include_str!("security.md")]
 pub mod security {}

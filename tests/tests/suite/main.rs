@@ -33,6 +33,7 @@ mod round_trip;
 mod schema_evolution;
 mod security;
 mod strict;
+mod tls;
 mod topologies;
 mod ui;
 mod users;

@@ -3,9 +3,10 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Datetime, Double, Float, Integer, Json, SmallInt, Text, Time,
     Timestamp,
 };
-use diesel_async::{AsyncConnection, AsyncMysqlConnection};
+use diesel_async::AsyncMysqlConnection;
 use time::OffsetDateTime;
 
+mod connect;
 mod data_column;
 
 use super::{column_types, deadpool_backend, deadpool_internals, Backend, BackendInternals};
@@ -53,27 +54,40 @@ const CONNECTION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,STRICT
 /// which has no such variable, refuses it, and is left alone.
 const CAUSAL_READS: &str = "SET SESSION wsrep_sync_wait = 3";
 
-fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncMysqlConnection> {
-    Box::pin(async move {
-        use diesel_async::SimpleAsyncConnection as _;
-        let mut connection = AsyncMysqlConnection::establish(url).await?;
-        connection
-            .batch_execute(CONNECTION_SETUP)
-            .await
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-        match connection.batch_execute(CAUSAL_READS).await {
-            Err(DieselError::DatabaseError(_, info))
-                if info.message().starts_with("Unknown system variable") => {}
-            set => set.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
-        }
-        Ok(connection)
-    })
+/// The pool's connection setup for `url`, read once: a URL the store
+/// cannot read fails here, before any connection is tried.
+fn setup(
+    url: &str,
+    _options: &crate::backend::PoolOptions,
+) -> Result<diesel_async::pooled_connection::SetupCallback<AsyncMysqlConnection>, Error> {
+    let settings = std::sync::Arc::new(connect::read_url(url).map_err(Error::backend_message)?);
+    Ok(Box::new(move |_url| {
+        let settings = std::sync::Arc::clone(&settings);
+        Box::pin(async move { establish(&settings).await })
+    }))
+}
+
+async fn establish(
+    settings: &connect::ConnectSettings,
+) -> diesel::ConnectionResult<AsyncMysqlConnection> {
+    use diesel_async::SimpleAsyncConnection as _;
+    let mut connection = connect::open(settings).await?;
+    connection
+        .batch_execute(CONNECTION_SETUP)
+        .await
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    match connection.batch_execute(CAUSAL_READS).await {
+        Err(DieselError::DatabaseError(_, info))
+            if info.message().starts_with("Unknown system variable") => {}
+        set => set.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
+    }
+    Ok(connection)
 }
 
 impl Backend for Mysql {
     type Expiry = OffsetDateTime;
 
-    deadpool_backend!(AsyncMysqlConnection, establish);
+    deadpool_backend!(AsyncMysqlConnection, url => setup);
 
     fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
         expiry

@@ -3,11 +3,11 @@ use diesel::sql_types::{
     BigInt, Binary, Bool, Date, Double, Float, Integer, Json, Jsonb, SmallInt, Text, Time,
     Timestamp, Timestamptz,
 };
-use diesel::ConnectionError;
 use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+mod connect;
 mod data_column;
 mod merge_patch;
 
@@ -15,7 +15,6 @@ use super::{column_types, deadpool_backend, deadpool_internals, Backend, Backend
 use crate::backend::catalog::{read_live_table, CatalogQueries};
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::{DataChange, KeyChanges};
-use crate::error::with_causes;
 use crate::schema::dialect::Dialect;
 use crate::schema::table_def::ColumnDef;
 use crate::session_data::SessionData;
@@ -32,23 +31,10 @@ use merge_patch::merge_patch;
 #[derive(Debug, Clone, Copy)]
 pub struct Postgres;
 
-/// Connects through tokio-postgres itself: diesel-async's `establish`
-/// keeps only the top of its error ("error connecting to server"), and a
-/// failover's log line needs the reason below it ("Connection refused",
-/// "session is read-only").
-fn establish(url: &str) -> crate::backend::SetupFuture<'_, AsyncPgConnection> {
-    Box::pin(async move {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|error| ConnectionError::BadConnection(with_causes(&error)))?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection).await
-    })
-}
-
 impl Backend for Postgres {
     type Expiry = OffsetDateTime;
 
-    deadpool_backend!(AsyncPgConnection, establish);
+    deadpool_backend!(AsyncPgConnection, url => connect::setup);
 
     fn expiry_to_column(expiry: OffsetDateTime) -> OffsetDateTime {
         expiry
