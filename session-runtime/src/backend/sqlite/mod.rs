@@ -12,8 +12,10 @@ use time::OffsetDateTime;
 
 mod connection_thread;
 mod data_column;
+mod path;
 
 pub use connection_thread::ConnectionThread;
+use path::sqlite_path;
 
 use super::{column_types, deadpool_backend, deadpool_internals, Backend, BackendInternals};
 use crate::schema::dialect::Dialect;
@@ -47,21 +49,33 @@ const CONNECTION_SETUP: &str = "PRAGMA foreign_keys = ON; \
 
 type Connection = SyncConnectionWrapper<SqliteConnection, ConnectionThread>;
 
-/// The setup of every pooled connection, with the pool's busy timeout.
+/// The setup of every pooled connection of the database `url` names,
+/// with the pool's busy timeout; the error of a value that names none.
 fn setup(
+    url: &str,
     options: &super::PoolOptions,
-) -> diesel_async::pooled_connection::SetupCallback<Connection> {
+) -> Result<diesel_async::pooled_connection::SetupCallback<Connection>, Error> {
+    let path: std::sync::Arc<str> = sqlite_path(url)?.into();
     let busy_timeout = options.sqlite_busy_timeout;
-    crate::backend::setup_callback(move |url| establish(url, busy_timeout))
+    Ok(crate::backend::setup_callback(move |_url| {
+        establish(std::sync::Arc::clone(&path), busy_timeout)
+    }))
 }
 
 fn establish(
-    url: &str,
+    path: std::sync::Arc<str>,
     busy_timeout: Duration,
 ) -> crate::backend::SetupFuture<'static, Connection> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url).to_owned();
     Box::pin(async move {
-        let mut connection = Connection::establish(&path).await?;
+        let mut connection = Connection::establish(&path)
+            .await
+            .map_err(|error| match error {
+                // SQLite's own words name neither the file nor how the URL was read.
+                ConnectionError::BadConnection(message) => ConnectionError::BadConnection(format!(
+                    "cannot open `{path}`, read as a SQLite database path: {message}"
+                )),
+                other => other,
+            })?;
         let pragma = format!("PRAGMA busy_timeout = {};", busy_timeout.as_millis());
         connection
             .batch_execute(&(pragma + CONNECTION_SETUP))
@@ -99,7 +113,7 @@ async fn use_wal(connection: &mut Connection, busy_timeout: Duration) -> QueryRe
 impl Backend for Sqlite {
     type Expiry = i64;
 
-    deadpool_backend!(Connection, options => setup);
+    deadpool_backend!(Connection, url => setup);
 
     fn expiry_to_column(expiry: OffsetDateTime) -> i64 {
         // Every OffsetDateTime fits: years are bounded to ±9999.
