@@ -25,7 +25,7 @@ pub struct AppSession {
     pub agent: Option<String>,
     pub seen_at: Option<time::OffsetDateTime>,
     pub prefs: Option<serde_json::Value>,
-    #[session(sql_type = crate::types::Label)]
+    #[session(sql_type = crate::backend_any::types::Label)]
     pub label: Option<String>,
 }
 
@@ -61,7 +61,7 @@ async fn per_user(store: &AppSessionStore) -> Result<(), Error> {
     Ok(())
 }
 
-fn main() {
+pub fn run() {
     let _ = same_type;
     let _ = logins;
     let _ = per_user;

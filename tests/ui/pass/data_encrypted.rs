@@ -28,7 +28,7 @@ pub struct AnySession {
     pub user_id: Option<i64>,
 }
 
-fn main() {
+pub fn run() {
     let _: diesel::dsl::SqlTypeOf<sqlite_sessions::data> = diesel::sql_types::Binary;
     assert!(SqliteSessionStore::migration().up().contains("\"data\" BLOB NOT NULL"));
     assert!(PostgresSessionStore::migration().up().contains("\"data\" BYTEA NOT NULL"));

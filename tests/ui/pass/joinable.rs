@@ -30,7 +30,7 @@ pub struct AppSession {
     pub optional: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let query = http_sessions::table
         .inner_join(users::table)
         .filter(users::login.eq("alice"))
