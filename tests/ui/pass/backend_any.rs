@@ -57,7 +57,9 @@ async fn logins(store: &AppSessionStore) -> Result<Vec<String>, Error> {
 
 async fn per_user(store: &AppSessionStore) -> Result<(), Error> {
     let _ = store.list_by(http_sessions::user_id, &42).await?;
-    let _ = store.count_by(http_sessions::agent, &"curl".to_owned()).await?;
+    let _ = store
+        .count_by(http_sessions::agent, &"curl".to_owned())
+        .await?;
     Ok(())
 }
 

@@ -11,5 +11,8 @@ pub struct AppSession {
 
 pub fn run() {
     let up = AppSessionStore::migration().up();
-    assert!(up.contains("\"data\" JSONB COMPRESSION pglz NOT NULL"), "{up}");
+    assert!(
+        up.contains("\"data\" JSONB COMPRESSION pglz NOT NULL"),
+        "{up}"
+    );
 }

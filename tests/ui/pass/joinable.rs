@@ -43,5 +43,7 @@ pub fn run() {
     let _ = http_sessions::table.left_join(users::table);
     let _ = http_sessions::table
         .inner_join(users::table)
-        .filter(diesel::dsl::exists(devices::table.filter(devices::name.eq(users::login))));
+        .filter(diesel::dsl::exists(
+            devices::table.filter(devices::name.eq(users::login)),
+        ));
 }
