@@ -1,6 +1,8 @@
-//! The UI tests of `#[derive(SessionStore)]`: every supported form compiles
-//! (`ui/pass`), and every misuse fails with the message blessed in its
-//! `.stderr` (`ui/fail`).
+//! The UI tests of `#[derive(SessionStore)]` that must fail: every misuse
+//! in `ui/fail` fails with the message blessed in its `.stderr`. The forms
+//! that must compile are the `ui_pass` test (`ui/pass.rs`), a crate of its
+//! own built with cargo's other targets rather than by trybuild, which
+//! would build every dependency again, twice, to build and run it.
 //!
 //! The `.stderr` files depend on the compiler's wording; they were blessed
 //! with the toolchain pinned in `rust-toolchain.toml`. After a deliberate
@@ -10,7 +12,5 @@
 
 #[test]
 fn ui() {
-    let t = trybuild::TestCases::new();
-    t.pass("ui/pass/*.rs");
-    t.compile_fail("ui/fail/*.rs");
+    trybuild::TestCases::new().compile_fail("ui/fail/*.rs");
 }

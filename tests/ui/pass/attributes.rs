@@ -24,5 +24,3 @@ pub struct AppSession {
     #[session(key = "visit-count")]
     visits: i32,
 }
-
-fn main() {}

@@ -25,7 +25,7 @@ pub struct AppSession {
     pub agent: Option<String>,
     pub seen_at: Option<time::OffsetDateTime>,
     pub prefs: Option<serde_json::Value>,
-    #[session(sql_type = crate::types::Label)]
+    #[session(sql_type = crate::backend_any::types::Label)]
     pub label: Option<String>,
 }
 
@@ -57,11 +57,13 @@ async fn logins(store: &AppSessionStore) -> Result<Vec<String>, Error> {
 
 async fn per_user(store: &AppSessionStore) -> Result<(), Error> {
     let _ = store.list_by(http_sessions::user_id, &42).await?;
-    let _ = store.count_by(http_sessions::agent, &"curl".to_owned()).await?;
+    let _ = store
+        .count_by(http_sessions::agent, &"curl".to_owned())
+        .await?;
     Ok(())
 }
 
-fn main() {
+pub fn run() {
     let _ = same_type;
     let _ = logins;
     let _ = per_user;

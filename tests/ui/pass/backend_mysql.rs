@@ -18,7 +18,7 @@ pub struct AppSession {
     pub optional: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let _: AppSessionStore;
     let _ = http_sessions::table;
     let _ = (http_sessions::user_id, http_sessions::optional);

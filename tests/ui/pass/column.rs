@@ -13,7 +13,7 @@ pub struct AppSession {
     pub data_: Option<serde_json::Value>,
 }
 
-fn main() {
+pub fn run() {
     let _ = (http_sessions::user_agent, http_sessions::user_data);
     let up = AppSessionStore::migration().up();
     assert!(up.contains("`user_agent`"), "{up}");

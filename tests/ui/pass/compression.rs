@@ -9,7 +9,10 @@ pub struct AppSession {
     pub visits: Option<i32>,
 }
 
-fn main() {
+pub fn run() {
     let up = AppSessionStore::migration().up();
-    assert!(up.contains("\"data\" JSONB COMPRESSION pglz NOT NULL"), "{up}");
+    assert!(
+        up.contains("\"data\" JSONB COMPRESSION pglz NOT NULL"),
+        "{up}"
+    );
 }

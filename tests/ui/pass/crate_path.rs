@@ -1,7 +1,7 @@
 //! `crate = ...` for code that reaches session_runtime under another path,
-//! such as a facade crate that re-exports it.
-
-extern crate session_runtime as sessions_facade;
+//! such as a facade crate that re-exports it. The facade,
+//! `extern crate session_runtime as sessions_facade`, is declared at the
+//! crate root, `ui/pass.rs`.
 
 use sessions_facade::SessionStore;
 
@@ -11,6 +11,6 @@ pub struct AppSession {
     pub visits: i32,
 }
 
-fn main() {
+pub fn run() {
     let _: AppSessionStore;
 }

@@ -15,7 +15,7 @@ pub struct JsonSession {
     pub visits: Option<i32>,
 }
 
-fn main() {
+pub fn run() {
     let _: diesel::dsl::SqlTypeOf<http_sessions::data> = diesel::sql_types::Binary;
     let up = AppSessionStore::migration().up();
     assert!(up.contains("`data` LONGBLOB NOT NULL"), "{up}");

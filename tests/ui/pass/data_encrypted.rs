@@ -28,15 +28,22 @@ pub struct AnySession {
     pub user_id: Option<i64>,
 }
 
-fn main() {
+pub fn run() {
     let _: diesel::dsl::SqlTypeOf<sqlite_sessions::data> = diesel::sql_types::Binary;
-    assert!(SqliteSessionStore::migration().up().contains("\"data\" BLOB NOT NULL"));
-    assert!(PostgresSessionStore::migration().up().contains("\"data\" BYTEA NOT NULL"));
-    assert!(MysqlSessionStore::migration().up().contains("`data` LONGBLOB NOT NULL"));
+    assert!(SqliteSessionStore::migration()
+        .up()
+        .contains("\"data\" BLOB NOT NULL"));
+    assert!(PostgresSessionStore::migration()
+        .up()
+        .contains("\"data\" BYTEA NOT NULL"));
+    assert!(MysqlSessionStore::migration()
+        .up()
+        .contains("`data` LONGBLOB NOT NULL"));
     let _: diesel::dsl::SqlTypeOf<any_sessions::postgres::data> = diesel::sql_types::Binary;
     let keys = || EncryptionKeys::new(DataKey::from_bytes([7; 32]));
     let _ = AnySessionStore::connect("sessions.db").map(|store| store.with_encryption_keys(keys()));
-    let _ = SqliteSessionStore::connect("sessions.db").map(|store| store.with_encryption_keys(keys()));
+    let _ =
+        SqliteSessionStore::connect("sessions.db").map(|store| store.with_encryption_keys(keys()));
     let _ = PostgresSessionStore::connect("postgres://localhost/test")
         .map(|store| store.with_encryption_keys(keys()));
     let _ = MysqlSessionStore::connect("mysql://localhost/test")

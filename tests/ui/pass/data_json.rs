@@ -9,9 +9,12 @@ pub struct AppSession {
     pub visits: Option<i32>,
 }
 
-fn main() {
+pub fn run() {
     let _: AppSessionStore;
     let _: diesel::dsl::SqlTypeOf<http_sessions::data> = diesel::sql_types::Json;
     let up = AppSessionStore::migration().up();
-    assert!(up.contains("\"data\" JSON COMPRESSION lz4 NOT NULL"), "{up}");
+    assert!(
+        up.contains("\"data\" JSON COMPRESSION lz4 NOT NULL"),
+        "{up}"
+    );
 }

@@ -28,7 +28,7 @@ pub struct AppSession {
     pub since: time::OffsetDateTime,
 }
 
-fn main() {
+pub fn run() {
     let session = AppSession::read_fields(&SessionData::new()).unwrap();
     assert_eq!(session.visits, 1);
     assert_eq!(session.locale, "en");

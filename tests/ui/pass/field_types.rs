@@ -65,7 +65,7 @@ pub mod imported {
     }
 }
 
-fn main() {
+pub fn run() {
     let _ = (
         sqlite::required_sessions::at,
         sqlite::optional_sessions::json,

@@ -90,5 +90,3 @@ pub struct MySession {
     #[session(references = my_time_keys)]
     pub time_id: Option<time::OffsetDateTime>,
 }
-
-fn main() {}

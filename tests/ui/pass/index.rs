@@ -10,7 +10,7 @@ pub struct AppSession {
     pub visits: i32,
 }
 
-fn main() {
+pub fn run() {
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"http_sessions_tenant_idx\""), "{up}");
     assert!(!up.contains("\"http_sessions_visits_idx\""), "{up}");

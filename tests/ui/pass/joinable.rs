@@ -30,7 +30,7 @@ pub struct AppSession {
     pub optional: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let query = http_sessions::table
         .inner_join(users::table)
         .filter(users::login.eq("alice"))
@@ -43,5 +43,7 @@ fn main() {
     let _ = http_sessions::table.left_join(users::table);
     let _ = http_sessions::table
         .inner_join(users::table)
-        .filter(diesel::dsl::exists(devices::table.filter(devices::name.eq(users::login))));
+        .filter(diesel::dsl::exists(
+            devices::table.filter(devices::name.eq(users::login)),
+        ));
 }

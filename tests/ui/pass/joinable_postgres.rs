@@ -28,7 +28,7 @@ impl<Method: TablesampleMethod> TableNotEqual<users::table>
 {
 }
 
-fn main() {
+pub fn run() {
     let sampled = http_sessions::table
         .tablesample_system(10)
         .inner_join(users::table)

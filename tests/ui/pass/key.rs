@@ -13,7 +13,7 @@ pub struct AppSession {
     pub csrf: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let _ = (http_sessions::agent, http_sessions::csrf);
     let data = SessionData::from([
         ("user-agent".to_owned(), json!("curl")),

@@ -22,7 +22,7 @@ pub struct AppSession {
     pub admin_id: Option<i64>,
 }
 
-fn main() {
+pub fn run() {
     let up = AppSessionStore::migration().up();
     for (column, rule) in [
         ("user_id", "CASCADE"),

@@ -28,7 +28,7 @@ pub struct AppSession {
     pub theme: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let _ = (
         http_sessions::user_id,
         http_sessions::auth_hash,

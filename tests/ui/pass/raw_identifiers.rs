@@ -12,7 +12,7 @@ pub struct AppSession {
     pub matched: Option<bool>,
 }
 
-fn main() {
+pub fn run() {
     let _ = (http_sessions::r#type, http_sessions::r#match);
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"type\" TEXT NULL"), "{up}");

@@ -18,7 +18,7 @@ pub struct AppSession {
     pub login: Option<String>,
 }
 
-fn main() {
+pub fn run() {
     let up = AppSessionStore::migration().up();
     assert!(
         up.contains("REFERENCES \"users\" (\"login\") ON DELETE SET NULL"),

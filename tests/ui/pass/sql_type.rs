@@ -61,7 +61,7 @@ pub struct AppSession {
 /// Compiles only if the per-value queries exist for the column.
 fn indexed<C: session_runtime::IndexedColumn<AppSession, session_runtime::backend::Sqlite>>(_: C) {}
 
-fn main() {
+pub fn run() {
     indexed(http_sessions::fallback);
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"locale\" TEXT NOT NULL"), "{up}");

@@ -13,7 +13,7 @@ pub struct AppSession {
     pub counter: Counter,
 }
 
-fn main() {
+pub fn run() {
     let up = AppSessionStore::migration().up();
     assert!(up.contains("\"counter\" BIGINT NOT NULL"), "{up}");
 }

@@ -14,6 +14,6 @@ fn same_type(store: Sessions) -> DieselStore<AppSession, Sqlite> {
     store
 }
 
-fn main() {
+pub fn run() {
     let _ = same_type;
 }

@@ -15,7 +15,7 @@ mod braces {
     pub struct Braces {}
 }
 
-fn main() {
+pub fn run() {
     let _ = (sessions::id, sessions::data, sessions::expiry_date);
     let _: PlainStore;
     let _: braces::BracesStore;
