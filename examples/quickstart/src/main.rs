@@ -82,6 +82,9 @@ async fn my_sessions(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Prints the store's warnings and errors (a failed statement, a refused
+    // session) on the console; `RUST_LOG=session_runtime=debug` shows all.
+    tracing_subscriber::fmt::init();
     // A pool of connections to the file; nothing connects until first use.
     let store = AppSessionStore::connect("quickstart.db")?;
     // The table a foreign key references must exist before `migrate()`.
@@ -95,6 +98,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(connection);
     // Creates `http_sessions`, or adds the columns the struct gained since.
     store.migrate().await?;
+    // Fails now, not at the first request, if the store cannot serve.
+    store.verify().await?;
     // Deletes expired rows every minute, in batches, until dropped.
     let _cleanup = store.spawn_cleanup(CleanupOptions::default());
 

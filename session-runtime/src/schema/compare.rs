@@ -22,6 +22,7 @@ impl SchemaDiff {
             missing_references: Vec::new(),
             up: Vec::new(),
             down: Vec::new(),
+            applied: false,
         };
         match live {
             None => {

@@ -43,6 +43,8 @@ pub struct SchemaDiff {
     pub(super) missing_references: Vec<&'static str>,
     pub(super) up: Vec<String>,
     pub(super) down: Vec<String>,
+    /// Whether `migrate()` applied it, so that it tells of what was done.
+    pub(super) applied: bool,
 }
 
 /// A change that brings a live table closer to its struct without risk to
@@ -120,6 +122,13 @@ impl fmt::Display for SchemaDiff {
         if self.is_current() {
             return write!(f, "`{}` matches its struct", self.table);
         }
+        if self.applied {
+            write!(f, "`{}` was brought to its struct:", self.table)?;
+            for statement in &self.up {
+                write!(f, "\n- applied: {statement}")?;
+            }
+            return Ok(());
+        }
         write!(f, "`{}` differs from its struct:", self.table)?;
         for table in &self.missing_references {
             write!(
@@ -138,6 +147,12 @@ impl fmt::Display for SchemaDiff {
 }
 
 impl SchemaDiff {
+    /// The diff after `migrate()` applied it.
+    pub(crate) fn applied(mut self) -> Self {
+        self.applied = true;
+        self
+    }
+
     /// Whether the live table already is what the struct declares.
     pub fn is_current(&self) -> bool {
         self.changes.is_empty() && self.conflicts.is_empty() && self.missing_references.is_empty()

@@ -7,6 +7,7 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::schema::ddl::Migration;
 use crate::schema::diff::SchemaDiff;
+use crate::schema::table_def::DataType;
 use crate::session_table::SessionTable;
 use crate::store::statement::{run_statement, unanswered};
 use crate::store::DieselStore;
@@ -70,6 +71,59 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         match diff.missing_references_report() {
             Some(report) => Err(Error::Schema(report)),
             None => Ok(diff),
+        }
+    }
+
+    /// Checks, before the first request, that the store can serve one, and
+    /// reports every problem it finds at once: the database cannot be
+    /// reached; the table is missing or differs from the struct (run
+    /// [`migrate`](Self::migrate), or apply [`check_schema`](Self::check_schema)'s
+    /// SQL); a struct with `data = encrypted` has no
+    /// [keys](Self::with_encryption_keys). Each is an [`Error::Config`]
+    /// naming the fix, or the database's own [`Error::Backend`] when none
+    /// of the rest could be checked.
+    ///
+    /// ```
+    /// use session_runtime::SessionStore;
+    ///
+    /// #[derive(SessionStore, Debug)]
+    /// #[session(table = http_sessions, backend = sqlite)]
+    /// pub struct AppSession {}
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("doc-verify-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("sessions.db");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let store = AppSessionStore::connect(path.to_str().unwrap())?;
+    /// let error = store.verify().await.unwrap_err();
+    /// assert!(error.to_string().contains("run `migrate()`"), "{error}");
+    /// store.migrate().await?;
+    /// store.verify().await?;
+    /// # Ok::<_, session_runtime::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn verify(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        if S::TABLE.data == DataType::Encrypted && self.opening_keys().is_none() {
+            problems.push(format!(
+                "`{}` encrypts `data` (#[session(data = encrypted)]) and the store has no keys: \
+                 give them with `with_encryption_keys`",
+                S::TABLE.name
+            ));
+        }
+        match self.check_schema().await {
+            Ok(diff) if diff.is_current() => {}
+            Ok(diff) => problems.push(format!(
+                "{diff}\nrun `migrate()` at start-up to apply it, or apply that SQL out of band"
+            )),
+            Err(Error::Backend(error)) if problems.is_empty() => return Err(Error::Backend(error)),
+            Err(error) => problems.push(error.to_string()),
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(problems.join("\n")))
         }
     }
 

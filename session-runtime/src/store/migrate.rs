@@ -82,7 +82,7 @@ pub(crate) async fn migrate<S: SessionTable<B>, B: Backend>(
             error = %error,
             "migrating without the migration lock"
         );
-        return reconcile::<S, B>(connection).await;
+        return reconcile::<S, B>(connection).await.map(SchemaDiff::applied);
     }
     let migrated = reconcile::<S, B>(connection).await;
     let end = if migrated.is_ok() {
@@ -93,7 +93,7 @@ pub(crate) async fn migrate<S: SessionTable<B>, B: Backend>(
     let ended = connection.batch_execute(end).await;
     let diff = migrated?;
     ended.map_err(|error| Error::backend("migration failed", error))?;
-    Ok(diff)
+    Ok(diff.applied())
 }
 
 /// How many times a MySQL migration reads the table again after another

@@ -164,6 +164,7 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
         error => {
             let in_context = |message: &str| {
                 let hint = match statement {
+                    _ if names_a_missing_table(message) => Some(MISSING_TABLE_HINT),
                     "INSERT" | "UPDATE" => B::write_failure_hint(message),
                     _ => None,
                 };
@@ -182,6 +183,18 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
             }
         }
     })
+}
+
+/// What a statement on a table that does not exist adds to its message.
+const MISSING_TABLE_HINT: &str = "the session table does not exist: call `migrate()` on the \
+     store at start-up, or apply the SQL of `migration().up()`";
+
+/// Whether a database's message says a table does not exist, in the words
+/// of SQLite, PostgreSQL and MySQL/MariaDB.
+fn names_a_missing_table(message: &str) -> bool {
+    message.starts_with("no such table")
+        || (message.starts_with("relation \"") && message.ends_with("does not exist"))
+        || (message.starts_with("Table '") && message.ends_with("doesn't exist"))
 }
 
 /// Ends a statement that got no answer within `timeout`: its connection is
