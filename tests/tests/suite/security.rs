@@ -3,7 +3,7 @@
 //! resurrected by that request's save.
 
 use session_runtime::SessionDigest;
-use session_tests::Kind;
+use session_tests::{Kind, TestDatabase};
 use tower_sessions::session::Id;
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -40,27 +40,21 @@ pub(crate) struct Text {
     pub(crate) text: String,
 }
 
-/// Every value of `$columns` (rows of [`columns_sql`]) of `$table` on
-/// `$connection`, as text and as hex, lowercase, a line each: what a dump
-/// of the table would show.
-macro_rules! dump_columns {
-    ($connection:expr, $kind:expr, $table:expr, $columns:expr) => {{
-        use diesel_async::RunQueryDsl as _;
-        let mut dump = String::new();
-        for column in $columns {
-            let sql =
-                $crate::security::dump_sql($kind, $table, &column.text, column.is_binary == 1);
-            let rows: Vec<$crate::security::Text> =
-                diesel::sql_query(sql).load($connection).await.unwrap();
-            for row in rows {
-                dump.push_str(&row.text.to_lowercase());
-                dump.push('\n');
-            }
+/// Every value of every column of `table`, as text and as hex, lowercase,
+/// a line each: what a dump of the table would show. Also gives the
+/// columns, to be checked.
+pub(crate) async fn dump(db: &TestDatabase, table: &str) -> (Vec<Column>, String) {
+    let columns: Vec<Column> = db.query(&columns_sql(db.kind, table)).await;
+    let mut dump = String::new();
+    for column in &columns {
+        let sql = dump_sql(db.kind, table, &column.text, column.is_binary == 1);
+        for row in db.query::<Text>(&sql).await {
+            dump.push_str(&row.text.to_lowercase());
+            dump.push('\n');
         }
-        dump
-    }};
+    }
+    (columns, dump)
 }
-pub(crate) use dump_columns;
 
 pub(crate) fn columns_sql(kind: Kind, table: &str) -> String {
     match kind {
@@ -127,21 +121,16 @@ macro_rules! security_suite {
             use tower_sessions::session::Id;
             use tower_sessions::{Expiry, ExpiredDeletion as _, Session, SessionManagerLayer, SessionStore as _};
 
-            use super::{columns_sql, digest_hex, secrets, Column};
+            use super::{digest_hex, secrets};
             use crate::common::record;
 
             const KIND: Kind = $kind;
 
             /// Every column of every row of `table`, as text and as hex.
-            async fn dump(store: &AppSessionStore, table: &str) -> String {
-                use diesel_async::RunQueryDsl as _;
-                let mut connection = store.pool().get().await.unwrap();
-                let columns: Vec<Column> = diesel::sql_query(columns_sql(KIND, table))
-                    .load(&mut *connection)
-                    .await
-                    .unwrap();
+            async fn dump(db: &TestDatabase, table: &str) -> String {
+                let (columns, dump) = super::dump(db, table).await;
                 assert!(columns.len() >= 4, "{table} has columns: {}", columns.len());
-                super::dump_columns!(&mut *connection, KIND, table, columns)
+                dump
             }
 
             #[tokio::test]
@@ -185,8 +174,8 @@ macro_rules! security_suite {
 
                 let dump = format!(
                     "{}{}",
-                    dump(&store, "http_sessions").await,
-                    dump(&store, "typed_sessions").await
+                    dump(&db, "http_sessions").await,
+                    dump(&db, "typed_sessions").await
                 );
                 let [_, cookie, raw, ..] = &secrets(decoy)[..] else { unreachable!() };
                 assert!(dump.contains(&cookie.to_lowercase()), "the dump misses the decoy's cookie");
