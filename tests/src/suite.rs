@@ -69,9 +69,14 @@ pub trait BackendSchema: Send + Sync + 'static {
     /// The runtime's type of the backend.
     type Engine: Backend;
     /// `AppSession`: the design's example.
-    type App: SessionTable<Self::Engine> + Into<AppFields> + Clone + Send + Sync;
+    type App: SessionTable<Self::Engine> + Into<AppFields> + Clone + std::fmt::Debug + Send + Sync;
     /// `TypedSession`: every supported field type and a nested key.
-    type Typed: SessionTable<Self::Engine> + Into<TypedFields> + Clone + Send + Sync;
+    type Typed: SessionTable<Self::Engine>
+        + Into<TypedFields>
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync;
     /// `SealedSession`: `data` encrypted at rest.
     type Sealed: SessionTable<Self::Engine>
         + EncryptedTable

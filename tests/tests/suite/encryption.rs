@@ -12,7 +12,7 @@ use tower_sessions::session::Id;
 use tower_sessions::SessionStore as _;
 
 use crate::common::{record, where_id};
-use crate::security::{columns_sql, dump, hex, Column, Text};
+use crate::security::{columns_sql, dump_table, hex, Column, Text};
 
 tests_on_every_backend!(
     a_session_round_trips_and_a_dump_holds_none_of_its_values,
@@ -87,7 +87,7 @@ async fn sealed_with(db: &TestDatabase, id: Id) -> String {
 
 /// Every column of every row, as text and as hex.
 async fn dump_sealed(db: &TestDatabase) -> String {
-    let (columns, dump) = dump(db, "sealed_sessions").await;
+    let (columns, dump) = dump_table(db, "sealed_sessions").await;
     assert_eq!(
         columns.len(),
         5,
