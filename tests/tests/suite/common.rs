@@ -84,6 +84,14 @@ macro_rules! tests_on_every_backend {
     };
 }
 
+/// [`tests_on_every_backend!`] on PostgreSQL and MySQL only.
+macro_rules! tests_on_servers {
+    ($($tests:tt)+) => {
+        on_postgres!(backend_tests $($tests)+);
+        on_mysql!(backend_tests $($tests)+);
+    };
+}
+
 /// One backend's module of wrappers, for [`tests_on_every_backend!`]: the
 /// one place the ignore attribute and the database setup are written.
 macro_rules! backend_tests {
