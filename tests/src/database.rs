@@ -5,6 +5,11 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use diesel::mysql::Mysql;
+use diesel::pg::Pg;
+use diesel::sqlite::Sqlite;
+use diesel::{QueryableByName, SqliteConnection};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
 };
@@ -179,6 +184,39 @@ impl TestDatabase {
         self.try_execute(sql)
             .await
             .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
+    /// The rows of a query run by hand on a connection of its own, each
+    /// read by name into `U`.
+    pub async fn query<U>(&self, sql: &str) -> Vec<U>
+    where
+        U: QueryableByName<Sqlite> + QueryableByName<Pg> + QueryableByName<Mysql> + Send + 'static,
+    {
+        // Imported here: its `execute` would shadow `TestDatabase::execute`.
+        use diesel_async::RunQueryDsl as _;
+        let query = diesel::sql_query(sql);
+        let rows = match self.kind {
+            Kind::Sqlite => {
+                let mut connection =
+                    SyncConnectionWrapper::<SqliteConnection>::establish(&self.url)
+                        .await
+                        .expect("open the SQLite file");
+                query.load(&mut connection).await
+            }
+            Kind::Postgres => {
+                let mut connection = AsyncPgConnection::establish(&self.url)
+                    .await
+                    .expect("connect");
+                query.load(&mut connection).await
+            }
+            Kind::Mysql => {
+                let mut connection = AsyncMysqlConnection::establish(&self.url)
+                    .await
+                    .expect("connect");
+                query.load(&mut connection).await
+            }
+        };
+        rows.unwrap_or_else(|error| panic!("{sql}: {error}"))
     }
 
     /// Runs SQL by hand, returning the database's error.

@@ -3,22 +3,24 @@
 
 pub mod database;
 pub mod schema;
+pub mod suite;
 
 pub use database::{Kind, TestDatabase};
+pub use suite::{run, stores, AppStore, BackendSchema, SealedStore, TypedStore};
 
 /// The suite's structs on embedded SQLite.
 pub mod sqlite {
-    crate::define_schema!(sqlite);
+    crate::define_schema!(sqlite, Sqlite);
 }
 
 /// The suite's structs on PostgreSQL.
 pub mod postgres {
-    crate::define_schema!(postgres);
+    crate::define_schema!(postgres, Postgres);
 }
 
 /// The suite's structs on MySQL and MariaDB.
 pub mod mysql {
-    crate::define_schema!(mysql);
+    crate::define_schema!(mysql, Mysql);
 }
 
 /// One struct on every backend, its store connected by URL at run time.

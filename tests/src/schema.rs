@@ -1,11 +1,12 @@
 //! The session structs every suite runs against, stamped out per backend.
 
-/// Defines `users`, `AppSession` (the contract's example) and
+/// Defines `users`, `AppSession` (the contract's example),
 /// `TypedSession` (every supported field type, a nested key and a
-/// `SET NULL` foreign key) for one backend.
+/// `SET NULL` foreign key) and `SealedSession` for one backend, and
+/// `Schema`, the backend as a [`BackendSchema`](crate::BackendSchema).
 #[macro_export]
 macro_rules! define_schema {
-    ($backend:ident) => {
+    ($backend:ident, $kind:ident) => {
         diesel::table! {
             users (id) {
                 id -> BigInt,
@@ -72,6 +73,170 @@ macro_rules! define_schema {
             let typed = TypedSessionStore::connect(url).expect("pool");
             typed.migrate().await.expect("migrate");
             (store, typed)
+        }
+        /// This backend as a [`BackendSchema`]($crate::BackendSchema), for
+        /// the suites' generic test bodies.
+        pub struct Schema;
+
+        impl From<AppSession> for $crate::suite::AppFields {
+            fn from(session: AppSession) -> Self {
+                $crate::suite::AppFields {
+                    user_id: session.user_id,
+                    optional: session.optional,
+                }
+            }
+        }
+
+        impl From<TypedSession> for $crate::suite::TypedFields {
+            fn from(session: TypedSession) -> Self {
+                $crate::suite::TypedFields {
+                    user_id: session.user_id,
+                    visits: session.visits,
+                    small: session.small,
+                    ratio: session.ratio,
+                    weight: session.weight,
+                    flag: session.flag,
+                    blob: session.blob,
+                    seen_at: session.seen_at,
+                    prefs: session.prefs,
+                    agent: session.agent,
+                }
+            }
+        }
+
+        impl From<SealedSession> for $crate::suite::SealedFields {
+            fn from(session: SealedSession) -> Self {
+                $crate::suite::SealedFields {
+                    user_id: session.user_id,
+                }
+            }
+        }
+
+        impl $crate::BackendSchema for Schema {
+            const KIND: $crate::Kind = $crate::Kind::$kind;
+            type Engine = Engine;
+            type App = AppSession;
+            type Typed = TypedSession;
+            type Sealed = SealedSession;
+            type AppUserId = http_sessions::user_id;
+            type TypedUserId = typed_sessions::user_id;
+            type TypedAgent = typed_sessions::user_agent;
+            type SealedUserId = sealed_sessions::user_id;
+
+            const APP_USER_ID: Self::AppUserId = http_sessions::user_id;
+            const TYPED_USER_ID: Self::TypedUserId = typed_sessions::user_id;
+            const TYPED_AGENT: Self::TypedAgent = typed_sessions::user_agent;
+            const SEALED_USER_ID: Self::SealedUserId = sealed_sessions::user_id;
+
+            async fn app_rows(store: &AppSessionStore) -> i64 {
+                use diesel::QueryDsl as _;
+                use diesel_async::RunQueryDsl as _;
+                let mut connection = store.connection().await.expect("a connection");
+                http_sessions::table
+                    .count()
+                    .get_result(&mut *connection)
+                    .await
+                    .expect("count the rows")
+            }
+
+            async fn first_app_row(store: &AppSessionStore) -> $crate::suite::AppRow {
+                use diesel::QueryDsl as _;
+                use diesel_async::RunQueryDsl as _;
+                let mut connection = store.connection().await.expect("a connection");
+                let (id, user_id, optional, data) = http_sessions::table
+                    .select((
+                        http_sessions::id,
+                        http_sessions::user_id,
+                        http_sessions::optional,
+                        http_sessions::data,
+                    ))
+                    .first::<(Vec<u8>, Option<i64>, Option<String>, serde_json::Value)>(
+                        &mut *connection,
+                    )
+                    .await
+                    .expect("a row");
+                $crate::suite::AppRow {
+                    id,
+                    fields: $crate::suite::AppFields { user_id, optional },
+                    data,
+                }
+            }
+
+            async fn first_typed_row(
+                store: &TypedSessionStore,
+            ) -> ($crate::suite::TypedFields, serde_json::Value) {
+                use diesel::QueryDsl as _;
+                use diesel_async::RunQueryDsl as _;
+                let mut connection = store.connection().await.expect("a connection");
+                let (fields, data) = typed_sessions::table
+                    .select((
+                        (
+                            typed_sessions::user_id,
+                            typed_sessions::visits,
+                            typed_sessions::small,
+                            typed_sessions::ratio,
+                            typed_sessions::weight,
+                            typed_sessions::flag,
+                            typed_sessions::blob,
+                            typed_sessions::seen_at,
+                            typed_sessions::prefs,
+                            typed_sessions::user_agent,
+                        ),
+                        typed_sessions::data,
+                    ))
+                    .first::<(
+                        (
+                            Option<i64>,
+                            i32,
+                            Option<i16>,
+                            Option<f64>,
+                            Option<f32>,
+                            Option<bool>,
+                            Option<Vec<u8>>,
+                            Option<time::OffsetDateTime>,
+                            Option<serde_json::Value>,
+                            Option<String>,
+                        ),
+                        serde_json::Value,
+                    )>(&mut *connection)
+                    .await
+                    .expect("a row");
+                let (user_id, visits, small, ratio, weight, flag, blob, seen_at, prefs, agent) =
+                    fields;
+                let fields = $crate::suite::TypedFields {
+                    user_id,
+                    visits,
+                    small,
+                    ratio,
+                    weight,
+                    flag,
+                    blob,
+                    seen_at,
+                    prefs,
+                    agent,
+                };
+                (fields, data)
+            }
+
+            async fn app_expiry(
+                store: &AppSessionStore,
+                id: tower_sessions::session::Id,
+            ) -> Option<i128> {
+                use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+                use diesel_async::RunQueryDsl as _;
+                use session_runtime::backend::Backend as _;
+                let mut connection = store.connection().await.expect("a connection");
+                let digest = session_runtime::SessionDigest::of_id(id.0);
+                let expiry = http_sessions::table
+                    .filter(http_sessions::id.eq(&digest.as_bytes()[..]))
+                    .select(http_sessions::expiry_date)
+                    .first(&mut *connection)
+                    .await
+                    .optional()
+                    .expect("read the expiry")?;
+                let expiry = Engine::expiry_from_column(expiry).expect("a valid expiry");
+                Some(expiry.unix_timestamp_nanos() / 1_000)
+            }
         }
     };
 }

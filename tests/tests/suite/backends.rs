@@ -2,123 +2,138 @@
 //! several app servers sharing one database.
 
 use crate::common::record;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use http_body_util::BodyExt as _;
+use serde_json::json;
+use session_tests::{stores, AppStore, BackendSchema};
+use session_tests::{Kind, TestDatabase};
+use tower::ServiceExt as _;
+use tower_sessions::session_store;
+use tower_sessions::{Session, SessionManagerLayer, SessionStore as _};
 
-macro_rules! backend_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use axum::body::Body;
-            use axum::http::{header, Request, StatusCode};
-            use axum::routing::get;
-            use axum::Router;
-            use http_body_util::BodyExt as _;
-            use serde_json::json;
-            use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
-            use tower::ServiceExt as _;
-            use tower_sessions::session_store;
-            use tower_sessions::{Session, SessionManagerLayer, SessionStore as _};
+tests_on_every_backend!(
+    sessions_of_several_mebibytes_round_trip,
+    u0000_round_trips_or_is_refused_without_loss,
+    two_app_servers_share_sessions,
+);
 
-            use super::record;
-
-            const KIND: Kind = $kind;
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn sessions_of_several_mebibytes_round_trip() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, _) = stores(&db.url).await;
-                // Past the default limit of 1 MiB, which an app raises for this.
-                let store = store.with_max_session_bytes(16 << 20);
-                let mut record = record(json!({
-                    "blob": "x".repeat(1 << 20),
-                    "items": (0..20_000).collect::<Vec<_>>(),
-                }));
-                store.create(&mut record).await.unwrap();
-                assert_eq!(store.load(&record.id).await.unwrap().unwrap().data, record.data);
-                record.data.insert("blob".into(), json!("y".repeat(3 << 20)));
-                store.save(&record).await.unwrap();
-                assert_eq!(store.load(&record.id).await.unwrap().unwrap().data, record.data);
-            }
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn u0000_round_trips_or_is_refused_without_loss() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, _) = stores(&db.url).await;
-                let mut record = record(json!({"note": "kept"}));
-                store.create(&mut record).await.unwrap();
-                record.data.insert("note".into(), json!("a\u{0}b"));
-                record.data.insert("k\u{0}ey".into(), json!(1));
-                let saved = store.save(&record).await;
-                let loaded = store.load(&record.id).await.unwrap().unwrap();
-                if KIND == Kind::Postgres {
-                    let error = saved.unwrap_err();
-                    assert!(
-                        matches!(&error, session_store::Error::Encode(message) if message.contains("U+0000")),
-                        "{error:?}"
-                    );
-                    assert_eq!(loaded.data.get("note"), Some(&json!("kept")), "the stored row is untouched");
-                    let mut fresh = super::record(json!({"nested": ["\u{0}"]}));
-                    assert!(matches!(store.create(&mut fresh).await, Err(session_store::Error::Encode(_))));
-                } else {
-                    saved.unwrap();
-                    assert_eq!(loaded.data, record.data);
-                }
-            }
-
-            /// One app server: `/login` puts a user id in the session and
-            /// `/whoami` reads it back.
-            fn app_server(store: AppSessionStore) -> Router {
-                async fn login(session: Session) -> StatusCode {
-                    match session.insert("user_id", 1_i64).await {
-                        Ok(()) => StatusCode::OK,
-                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                    }
-                }
-                async fn whoami(session: Session) -> String {
-                    match session.get::<i64>("user_id").await {
-                        Ok(Some(id)) => format!("user {id}"),
-                        _ => "nobody".to_owned(),
-                    }
-                }
-                Router::new()
-                    .route("/login", get(login))
-                    .route("/whoami", get(whoami))
-                    .layer(SessionManagerLayer::new(store).with_secure(false))
-            }
-
-            async fn body_of(app: &Router, cookie: &str) -> String {
-                let request = Request::get("/whoami").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
-                let response = app.clone().oneshot(request).await.unwrap();
-                String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
-            }
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn two_app_servers_share_sessions() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (first_store, _) = stores(&db.url).await;
-                let second_store = AppSessionStore::connect(&db.url).unwrap();
-                let (first, second) = (app_server(first_store), app_server(second_store));
-
-                let response = first
-                    .clone()
-                    .oneshot(Request::get("/login").body(Body::empty()).unwrap())
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), StatusCode::OK);
-                let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-                let cookie = set_cookie.split(';').next().unwrap().to_owned();
-
-                assert_eq!(body_of(&second, &cookie).await, "user 1", "the second server knows the session");
-                assert_eq!(body_of(&first, &cookie).await, "user 1");
-                assert_eq!(body_of(&second, "id=unknown").await, "nobody");
-            }
-        }
-    };
+async fn sessions_of_several_mebibytes_round_trip<T: BackendSchema>(db: TestDatabase) {
+    let (store, _) = stores::<T>(&db.url).await;
+    // Past the default limit of 1 MiB, which an app raises for this.
+    let store = store.with_max_session_bytes(16 << 20);
+    let mut record = record(json!({
+        "blob": "x".repeat(1 << 20),
+        "items": (0..20_000).collect::<Vec<_>>(),
+    }));
+    store.create(&mut record).await.unwrap();
+    assert_eq!(
+        store.load(&record.id).await.unwrap().unwrap().data,
+        record.data
+    );
+    record
+        .data
+        .insert("blob".into(), json!("y".repeat(3 << 20)));
+    store.save(&record).await.unwrap();
+    assert_eq!(
+        store.load(&record.id).await.unwrap().unwrap().data,
+        record.data
+    );
 }
 
-on_every_backend!(backend_suite);
+async fn u0000_round_trips_or_is_refused_without_loss<T: BackendSchema>(db: TestDatabase) {
+    let (store, _) = stores::<T>(&db.url).await;
+    let mut record = record(json!({"note": "kept"}));
+    store.create(&mut record).await.unwrap();
+    record.data.insert("note".into(), json!("a\u{0}b"));
+    record.data.insert("k\u{0}ey".into(), json!(1));
+    let saved = store.save(&record).await;
+    let loaded = store.load(&record.id).await.unwrap().unwrap();
+    if T::KIND == Kind::Postgres {
+        let error = saved.unwrap_err();
+        assert!(
+            matches!(&error, session_store::Error::Encode(message) if message.contains("U+0000")),
+            "{error:?}"
+        );
+        assert_eq!(
+            loaded.data.get("note"),
+            Some(&json!("kept")),
+            "the stored row is untouched"
+        );
+        let mut fresh = crate::common::record(json!({"nested": ["\u{0}"]}));
+        assert!(matches!(
+            store.create(&mut fresh).await,
+            Err(session_store::Error::Encode(_))
+        ));
+    } else {
+        saved.unwrap();
+        assert_eq!(loaded.data, record.data);
+    }
+}
+
+/// One app server: `/login` puts a user id in the session and
+/// `/whoami` reads it back.
+fn app_server<T: BackendSchema>(store: AppStore<T>) -> Router {
+    async fn login(session: Session) -> StatusCode {
+        match session.insert("user_id", 1_i64).await {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    async fn whoami(session: Session) -> String {
+        match session.get::<i64>("user_id").await {
+            Ok(Some(id)) => format!("user {id}"),
+            _ => "nobody".to_owned(),
+        }
+    }
+    Router::new()
+        .route("/login", get(login))
+        .route("/whoami", get(whoami))
+        .layer(SessionManagerLayer::new(store).with_secure(false))
+}
+
+async fn body_of(app: &Router, cookie: &str) -> String {
+    let request = Request::get("/whoami")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+async fn two_app_servers_share_sessions<T: BackendSchema>(db: TestDatabase) {
+    let (first_store, _) = stores::<T>(&db.url).await;
+    let second_store = AppStore::<T>::connect(&db.url).unwrap();
+    let (first, second) = (app_server::<T>(first_store), app_server::<T>(second_store));
+
+    let response = first
+        .clone()
+        .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    assert_eq!(
+        body_of(&second, &cookie).await,
+        "user 1",
+        "the second server knows the session"
+    );
+    assert_eq!(body_of(&first, &cookie).await, "user 1");
+    assert_eq!(body_of(&second, "id=unknown").await, "nobody");
+}
 
 /// Expiry must not depend on the time zone of the server or the
 /// connection; every connection here runs in a zone far from UTC.

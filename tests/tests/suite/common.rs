@@ -70,6 +70,48 @@ macro_rules! on_every_backend {
     };
 }
 
+/// Stamps out, for every backend, a module of `#[tokio::test]` wrappers
+/// that run the named plain test bodies of the calling module on a fresh
+/// database (see [`session_tests::run`]). Each body is an
+/// `async fn name<T: BackendSchema>(db: TestDatabase)`; its wrapper has the
+/// same name, and carries the backend's ignore attribute.
+///
+/// A name may be preceded by `#[tokio::test(...)]`, the runtime its body
+/// needs: `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`.
+macro_rules! tests_on_every_backend {
+    ($($tests:tt)+) => {
+        on_every_backend!(backend_tests $($tests)+);
+    };
+}
+
+/// [`tests_on_every_backend!`] on PostgreSQL and MySQL only.
+macro_rules! tests_on_servers {
+    ($($tests:tt)+) => {
+        on_postgres!(backend_tests $($tests)+);
+        on_mysql!(backend_tests $($tests)+);
+    };
+}
+
+/// One backend's module of wrappers, for [`tests_on_every_backend!`]: the
+/// one place the ignore attribute and the database setup are written.
+macro_rules! backend_tests {
+    (
+        $backend:ident, $kind:expr, $ignore:tt
+        $($(#[tokio::test($($runtime:tt)*)])? $test:ident),+ $(,)?
+    ) => {
+        mod $backend {
+            $(backend_tests!(@test $backend, $kind, $ignore, [$($($runtime)*)?] $test);)+
+        }
+    };
+    (@test $backend:ident, $kind:expr, [$($ignore:meta)?], [$($runtime:tt)*] $test:ident) => {
+        #[tokio::test($($runtime)*)]
+        $(#[$ignore])?
+        async fn $test() {
+            session_tests::run($kind, super::$test::<session_tests::$backend::Schema>).await;
+        }
+    };
+}
+
 /// A record expiring in an hour, holding `data` (a JSON object).
 pub fn record(data: Value) -> Record {
     Record {

@@ -3,8 +3,6 @@
 //! be used. Every failure is a timely `Backend` or `Decode` error, and no
 //! stored session is lost.
 
-use crate::common;
-
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -13,7 +11,10 @@ use session_runtime::{DieselStore, Error, IndexedColumn, SessionTable};
 use tower_sessions::session::Record;
 use tower_sessions::{session_store, ExpiredDeletion as _, SessionStore as _};
 
-use common::record;
+use crate::common::{record, where_id};
+use session_runtime::PoolOptions;
+use session_tests::{stores, AppStore, BackendSchema, TypedStore};
+use session_tests::{Kind, TestDatabase};
 
 /// How much later than the pool's timeout a failure may arrive.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -220,218 +221,234 @@ async fn exhaustion<S, B, C, H>(
     }
 }
 
-macro_rules! fault_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use std::time::Duration;
+tests_on_every_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    pool_exhaustion_is_a_timely_error_not_a_deadlock,
+    a_row_corrupted_by_hand_is_a_decode_error_for_that_session_alone,
+    a_corrupted_row_starts_over_when_the_store_says_so,
+);
 
-            use serde_json::json;
-            use session_runtime::PoolOptions;
-            use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
-            use tower_sessions::session_store;
-            use tower_sessions::SessionStore as _;
-
-            use crate::common::{record, where_id};
-
-            const KIND: Kind = $kind;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn pool_exhaustion_is_a_timely_error_not_a_deadlock() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                stores(&db.url).await;
-                let timeout = Duration::from_millis(150);
-                let options = PoolOptions::default().with_max_size(2).with_timeout(timeout);
-                let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
-                let mut target = record(json!({"user_id": 1, "v": 1}));
-                store.create(&mut target).await.unwrap();
-                let mut victim = record(json!({"user_id": 1, "v": "victim"}));
-                store.create(&mut victim).await.unwrap();
-                // Every connection, held as stuck requests would.
-                let held = (store.pool().get().await.unwrap(), store.pool().get().await.unwrap());
-                super::exhaustion(store, http_sessions::user_id, timeout, [target, victim], held).await;
-            }
-
-            /// Raw SQL that corrupts one row, the table it is on, and
-            /// whether the row then reads as expired rather than broken.
-            struct Corruption {
-                what: &'static str,
-                typed: bool,
-                sql: String,
-                expired: bool,
-            }
-
-            fn corruptions(id: tower_sessions::session::Id) -> Vec<Corruption> {
-                let at = where_id(KIND, id);
-                let app = |what, set: &str| Corruption {
-                    what,
-                    typed: false,
-                    sql: format!("UPDATE http_sessions SET {set} WHERE {at}"),
-                    expired: false,
-                };
-                let typed = |what, set: &str| Corruption {
-                    what,
-                    typed: true,
-                    sql: format!("UPDATE typed_sessions SET {set} WHERE {at}"),
-                    expired: false,
-                };
-                let expired = |what, set: &str| Corruption { expired: true, ..app(what, set) };
-                let mut list = vec![
-                    app("data is an array", "data = '[1, 2]'"),
-                    app("data is a string", "data = '\"text\"'"),
-                    app("data holds a number past f64", "data = '{\"x\": 1e400}'"),
-                    typed(
-                        "a nested column's parent key is no object",
-                        "data = '{\"axum-login.data\": \"text\"}', user_id = 1",
-                    ),
-                ];
-                match KIND {
-                    Kind::Sqlite => list.extend([
-                        app("data is not JSON", "data = 'not json'"),
-                        app("data is not UTF-8", "data = CAST(X'7B22C3' AS TEXT)"),
-                        // `{"a":"` 0xC3 `"}`: complete JSON but for one byte,
-                        // which must not load as U+FFFD.
-                        app(
-                            "a string in data is not UTF-8",
-                            "data = CAST(X'7B2261223A22C3227D' AS TEXT)",
-                        ),
-                        app("a text column is not UTF-8", "optional = CAST(X'C328' AS TEXT)"),
-                        typed("a timestamp column holds words", "seen_at = 'yesterday'"),
-                        typed("a JSON column is not JSON", "prefs = '{oops'"),
-                        // Compared as TEXT, later than every number; read
-                        // as a number, 1970.
-                        expired("expiry_date is a word", "expiry_date = 'soon'"),
-                        expired("expiry_date is a date in text", "expiry_date = datetime('now', '+1 day')"),
-                    ]),
-                    Kind::Postgres => list.extend([
-                        typed("a timestamp column holds infinity", "seen_at = 'infinity'"),
-                        app("expiry_date is infinity", "expiry_date = 'infinity'"),
-                    ]),
-                    Kind::Mysql => list.extend([
-                        app(
-                            "data is not JSON (CHECK constraints off)",
-                            "data = 'not json'",
-                        ),
-                        typed("a datetime column holds the zero date", "seen_at = '0000-00-00 00:00:00'"),
-                    ]),
-                }
-                list
-            }
-
-            /// Stores one session in both tables under one id, then applies
-            /// corruption `index` to it by hand; gives the case and the id.
-            async fn stored_and_corrupted(
-                db: &TestDatabase,
-                store: &AppSessionStore,
-                typed: &TypedSessionStore,
-                index: usize,
-            ) -> (Corruption, tower_sessions::session::Id) {
-                let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
-                let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
-                let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
-                let mut broken_typed = record(data);
-                broken_typed.id = broken.id;
-                store.create(&mut broken).await.unwrap();
-                typed.create(&mut broken_typed).await.unwrap();
-                let case = corruptions(broken.id).remove(index);
-                let sql = if KIND == Kind::Mysql {
-                    format!("SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}", case.sql)
-                } else {
-                    case.sql.clone()
-                };
-                db.execute(&sql).await;
-                (case, broken.id)
-            }
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn a_row_corrupted_by_hand_is_a_decode_error_for_that_session_alone() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, typed) = stores(&db.url).await;
-                let mut fine = record(json!({"user_id": 1, "note": "fine"}));
-                store.create(&mut fine).await.unwrap();
-                let mut fine_typed = record(json!({"axum-login.data": {"user_id": 1}, "visits": 2}));
-                typed.create(&mut fine_typed).await.unwrap();
-                let cases = corruptions(fine.id).len();
-                let mut expected_rows = 1;
-                for index in 0..cases {
-                    let (case, id) = stored_and_corrupted(&db, &store, &typed, index).await;
-                    let loaded = if case.typed {
-                        typed.load(&id).await
-                    } else {
-                        store.load(&id).await
-                    };
-                    match loaded {
-                        Ok(None) if case.expired => {
-                            eprintln!("{:?} corrupted, {}: never served (expired)", KIND, case.what);
-                        }
-                        Err(session_store::Error::Decode(message)) if !case.expired => {
-                            eprintln!("{:?} corrupted, {}: Decode: {message}", KIND, case.what);
-                            assert!(message.contains("session"), "{message}");
-                        }
-                        other => panic!("{}: {other:?}", case.what),
-                    }
-                    // Others keep working, and the broken one can be deleted.
-                    assert_eq!(store.load(&fine.id).await.unwrap().unwrap().data, fine.data, "{}", case.what);
-                    assert_eq!(typed.load(&fine_typed.id).await.unwrap().unwrap().data, fine_typed.data);
-                    if case.typed {
-                        expected_rows += 1;
-                        typed.delete(&id).await.unwrap();
-                        assert_eq!(typed.load(&id).await.unwrap(), None);
-                    } else {
-                        store.delete(&id).await.unwrap();
-                        assert_eq!(store.load(&id).await.unwrap(), None);
-                    }
-                    let mut next = record(json!({"user_id": 2}));
-                    store.create(&mut next).await.unwrap();
-                    expected_rows += 1;
-                }
-                assert_eq!(store.count().await.unwrap(), expected_rows);
-            }
-
-            /// With `Undecodable::StartOver`, every corruption above is no
-            /// session: the row is deleted and the load answers nothing.
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn a_corrupted_row_starts_over_when_the_store_says_so() {
-                use session_runtime::Undecodable;
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, typed) = stores(&db.url).await;
-                let store = store.with_undecodable(Undecodable::StartOver);
-                let typed = typed.with_undecodable(Undecodable::StartOver);
-                let mut fine = record(json!({"user_id": 1, "note": "fine"}));
-                store.create(&mut fine).await.unwrap();
-                let cases = corruptions(fine.id).len();
-                for index in 0..cases {
-                    let (case, id) = stored_and_corrupted(&db, &store, &typed, index).await;
-                    // The corrupted side: its row is deleted and loads as
-                    // nothing; the session's row in the other table is fine.
-                    macro_rules! starts_over {
-                        ($side:expr, $other:expr) => {{
-                            let before = $side.count().await.unwrap();
-                            assert_eq!($side.load(&id).await.unwrap(), None, "{}", case.what);
-                            if !case.expired {
-                                assert_eq!($side.count().await.unwrap(), before - 1, "{}: the row stays", case.what);
-                            }
-                            assert!($other.load(&id).await.unwrap().is_some(), "{}", case.what);
-                        }};
-                    }
-                    if case.typed {
-                        starts_over!(typed, store);
-                    } else {
-                        starts_over!(store, typed);
-                    }
-                    store.delete(&id).await.unwrap();
-                    typed.delete(&id).await.unwrap();
-                }
-                assert_eq!(store.load(&fine.id).await.unwrap().unwrap().data, fine.data);
-            }
-        }
-    };
+async fn pool_exhaustion_is_a_timely_error_not_a_deadlock<T: BackendSchema>(db: TestDatabase) {
+    stores::<T>(&db.url).await;
+    let timeout = Duration::from_millis(150);
+    let options = PoolOptions::default()
+        .with_max_size(2)
+        .with_timeout(timeout);
+    let store = AppStore::<T>::connect_with(&db.url, &options).unwrap();
+    let mut target = record(json!({"user_id": 1, "v": 1}));
+    store.create(&mut target).await.unwrap();
+    let mut victim = record(json!({"user_id": 1, "v": "victim"}));
+    store.create(&mut victim).await.unwrap();
+    // Every connection, held as stuck requests would.
+    let held = (
+        store.connection().await.unwrap(),
+        store.connection().await.unwrap(),
+    );
+    exhaustion(store, T::APP_USER_ID, timeout, [target, victim], held).await;
 }
 
-on_every_backend!(fault_suite);
+/// Raw SQL that corrupts one row, the table it is on, and
+/// whether the row then reads as expired rather than broken.
+struct Corruption {
+    what: &'static str,
+    typed: bool,
+    sql: String,
+    expired: bool,
+}
+
+fn corruptions(kind: Kind, id: tower_sessions::session::Id) -> Vec<Corruption> {
+    let at = where_id(kind, id);
+    let app = |what, set: &str| Corruption {
+        what,
+        typed: false,
+        sql: format!("UPDATE http_sessions SET {set} WHERE {at}"),
+        expired: false,
+    };
+    let typed = |what, set: &str| Corruption {
+        what,
+        typed: true,
+        sql: format!("UPDATE typed_sessions SET {set} WHERE {at}"),
+        expired: false,
+    };
+    let expired = |what, set: &str| Corruption {
+        expired: true,
+        ..app(what, set)
+    };
+    let mut list = vec![
+        app("data is an array", "data = '[1, 2]'"),
+        app("data is a string", "data = '\"text\"'"),
+        app("data holds a number past f64", "data = '{\"x\": 1e400}'"),
+        typed(
+            "a nested column's parent key is no object",
+            "data = '{\"axum-login.data\": \"text\"}', user_id = 1",
+        ),
+    ];
+    match kind {
+        Kind::Sqlite => list.extend([
+            app("data is not JSON", "data = 'not json'"),
+            app("data is not UTF-8", "data = CAST(X'7B22C3' AS TEXT)"),
+            // `{"a":"` 0xC3 `"}`: complete JSON but for one byte,
+            // which must not load as U+FFFD.
+            app(
+                "a string in data is not UTF-8",
+                "data = CAST(X'7B2261223A22C3227D' AS TEXT)",
+            ),
+            app(
+                "a text column is not UTF-8",
+                "optional = CAST(X'C328' AS TEXT)",
+            ),
+            typed("a timestamp column holds words", "seen_at = 'yesterday'"),
+            typed("a JSON column is not JSON", "prefs = '{oops'"),
+            // Compared as TEXT, later than every number; read
+            // as a number, 1970.
+            expired("expiry_date is a word", "expiry_date = 'soon'"),
+            expired(
+                "expiry_date is a date in text",
+                "expiry_date = datetime('now', '+1 day')",
+            ),
+        ]),
+        Kind::Postgres => list.extend([
+            typed("a timestamp column holds infinity", "seen_at = 'infinity'"),
+            app("expiry_date is infinity", "expiry_date = 'infinity'"),
+        ]),
+        Kind::Mysql => list.extend([
+            app(
+                "data is not JSON (CHECK constraints off)",
+                "data = 'not json'",
+            ),
+            typed(
+                "a datetime column holds the zero date",
+                "seen_at = '0000-00-00 00:00:00'",
+            ),
+        ]),
+    }
+    list
+}
+
+/// Stores one session in both tables under one id, then applies
+/// corruption `index` to it by hand; gives the case and the id.
+async fn stored_and_corrupted<T: BackendSchema>(
+    db: &TestDatabase,
+    store: &AppStore<T>,
+    typed: &TypedStore<T>,
+    index: usize,
+) -> (Corruption, tower_sessions::session::Id) {
+    let mut broken = record(json!({"user_id": 1, "optional": "o", "n": index}));
+    let seen_at = serde_json::to_value(time::OffsetDateTime::UNIX_EPOCH).unwrap();
+    let data = json!({"axum-login.data": {"user_id": 1}, "visits": 1, "seen_at": seen_at});
+    let mut broken_typed = record(data);
+    broken_typed.id = broken.id;
+    store.create(&mut broken).await.unwrap();
+    typed.create(&mut broken_typed).await.unwrap();
+    let case = corruptions(T::KIND, broken.id).remove(index);
+    let sql = if T::KIND == Kind::Mysql {
+        format!(
+            "SET SESSION check_constraint_checks = 0; SET SESSION sql_mode = ''; {}",
+            case.sql
+        )
+    } else {
+        case.sql.clone()
+    };
+    db.execute(&sql).await;
+    (case, broken.id)
+}
+
+async fn a_row_corrupted_by_hand_is_a_decode_error_for_that_session_alone<T: BackendSchema>(
+    db: TestDatabase,
+) {
+    let (store, typed) = stores::<T>(&db.url).await;
+    let mut fine = record(json!({"user_id": 1, "note": "fine"}));
+    store.create(&mut fine).await.unwrap();
+    let mut fine_typed = record(json!({"axum-login.data": {"user_id": 1}, "visits": 2}));
+    typed.create(&mut fine_typed).await.unwrap();
+    let cases = corruptions(T::KIND, fine.id).len();
+    let mut expected_rows = 1;
+    for index in 0..cases {
+        let (case, id) = stored_and_corrupted::<T>(&db, &store, &typed, index).await;
+        let loaded = if case.typed {
+            typed.load(&id).await
+        } else {
+            store.load(&id).await
+        };
+        match loaded {
+            Ok(None) if case.expired => {
+                eprintln!(
+                    "{:?} corrupted, {}: never served (expired)",
+                    T::KIND,
+                    case.what
+                );
+            }
+            Err(session_store::Error::Decode(message)) if !case.expired => {
+                eprintln!("{:?} corrupted, {}: Decode: {message}", T::KIND, case.what);
+                assert!(message.contains("session"), "{message}");
+            }
+            other => panic!("{}: {other:?}", case.what),
+        }
+        // Others keep working, and the broken one can be deleted.
+        assert_eq!(
+            store.load(&fine.id).await.unwrap().unwrap().data,
+            fine.data,
+            "{}",
+            case.what
+        );
+        assert_eq!(
+            typed.load(&fine_typed.id).await.unwrap().unwrap().data,
+            fine_typed.data
+        );
+        if case.typed {
+            expected_rows += 1;
+            typed.delete(&id).await.unwrap();
+            assert_eq!(typed.load(&id).await.unwrap(), None);
+        } else {
+            store.delete(&id).await.unwrap();
+            assert_eq!(store.load(&id).await.unwrap(), None);
+        }
+        let mut next = record(json!({"user_id": 2}));
+        store.create(&mut next).await.unwrap();
+        expected_rows += 1;
+    }
+    assert_eq!(store.count().await.unwrap(), expected_rows);
+}
+
+/// With `Undecodable::StartOver`, every corruption above is no
+/// session: the row is deleted and the load answers nothing.
+async fn a_corrupted_row_starts_over_when_the_store_says_so<T: BackendSchema>(db: TestDatabase) {
+    use session_runtime::Undecodable;
+    let (store, typed) = stores::<T>(&db.url).await;
+    let store = store.with_undecodable(Undecodable::StartOver);
+    let typed = typed.with_undecodable(Undecodable::StartOver);
+    let mut fine = record(json!({"user_id": 1, "note": "fine"}));
+    store.create(&mut fine).await.unwrap();
+    let cases = corruptions(T::KIND, fine.id).len();
+    for index in 0..cases {
+        let (case, id) = stored_and_corrupted::<T>(&db, &store, &typed, index).await;
+        // The corrupted side: its row is deleted and loads as
+        // nothing; the session's row in the other table is fine.
+        macro_rules! starts_over {
+            ($side:expr, $other:expr) => {{
+                let before = $side.count().await.unwrap();
+                assert_eq!($side.load(&id).await.unwrap(), None, "{}", case.what);
+                if !case.expired {
+                    assert_eq!(
+                        $side.count().await.unwrap(),
+                        before - 1,
+                        "{}: the row stays",
+                        case.what
+                    );
+                }
+                assert!($other.load(&id).await.unwrap().is_some(), "{}", case.what);
+            }};
+        }
+        if case.typed {
+            starts_over!(typed, store);
+        } else {
+            starts_over!(store, typed);
+        }
+        store.delete(&id).await.unwrap();
+        typed.delete(&id).await.unwrap();
+    }
+    assert_eq!(store.load(&fine.id).await.unwrap().unwrap().data, fine.data);
+}
 
 /// Server backends only: SQLite has no network to cut.
 macro_rules! network_fault_suite {

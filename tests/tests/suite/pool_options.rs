@@ -16,6 +16,7 @@ use session_tests::{Kind, TestDatabase};
 use tower_sessions::session_store::SessionStore;
 
 use common::record;
+use session_tests::{AppStore, BackendSchema};
 
 #[derive(QueryableByName)]
 struct BusyTimeout {
@@ -75,39 +76,24 @@ async fn a_write_waits_on_a_lock_for_the_busy_timeout_only() {
     store.create(&mut record(json!({}))).await.unwrap();
 }
 
-macro_rules! pool_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use std::time::{Duration, Instant};
+tests_on_every_backend!(the_pool_size_and_the_wait_for_a_connection_hold,);
 
-            use session_runtime::PoolOptions;
-            use session_tests::$backend::{stores, AppSessionStore};
-            use session_tests::TestDatabase;
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn the_pool_size_and_the_wait_for_a_connection_hold() {
-                let Some(db) = TestDatabase::new($kind).await else {
-                    return;
-                };
-                stores(&db.url).await;
-                let options = PoolOptions::default().with_max_size(2).with_timeout(Duration::from_millis(200));
-                let store = AppSessionStore::connect_with(&db.url, &options).unwrap();
-                let held = [
-                    store.connection().await.unwrap(),
-                    store.connection().await.unwrap(),
-                ];
-                let started = Instant::now();
-                let error = store.count().await.expect_err("both connections are held");
-                let waited = started.elapsed();
-                assert!(error.to_string().contains("connection"), "{error}");
-                assert!(waited >= Duration::from_millis(200), "{waited:?}");
-                assert!(waited < Duration::from_secs(2), "{waited:?}");
-                drop(held);
-                assert_eq!(store.count().await.unwrap(), 0);
-            }
-        }
-    };
+async fn the_pool_size_and_the_wait_for_a_connection_hold<T: BackendSchema>(db: TestDatabase) {
+    session_tests::stores::<T>(&db.url).await;
+    let options = PoolOptions::default()
+        .with_max_size(2)
+        .with_timeout(Duration::from_millis(200));
+    let store = AppStore::<T>::connect_with(&db.url, &options).unwrap();
+    let held = [
+        store.connection().await.unwrap(),
+        store.connection().await.unwrap(),
+    ];
+    let started = Instant::now();
+    let error = store.count().await.expect_err("both connections are held");
+    let waited = started.elapsed();
+    assert!(error.to_string().contains("connection"), "{error}");
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    drop(held);
+    assert_eq!(store.count().await.unwrap(), 0);
 }
-
-on_every_backend!(pool_suite);

@@ -18,7 +18,9 @@ use tokio::sync::Barrier;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;
 
-use common::record;
+use crate::common::record;
+use session_tests::TestDatabase;
+use session_tests::{stores, AppStore, BackendSchema, TypedStore};
 
 /// Concurrent creates in the collision race.
 const CREATES: usize = 1_000;
@@ -209,182 +211,173 @@ async fn delete_racing_save<S: SessionTable<B>, B: Backend>(store: DieselStore<S
     ROUNDS
 }
 
-macro_rules! race_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use std::sync::Arc;
+tests_on_every_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_thousand_creates_under_forced_collisions_never_overwrite,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    concurrent_saves_leave_exactly_one_write,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_delete_racing_a_save_leaves_the_session_deleted,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    migrations_racing_from_separate_pools_all_succeed,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_per_user_revoke_racing_logins_accounts_for_every_session,
+);
 
-            use serde_json::json;
-            use session_runtime::SessionDigest;
-            use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
-            use tokio::sync::Barrier;
-            use tower_sessions::SessionStore as _;
-
-            use crate::common::record;
-
-            const KIND: Kind = $kind;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn a_thousand_creates_under_forced_collisions_never_overwrite() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                stores(&db.url).await;
-                let store = AppSessionStore::connect_with(&db.url, &super::race_pool()).unwrap();
-                super::colliding_creates(store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn concurrent_saves_leave_exactly_one_write() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, typed) = stores(&db.url).await;
-                let mut races = super::concurrent_saves(store, "user_id").await;
-                races += super::concurrent_saves(typed, "visits").await;
-                eprintln!("races: {races} concurrent saves");
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn a_delete_racing_a_save_leaves_the_session_deleted() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, _) = stores(&db.url).await;
-                let races = super::delete_racing_save(store).await;
-                eprintln!("races: {races} deletes racing saves");
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn migrations_racing_from_separate_pools_all_succeed() {
-                const ROUNDS: usize = 10;
-                for _ in 0..ROUNDS {
-                    // A fresh database each time: the first creation is the
-                    // race that matters.
-                    let Some(db) = TestDatabase::new(KIND).await else { return };
-                    let migrators = 4;
-                    let start = Arc::new(Barrier::new(migrators));
-                    let tasks: Vec<_> = (0..migrators)
-                        .map(|n| {
-                            let url = db.url.clone();
-                            let start = start.clone();
-                            tokio::spawn(async move {
-                                // Each as a server of its own: its own pool.
-                                if n % 2 == 0 {
-                                    let store = AppSessionStore::connect(&url).unwrap();
-                                    start.wait().await;
-                                    store.migrate().await
-                                } else {
-                                    let store = TypedSessionStore::connect(&url).unwrap();
-                                    start.wait().await;
-                                    store.migrate().await
-                                }
-                            })
-                        })
-                        .collect();
-                    for task in tasks {
-                        task.await.unwrap().expect("a racing migration succeeds");
-                    }
-                    let (store, typed) = stores(&db.url).await;
-                    let mut session = record(json!({"user_id": 1}));
-                    store.create(&mut session).await.unwrap();
-                    assert!(store.load(&session.id).await.unwrap().is_some());
-                    let mut session = record(json!({"visits": 1}));
-                    typed.create(&mut session).await.unwrap();
-                    assert!(typed.load(&session.id).await.unwrap().is_some());
-                }
-                eprintln!("races: {} migrations racing", ROUNDS * 4);
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn a_per_user_revoke_racing_logins_accounts_for_every_session() {
-                const ROUNDS: usize = 15;
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (store, _) = stores(&db.url).await;
-                let column = http_sessions::user_id;
-                let mut survived = Vec::new();
-                for round in 0..ROUNDS {
-                    store.clear().await.unwrap();
-                    let mut before = Vec::new();
-                    for device in 0..3 {
-                        let mut session = record(json!({"user_id": 1, "device": device}));
-                        store.create(&mut session).await.unwrap();
-                        before.push(session);
-                    }
-                    let mut bystander = record(json!({"user_id": 2}));
-                    store.create(&mut bystander).await.unwrap();
-                    // A visitor who logs in by saving user 1 into an
-                    // anonymous session.
-                    let mut anonymous = record(json!({"cart": ["book"]}));
-                    store.create(&mut anonymous).await.unwrap();
-                    let mut logged_in = anonymous.clone();
-                    logged_in.data.insert("user_id".into(), json!(1));
-
-                    let start = Arc::new(Barrier::new(5));
-                    let revoke = {
-                        let (store, start) = (store.clone(), start.clone());
-                        tokio::spawn(async move {
-                            start.wait().await;
-                            store.revoke_by(column, &1).await
-                        })
-                    };
-                    let logins: Vec<_> = (0..3)
-                        .map(|login| {
-                            let (store, start) = (store.clone(), start.clone());
-                            tokio::spawn(async move {
-                                let mut session = record(json!({"user_id": 1, "login": login, "round": round}));
-                                start.wait().await;
-                                store.create(&mut session).await.map(|()| session)
-                            })
-                        })
-                        .collect();
-                    let save = {
-                        let (store, start, logged_in) = (store.clone(), start.clone(), logged_in.clone());
-                        tokio::spawn(async move {
-                            start.wait().await;
-                            store.save(&logged_in).await
-                        })
-                    };
-                    let revoked = revoke.await.unwrap().expect("the revoke succeeds");
-                    let mut created = Vec::new();
-                    for login in logins {
-                        created.push(login.await.unwrap().expect("a login succeeds"));
-                    }
-                    save.await.unwrap().expect("the logging-in save succeeds");
-
-                    for session in &before {
-                        assert_eq!(store.load(&session.id).await.unwrap(), None, "revoked");
-                    }
-                    assert!(store.load(&bystander.id).await.unwrap().is_some(), "another user's session");
-                    let mut survivors = 0;
-                    for session in created.iter().chain([&logged_in]) {
-                        match store.load(&session.id).await.unwrap() {
-                            Some(loaded) => {
-                                assert_eq!(loaded.data, session.data, "a whole login, never a part");
-                                survivors += 1;
-                            }
-                            None => {}
-                        }
-                    }
-                    assert_eq!(
-                        revoked + survivors,
-                        before.len() + created.len() + 1,
-                        "every session of user 1 was revoked or survived, once"
-                    );
-                    assert_eq!(store.count_by(column, &1).await.unwrap(), survivors as u64);
-                    survived.push(survivors);
-                    let listed = store.list_by(column, &1).await.unwrap();
-                    for info in &listed {
-                        assert!(created.iter().chain([&logged_in]).any(|s| SessionDigest::from(s.id) == info.digest));
-                    }
-                }
-                eprintln!("races: {ROUNDS} revokes racing 4 logins each; logins surviving per round: {survived:?}");
-            }
-        }
-    };
+async fn a_thousand_creates_under_forced_collisions_never_overwrite<T: BackendSchema>(
+    db: TestDatabase,
+) {
+    stores::<T>(&db.url).await;
+    let store = AppStore::<T>::connect_with(&db.url, &race_pool()).unwrap();
+    colliding_creates(store).await;
 }
 
-on_every_backend!(race_suite);
+async fn concurrent_saves_leave_exactly_one_write<T: BackendSchema>(db: TestDatabase) {
+    let (store, typed) = stores::<T>(&db.url).await;
+    let mut races = concurrent_saves(store, "user_id").await;
+    races += concurrent_saves(typed, "visits").await;
+    eprintln!("races: {races} concurrent saves");
+}
+
+async fn a_delete_racing_a_save_leaves_the_session_deleted<T: BackendSchema>(db: TestDatabase) {
+    let (store, _) = stores::<T>(&db.url).await;
+    let races = delete_racing_save(store).await;
+    eprintln!("races: {races} deletes racing saves");
+}
+
+async fn migrations_racing_from_separate_pools_all_succeed<T: BackendSchema>(db: TestDatabase) {
+    const ROUNDS: usize = 10;
+    let mut unused = Some(db);
+    for _ in 0..ROUNDS {
+        // A fresh database each time: the first creation is the
+        // race that matters.
+        let db = match unused.take() {
+            Some(db) => db,
+            None => TestDatabase::new(T::KIND).await.expect("a fresh database"),
+        };
+        let migrators = 4;
+        let start = Arc::new(Barrier::new(migrators));
+        let tasks: Vec<_> = (0..migrators)
+            .map(|n| {
+                let url = db.url.clone();
+                let start = start.clone();
+                tokio::spawn(async move {
+                    // Each as a server of its own: its own pool.
+                    if n % 2 == 0 {
+                        let store = AppStore::<T>::connect(&url).unwrap();
+                        start.wait().await;
+                        store.migrate().await
+                    } else {
+                        let store = TypedStore::<T>::connect(&url).unwrap();
+                        start.wait().await;
+                        store.migrate().await
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().expect("a racing migration succeeds");
+        }
+        let (store, typed) = stores::<T>(&db.url).await;
+        let mut session = record(json!({"user_id": 1}));
+        store.create(&mut session).await.unwrap();
+        assert!(store.load(&session.id).await.unwrap().is_some());
+        let mut session = record(json!({"visits": 1}));
+        typed.create(&mut session).await.unwrap();
+        assert!(typed.load(&session.id).await.unwrap().is_some());
+    }
+    eprintln!("races: {} migrations racing", ROUNDS * 4);
+}
+
+async fn a_per_user_revoke_racing_logins_accounts_for_every_session<T: BackendSchema>(
+    db: TestDatabase,
+) {
+    const ROUNDS: usize = 15;
+    let (store, _) = stores::<T>(&db.url).await;
+    let column = T::APP_USER_ID;
+    let mut survived = Vec::new();
+    for round in 0..ROUNDS {
+        store.clear().await.unwrap();
+        let mut before = Vec::new();
+        for device in 0..3 {
+            let mut session = record(json!({"user_id": 1, "device": device}));
+            store.create(&mut session).await.unwrap();
+            before.push(session);
+        }
+        let mut bystander = record(json!({"user_id": 2}));
+        store.create(&mut bystander).await.unwrap();
+        // A visitor who logs in by saving user 1 into an
+        // anonymous session.
+        let mut anonymous = record(json!({"cart": ["book"]}));
+        store.create(&mut anonymous).await.unwrap();
+        let mut logged_in = anonymous.clone();
+        logged_in.data.insert("user_id".into(), json!(1));
+
+        let start = Arc::new(Barrier::new(5));
+        let revoke = {
+            let (store, start) = (store.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.revoke_by(column, &1).await
+            })
+        };
+        let logins: Vec<_> = (0..3)
+            .map(|login| {
+                let (store, start) = (store.clone(), start.clone());
+                tokio::spawn(async move {
+                    let mut session = record(json!({"user_id": 1, "login": login, "round": round}));
+                    start.wait().await;
+                    store.create(&mut session).await.map(|()| session)
+                })
+            })
+            .collect();
+        let save = {
+            let (store, start, logged_in) = (store.clone(), start.clone(), logged_in.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.save(&logged_in).await
+            })
+        };
+        let revoked = revoke.await.unwrap().expect("the revoke succeeds");
+        let mut created = Vec::new();
+        for login in logins {
+            created.push(login.await.unwrap().expect("a login succeeds"));
+        }
+        save.await.unwrap().expect("the logging-in save succeeds");
+
+        for session in &before {
+            assert_eq!(store.load(&session.id).await.unwrap(), None, "revoked");
+        }
+        assert!(
+            store.load(&bystander.id).await.unwrap().is_some(),
+            "another user's session"
+        );
+        let mut survivors = 0;
+        for session in created.iter().chain([&logged_in]) {
+            if let Some(loaded) = store.load(&session.id).await.unwrap() {
+                assert_eq!(loaded.data, session.data, "a whole login, never a part");
+                survivors += 1;
+            }
+        }
+        assert_eq!(
+            revoked + survivors,
+            before.len() + created.len() + 1,
+            "every session of user 1 was revoked or survived, once"
+        );
+        assert_eq!(store.count_by(column, &1).await.unwrap(), survivors as u64);
+        survived.push(survivors);
+        let listed = store.list_by(column, &1).await.unwrap();
+        for info in &listed {
+            assert!(created
+                .iter()
+                .chain([&logged_in])
+                .any(|s| SessionDigest::from(s.id) == info.digest));
+        }
+    }
+    eprintln!(
+        "races: {ROUNDS} revokes racing 4 logins each; logins surviving per round: {survived:?}"
+    );
+}
 
 /// The servers that break deadlocks by failing a statement. The store runs
 /// such a statement again, so it must recognise the server's error; a

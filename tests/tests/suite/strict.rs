@@ -2,10 +2,15 @@
 //! and a typed timestamp either round-trips exactly or is refused, at the
 //! microsecond edge, on every backend.
 
-use crate::common;
+use crate::common::record;
 
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
+use serde_json::json;
+use session_tests::{stores, BackendSchema};
+use session_tests::{Kind, TestDatabase};
+use time::{Duration, OffsetDateTime};
+use tower_sessions::session_store::{self, SessionStore};
 
 #[derive(QueryableByName, Debug)]
 struct Setting {
@@ -94,81 +99,78 @@ mod mysql_strict {
     }
 }
 
-macro_rules! precision_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use serde_json::json;
-            use session_tests::$backend::stores;
-            use session_tests::{Kind, TestDatabase};
-            use time::{Duration, OffsetDateTime};
-            use tower_sessions::session_store::{self, SessionStore};
+tests_on_every_backend!(a_typed_timestamp_round_trips_exactly_or_is_refused,);
 
-            use super::common::record;
-
-            const KIND: Kind = $kind;
-
-            fn at(seconds: i64, nanoseconds: i64) -> OffsetDateTime {
-                OffsetDateTime::from_unix_timestamp(seconds).unwrap() + Duration::nanoseconds(nanoseconds)
-            }
-
-            #[tokio::test]
-            $(#[$ignore])?
-            async fn a_typed_timestamp_round_trips_exactly_or_is_refused() {
-                let Some(db) = TestDatabase::new(KIND).await else { return };
-                let (_, typed) = stores(&db.url).await;
-                // Microsecond-exact instants, after and before 2000 (where
-                // PostgreSQL counts its microseconds from), and the last
-                // microsecond of a second.
-                let exact = [
-                    at(1_700_000_000, 123_456_000),
-                    at(1_700_000_000, 999_999_000),
-                    at(900_000_000, 1_000),
-                    at(-1, 999_999_000),
-                ];
-                for instant in exact {
-                    let value = serde_json::to_value(instant).unwrap();
-                    let mut session = record(json!({"seen_at": value, "visits": 1}));
-                    typed.create(&mut session).await.unwrap();
-                    let loaded = SessionStore::load(&typed, &session.id).await.unwrap().unwrap();
-                    assert_eq!(loaded.data.get("seen_at"), Some(&value), "{instant}");
-                }
-
-                // One nanosecond either side of a microsecond.
-                let base = at(1_700_000_000, 123_456_000);
-                let mut stored = record(json!({"seen_at": serde_json::to_value(base).unwrap(), "visits": 1}));
-                typed.create(&mut stored).await.unwrap();
-                for instant in [base + Duration::nanoseconds(1), base - Duration::nanoseconds(1), at(900_000_000, 1)] {
-                    let value = serde_json::to_value(instant).unwrap();
-                    let mut fresh = record(json!({"seen_at": value, "visits": 1}));
-                    let created = typed.create(&mut fresh).await;
-                    let mut changed = stored.clone();
-                    changed.data.insert("seen_at".into(), value.clone());
-                    let saved = typed.save(&changed).await;
-                    let loaded = SessionStore::load(&typed, &stored.id).await.unwrap().unwrap();
-                    if KIND == Kind::Sqlite {
-                        // SQLite's text column keeps the nanoseconds.
-                        created.unwrap();
-                        saved.unwrap();
-                        assert_eq!(loaded.data.get("seen_at"), Some(&value), "{instant}");
-                        let back = SessionStore::load(&typed, &fresh.id).await.unwrap().unwrap();
-                        assert_eq!(back.data.get("seen_at"), Some(&value), "{instant}");
-                        // Put the row back for the next instant.
-                        typed.save(&stored).await.unwrap();
-                    } else {
-                        for outcome in [created, saved] {
-                            let Err(session_store::Error::Encode(message)) = outcome else {
-                                panic!("{instant}: {outcome:?}");
-                            };
-                            assert!(message.contains("seen_at") && message.contains("microseconds"), "{message}");
-                        }
-                        // Nothing written: the stored instant is unchanged.
-                        let kept = serde_json::to_value(base).unwrap();
-                        assert_eq!(loaded.data.get("seen_at"), Some(&kept), "{instant}");
-                    }
-                }
-            }
-        }
-    };
+fn at(seconds: i64, nanoseconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).unwrap() + Duration::nanoseconds(nanoseconds)
 }
 
-on_every_backend!(precision_suite);
+async fn a_typed_timestamp_round_trips_exactly_or_is_refused<T: BackendSchema>(db: TestDatabase) {
+    let (_, typed) = stores::<T>(&db.url).await;
+    // Microsecond-exact instants, after and before 2000 (where
+    // PostgreSQL counts its microseconds from), and the last
+    // microsecond of a second.
+    let exact = [
+        at(1_700_000_000, 123_456_000),
+        at(1_700_000_000, 999_999_000),
+        at(900_000_000, 1_000),
+        at(-1, 999_999_000),
+    ];
+    for instant in exact {
+        let value = serde_json::to_value(instant).unwrap();
+        let mut session = record(json!({"seen_at": value, "visits": 1}));
+        typed.create(&mut session).await.unwrap();
+        let loaded = SessionStore::load(&typed, &session.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(loaded.data.get("seen_at"), Some(&value), "{instant}");
+    }
+
+    // One nanosecond either side of a microsecond.
+    let base = at(1_700_000_000, 123_456_000);
+    let mut stored = record(json!({"seen_at": serde_json::to_value(base).unwrap(), "visits": 1}));
+    typed.create(&mut stored).await.unwrap();
+    for instant in [
+        base + Duration::nanoseconds(1),
+        base - Duration::nanoseconds(1),
+        at(900_000_000, 1),
+    ] {
+        let value = serde_json::to_value(instant).unwrap();
+        let mut fresh = record(json!({"seen_at": value, "visits": 1}));
+        let created = typed.create(&mut fresh).await;
+        let mut changed = stored.clone();
+        changed.data.insert("seen_at".into(), value.clone());
+        let saved = typed.save(&changed).await;
+        let loaded = SessionStore::load(&typed, &stored.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if T::KIND == Kind::Sqlite {
+            // SQLite's text column keeps the nanoseconds.
+            created.unwrap();
+            saved.unwrap();
+            assert_eq!(loaded.data.get("seen_at"), Some(&value), "{instant}");
+            let back = SessionStore::load(&typed, &fresh.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(back.data.get("seen_at"), Some(&value), "{instant}");
+            // Put the row back for the next instant.
+            typed.save(&stored).await.unwrap();
+        } else {
+            for outcome in [created, saved] {
+                let Err(session_store::Error::Encode(message)) = outcome else {
+                    panic!("{instant}: {outcome:?}");
+                };
+                assert!(
+                    message.contains("seen_at") && message.contains("microseconds"),
+                    "{message}"
+                );
+            }
+            // Nothing written: the stored instant is unchanged.
+            let kept = serde_json::to_value(base).unwrap();
+            assert_eq!(loaded.data.get("seen_at"), Some(&kept), "{instant}");
+        }
+    }
+}
