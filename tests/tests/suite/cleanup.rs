@@ -132,7 +132,7 @@ mod outage {
         let proxy = Proxy::start(upstream).await;
         let options = PoolOptions::default()
             .with_max_size(2)
-            .with_timeout(Duration::from_millis(300));
+            .with_retry_budget(Duration::from_millis(300));
         let store = AppStore::<T>::connect_with(&proxy.url(&template), &options).unwrap();
         let cleanup = store.spawn_cleanup(
             CleanupOptions::default()

@@ -233,7 +233,7 @@ async fn pool_exhaustion_is_a_timely_error_not_a_deadlock<T: BackendSchema>(db: 
     let timeout = Duration::from_millis(150);
     let options = PoolOptions::default()
         .with_max_size(2)
-        .with_timeout(timeout);
+        .with_retry_budget(timeout);
     let store = AppStore::<T>::connect_with(&db.url, &options).unwrap();
     let mut target = record(json!({"user_id": 1, "v": 1}));
     store.create(&mut target).await.unwrap();
@@ -496,9 +496,9 @@ macro_rules! network_fault_suite {
                 let (direct, _) = stores(&db.url).await;
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
-                let options = PoolOptions::default().with_max_size(4).with_timeout(Duration::from_millis(400)).with_statement_timeout(Duration::from_millis(300));
+                let options = PoolOptions::default().with_max_size(4).with_retry_budget(Duration::from_millis(400)).with_statement_timeout(Duration::from_millis(300));
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
-                let hang = options.timeout * 4 + GRACE;
+                let hang = options.retry_budget * 4 + GRACE;
                 let mut target = record(json!({"user_id": 1}));
                 store.create(&mut target).await.unwrap();
                 let mut victim = record(json!({"user_id": 1, "victim": true}));
@@ -514,7 +514,7 @@ macro_rules! network_fault_suite {
                 for step in &steps {
                     eprintln!("Freeze {}: {:?}", step.name, step.outcome);
                 }
-                assert_all_failed(&steps, options.timeout, "while the network was frozen");
+                assert_all_failed(&steps, options.retry_budget, "while the network was frozen");
                 assert!(
                     steps.iter().any(|step| matches!(
                         &step.outcome,
@@ -543,7 +543,7 @@ macro_rules! network_fault_suite {
                 let (template, upstream) = Proxy::route(&db.url).await;
                 let proxy = Proxy::start(upstream).await;
                 let timeout = Duration::from_millis(400);
-                let options = PoolOptions::default().with_max_size(4).with_timeout(timeout);
+                let options = PoolOptions::default().with_max_size(4).with_retry_budget(timeout);
                 let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
                 let hang = timeout * 4 + GRACE;
 
@@ -687,7 +687,7 @@ mod sqlite_files {
         let timeout = Duration::from_millis(500);
         let options = PoolOptions::default()
             .with_max_size(2)
-            .with_timeout(timeout);
+            .with_retry_budget(timeout);
         let store = AppSessionStore::connect_with(url, &options).unwrap();
         let target = record(json!({"user_id": 1}));
         let (steps, _) = every_operation(

@@ -30,7 +30,7 @@ macro_rules! own_queries_suite {
                 let mut connection = store.connection().await.unwrap();
                 let logins: Vec<String> = http_sessions::table
                     .inner_join(users::table)
-                    .filter(http_sessions::expiry_date.gt(AppSessionStore::expiry_now()))
+                    .filter(http_sessions::expiry_date.gt(store.now()))
                     .select(users::login)
                     .load(&mut *connection)
                     .await

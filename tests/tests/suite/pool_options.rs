@@ -82,7 +82,7 @@ async fn the_pool_size_and_the_wait_for_a_connection_hold<T: BackendSchema>(db: 
     session_tests::stores::<T>(&db.url).await;
     let options = PoolOptions::default()
         .with_max_size(2)
-        .with_timeout(Duration::from_millis(200));
+        .with_retry_budget(Duration::from_millis(200));
     let store = AppStore::<T>::connect_with(&db.url, &options).unwrap();
     let held = [
         store.connection().await.unwrap(),

@@ -70,7 +70,7 @@ fn with_host(url: &str, host: &str) -> String {
 /// for a test, and long enough to tell a retried error from one reported
 /// at once.
 fn options() -> PoolOptions {
-    PoolOptions::default().with_timeout(Duration::from_secs(3))
+    PoolOptions::default().with_retry_budget(Duration::from_secs(3))
 }
 
 macro_rules! tls_suite {
