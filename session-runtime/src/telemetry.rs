@@ -13,6 +13,7 @@
 //! | a typed column references a missing row (`kind = foreign_key`) | `WARN` | `session statement failed` |
 //! | the database or the pool failed, the table's schema drifted, or the store lacks a setting (`kind = config`) | `ERROR` | `session statement failed` |
 //! | a session refused before any statement (`Encode`) | `WARN` | `session refused` |
+//! | a loaded row does not decode (`kind = decode`), or the store has no key to open it (`kind = config`); with [`Undecodable::StartOver`](crate::Undecodable::StartOver) a deletion follows | `WARN` | `stored session not read` |
 //! | the connection was lost; the statement runs again | `WARN` | `session connection lost; running the statement again on a new connection` |
 //! | [`Undecodable::StartOver`](crate::Undecodable::StartOver) deleted a row that does not decode | `WARN` | `undecodable session deleted` |
 //! | MySQL's migration lock was refused (Galera); the migration checks the table after each step instead | `WARN` | `migrating without the migration lock` |
@@ -260,6 +261,23 @@ pub(crate) fn refused<S: SessionTable<B>, B: Backend>(
         session = trace.session(),
         kind = kind(&error),
         "session refused"
+    );
+    error
+}
+
+/// Logs a loaded row that does not decode, or that the store lacks the
+/// key to open, and hands its error on.
+pub(crate) fn not_decoded<S: SessionTable<B>, B: Backend>(
+    session: &SessionDigest,
+    error: Error,
+) -> Error {
+    tracing::warn!(
+        target: TARGET,
+        table = S::TABLE.name,
+        statement = "SELECT",
+        session = %DigestPrefix(*session),
+        kind = kind(&error),
+        "stored session not read"
     );
     error
 }

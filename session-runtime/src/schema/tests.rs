@@ -372,3 +372,50 @@ mod encrypted {
         }
     }
 }
+
+/// The schema chapter's three DDL listings are what the store creates for
+/// its example struct: `user_id` (a foreign key, CASCADE) and `optional`.
+#[test]
+fn the_schema_chapter_lists_the_ddl_the_store_creates() {
+    const COLUMNS: &[ColumnDef] = &[
+        ColumnDef {
+            references: Some(ForeignKey {
+                table: "users",
+                column: "id",
+                on_delete: OnDelete::Cascade,
+            }),
+            ..USER_ID
+        },
+        ColumnDef {
+            name: "optional",
+            path: KeyPath {
+                field: "optional",
+                key: "optional",
+                members: &[],
+            },
+            sql_type: "TEXT",
+            nullable: true,
+            indexed: false,
+            references: None,
+        },
+    ];
+    let chapter = include_str!("../guide/schema.md");
+    let listings: Vec<&str> = chapter
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or_default())
+        .take(3)
+        .collect();
+    for (dialect, listing) in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql]
+        .into_iter()
+        .zip(listings)
+    {
+        let mut columns = COLUMNS.to_vec();
+        if dialect == Dialect::Mysql {
+            columns[1].sql_type = "LONGTEXT";
+        }
+        let columns: &'static [ColumnDef] = Box::leak(columns.into_boxed_slice());
+        let up = Migration::for_table(dialect, &table(columns)).up();
+        assert_eq!(listing, up, "the {dialect:?} listing of guide/schema.md");
+    }
+}

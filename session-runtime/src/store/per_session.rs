@@ -14,7 +14,7 @@ use crate::store::save_plan::{plan_save, SavePlan};
 use crate::store::statement::run_statement;
 use crate::store::undecodable::Undecodable;
 use crate::store::DieselStore;
-use crate::telemetry::{refused, undecodable_deleted};
+use crate::telemetry::{not_decoded, refused, undecodable_deleted};
 
 /// Inserts tried with fresh ids before `create` gives up. Ids are 128
 /// random bits, so a second attempt is already a once-in-the-universe event;
@@ -166,7 +166,8 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let keys = self.opening_keys();
         match row
             .map(|row| decode::<S, B>(row, keys, digest.as_bytes()))
-            .transpose()?
+            .transpose()
+            .map_err(|error| not_decoded::<S, B>(digest, error))?
         {
             // The database compared the row as live, yet its expiry reads
             // back as past: SQLite orders a hand-written TEXT expiry after
