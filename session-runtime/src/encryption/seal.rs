@@ -3,7 +3,8 @@
 
 use chacha20poly1305::aead::AeadInOut as _;
 use chacha20poly1305::{Tag, XNonce};
-use rand::RngCore as _;
+use rand::rngs::OsRng;
+use rand::TryRngCore as _;
 use zeroize::Zeroizing;
 
 use crate::encryption::keys::{hex, EncryptionKeys, KEY_ID_LEN};
@@ -29,7 +30,11 @@ impl EncryptionKeys {
             ));
         };
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
+        // From the operating system, not a user-space generator that a
+        // fork would leave in the same state in two processes.
+        OsRng.try_fill_bytes(&mut nonce).map_err(|error| {
+            Error::Config(format!("the operating system gave no random nonce: {error}"))
+        })?;
         let mut sealed = Vec::with_capacity(OVERHEAD + plaintext.len());
         sealed.push(FORMAT);
         sealed.extend_from_slice(&key.id);
