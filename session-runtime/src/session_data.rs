@@ -54,10 +54,15 @@ impl KeyPath {
         let Some(value) = self.get(data).filter(|value| !value.is_null()) else {
             return Ok(None);
         };
-        T::deserialize(value).map(Some).map_err(|cause| {
+        // Neither the value nor serde's words about it (which quote it) go
+        // into the message: tower-sessions logs store errors, and the value
+        // may be a secret.
+        T::deserialize(value).map(Some).map_err(|_| {
             Error::Encode(format!(
-                "field `{}` (session key `{self}`) cannot hold {value}: {cause}",
-                self.field
+                "field `{}` (session key `{self}`) is a `{}`, and the session holds {} there",
+                self.field,
+                std::any::type_name::<T>(),
+                describe(value)
             ))
         })
     }
@@ -116,9 +121,25 @@ fn as_object<'a>(
     match value {
         Value::Object(object) => Ok(object),
         other => Err(Error::Decode(format!(
-            "column `{}` belongs inside session key `{path}`, but the stored session has {other} on that path",
-            path.field
+            "column `{}` belongs inside session key `{path}`, but the stored session has {} on that path",
+            path.field,
+            describe(other)
         ))),
+    }
+}
+
+/// What an error says of a session value: its JSON type and size, never
+/// its content.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Number(number) if number.is_f64() => "a fractional number".to_owned(),
+        Value::Number(number) if number.is_i64() => "a negative integer".to_owned(),
+        Value::Number(_) => "an integer".to_owned(),
+        Value::String(text) => format!("a string of {} characters", text.chars().count()),
+        Value::Array(items) => format!("an array of {} items", items.len()),
+        Value::Object(members) => format!("an object of {} keys", members.len()),
     }
 }
 
@@ -160,6 +181,38 @@ mod tests {
         let error = NESTED.read::<i64>(&original).unwrap_err();
         assert!(
             matches!(error, Error::Encode(ref m) if m.contains("axum-login.data/user_id")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_type_never_the_value() {
+        let secret = "reset-token-4f1c9e";
+        for value in [
+            json!(secret),
+            json!([secret]),
+            json!({"token": secret}),
+            json!(-4_231_987_123_i64),
+            json!(18.0417),
+        ] {
+            let original = data(json!({"axum-login.data": {"user_id": value}}));
+            let Err(error) = NESTED.read::<u8>(&original) else {
+                panic!("{value} read as a u8");
+            };
+            let message = format!("{error} {error:?}");
+            for quoted in [secret, "4231987123", "18.0417"] {
+                assert!(!message.contains(quoted), "{message}");
+            }
+            assert!(
+                message.contains("`u8`") && message.contains("user_id"),
+                "{message}"
+            );
+        }
+        let mut stored = data(json!({"axum-login.data": secret}));
+        let error = NESTED.put(&mut stored, &1_i64).unwrap_err();
+        assert!(!format!("{error} {error:?}").contains(secret), "{error}");
+        assert!(
+            error.to_string().contains("a string of 18 characters"),
             "{error}"
         );
     }

@@ -33,7 +33,9 @@ impl EncryptionKeys {
         // From the operating system, not a user-space generator that a
         // fork would leave in the same state in two processes.
         OsRng.try_fill_bytes(&mut nonce).map_err(|error| {
-            Error::Config(format!("the operating system gave no random nonce: {error}"))
+            Error::Config(format!(
+                "the operating system gave no random nonce: {error}"
+            ))
         })?;
         let mut sealed = Vec::with_capacity(OVERHEAD + plaintext.len());
         sealed.push(FORMAT);

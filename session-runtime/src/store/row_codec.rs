@@ -10,7 +10,7 @@ use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::digest::SessionDigest;
 use crate::encryption::EncryptionKeys;
-use crate::session_data::SessionData;
+use crate::session_data::{describe, SessionData};
 use crate::session_table::{LoadedRow, SessionRow, SessionTable};
 use crate::store::encryption::open_data;
 use crate::Error;
@@ -71,10 +71,11 @@ fn check_exact<S: SessionTable<B>, B: Backend>(
         let back = column.path.get(&echo);
         if back != Some(value) {
             return Err(Error::Encode(format!(
-                "field `{}` (session key `{}`) cannot hold {value} exactly: it would be stored as {}",
+                "field `{}` (session key `{}`) cannot hold {} exactly: its column would store {}",
                 column.path.field,
                 column.path,
-                back.map_or_else(|| "nothing".to_owned(), Value::to_string)
+                describe(value),
+                back.map_or_else(|| "nothing".to_owned(), describe)
             )));
         }
     }

@@ -128,10 +128,16 @@ impl BackendInternals for Postgres {
     }
 
     fn check_data(data: &SessionData) -> Result<(), Error> {
-        for (key, value) in data {
+        // Neither the key nor its value goes into the message: either may
+        // be a secret, and tower-sessions logs store errors.
+        for (index, (key, value)) in data.iter().enumerate() {
             if key.contains('\0') || contains_nul(value) {
                 return Err(Error::Encode(format!(
-                    "session key {key:?} holds the character U+0000, which PostgreSQL JSONB cannot store"
+                    "session key {} of {} (a key of {} characters) holds the character U+0000, \
+                     which PostgreSQL JSONB cannot store",
+                    index + 1,
+                    data.len(),
+                    key.chars().count()
                 )));
             }
         }
