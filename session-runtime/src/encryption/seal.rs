@@ -99,7 +99,10 @@ impl EncryptionKeys {
             .filter(|(_, key)| key.id == key_id)
             .peekable();
         if named.peek().is_none() {
-            return Err(Error::Decode(format!(
+            // A key the store lacks is a server deployed without a step of
+            // the rotation, not a corrupt row: a configuration error, which
+            // no `Undecodable` policy deletes for.
+            return Err(Error::Config(format!(
                 "`data` was sealed with the key of fingerprint {}: no key with that fingerprint \
                  among the store's {} keys ({}); give the store that key with \
                  `EncryptionKeys::with_old_key`",
@@ -171,7 +174,7 @@ mod tests {
     fn a_wrong_key_another_id_or_a_flipped_bit_is_a_decode_error() {
         let sealed = keys(&[1]).seal(&ID, b"{}").unwrap();
         let fingerprint = DataKey::from_bytes([1; 32]).fingerprint();
-        let Err(Error::Decode(message)) = keys(&[2, 3]).open(&ID, &sealed) else {
+        let Err(Error::Config(message)) = keys(&[2, 3]).open(&ID, &sealed) else {
             panic!("a key the store lacks");
         };
         assert!(message.contains(&fingerprint), "{message}");

@@ -1,8 +1,9 @@
 //! Encryption at rest of `data` (`#[session(data = encrypted)]`): a dump
 //! of the table holds no session value, a missing or wrong key is a clear
 //! error, keys rotate across restarts, a row copied onto another session
-//! does not decrypt, `Undecodable::StartOver` ends a session sealed with
-//! an unknown key, and the typed columns stay in clear and queryable.
+//! does not decrypt, a session sealed with a key the store lacks is a
+//! configuration error that no policy deletes, and the typed columns stay
+//! in clear and queryable.
 
 use serde_json::json;
 use session_runtime::{DataKey, EncryptionKeys, Error, SessionDigest, Undecodable};
@@ -18,10 +19,10 @@ tests_on_every_backend!(
     a_session_round_trips_and_a_dump_holds_none_of_its_values,
     the_typed_column_stays_in_clear_and_queryable_without_keys,
     a_store_without_keys_fails_clearly_and_deletes_nothing,
-    a_wrong_key_is_a_decode_error_naming_the_fingerprint,
+    a_key_the_store_lacks_is_a_config_error_naming_the_fingerprint,
     keys_rotate_across_restarts_and_a_read_reseals_at_its_next_save,
     a_row_copied_onto_another_sessions_id_does_not_decrypt,
-    start_over_deletes_a_row_sealed_with_an_unknown_key,
+    start_over_keeps_a_row_sealed_with_a_key_the_store_lacks,
     migrate_makes_a_binary_data_column_and_the_schema_is_current,
     a_table_of_clear_data_is_a_conflict_that_says_why_sql_cannot_convert_it,
 );
@@ -227,13 +228,15 @@ async fn a_store_without_keys_fails_clearly_and_deletes_nothing<T: BackendSchema
     assert_eq!(store.count().await.unwrap(), 0);
 }
 
-async fn a_wrong_key_is_a_decode_error_naming_the_fingerprint<T: BackendSchema>(db: TestDatabase) {
+async fn a_key_the_store_lacks_is_a_config_error_naming_the_fingerprint<T: BackendSchema>(
+    db: TestDatabase,
+) {
     let store = sealed::<T>(&db, Some(&[1])).await;
     let mut session = record(json!({"user_id": 1, "secret": "marker-9c2d"}));
     store.create(&mut session).await.unwrap();
     let wrong = sealed::<T>(&db, Some(&[2, 3])).await;
-    let Err(Error::Decode(message)) = wrong.load_record(&session.id).await else {
-        panic!("a decode error");
+    let Err(Error::Config(message)) = wrong.load_record(&session.id).await else {
+        panic!("a configuration error");
     };
     assert!(message.contains(&fingerprint(1)), "{message}");
     assert!(message.contains("among the store's 2 keys"), "{message}");
@@ -286,8 +289,8 @@ async fn keys_rotate_across_restarts_and_a_read_reseals_at_its_next_save<T: Back
     let third = sealed::<T>(&db, Some(&[2])).await;
     let loaded = third.load(&active.id).await.unwrap().unwrap();
     assert_eq!(loaded.data, active.data);
-    let Err(Error::Decode(message)) = third.load_record(&idle.id).await else {
-        panic!("a decode error");
+    let Err(Error::Config(message)) = third.load_record(&idle.id).await else {
+        panic!("a configuration error: the store lacks the key");
     };
     assert!(message.contains(&fingerprint(1)), "{message}");
 }
@@ -318,16 +321,27 @@ async fn a_row_copied_onto_another_sessions_id_does_not_decrypt<T: BackendSchema
     );
 }
 
-async fn start_over_deletes_a_row_sealed_with_an_unknown_key<T: BackendSchema>(db: TestDatabase) {
+/// One server deployed without a rotation step must not log every user
+/// out: its loads fail, and the rows stay for the servers with the key.
+async fn start_over_keeps_a_row_sealed_with_a_key_the_store_lacks<T: BackendSchema>(
+    db: TestDatabase,
+) {
     let old = sealed::<T>(&db, Some(&[1])).await;
     let mut session = record(json!({"user_id": 1, "cart": "a"}));
     old.create(&mut session).await.unwrap();
     let store = sealed::<T>(&db, Some(&[2]))
         .await
         .with_undecodable(Undecodable::StartOver);
-    assert_eq!(store.load(&session.id).await.unwrap(), None);
-    assert_eq!(store.count().await.unwrap(), 0, "the row is deleted");
-    assert_eq!(old.load(&session.id).await.unwrap(), None);
+    let error = store.load(&session.id).await.unwrap_err();
+    assert!(
+        matches!(&error, tower_sessions::session_store::Error::Backend(message) if message.contains(&fingerprint(1))),
+        "{error:?}"
+    );
+    assert_eq!(store.count().await.unwrap(), 1, "the row stays");
+    assert_eq!(
+        old.load(&session.id).await.unwrap().unwrap().data,
+        session.data
+    );
     let mut fresh = record(json!({"user_id": 1}));
     store.create(&mut fresh).await.unwrap();
     assert_eq!(
