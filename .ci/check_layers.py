@@ -7,6 +7,10 @@ Every `crate::` path outside a comment counts, in `use` lines and in code;
 an item named through a crate-root re-export (`crate::Error`) counts as
 the module it is re-exported from.
 
+It also holds the size the layout was split to: no file of
+session-runtime/src over 450 lines, and `store/` under 3,500 in all, so
+that a file stays one concern a reader can hold.
+
 Exits 1 and lists each offending line when the order is broken.
 """
 
@@ -33,6 +37,9 @@ ORDER = [
     "guide",
     "__private",
 ]
+
+MAX_FILE_LINES = 450
+MAX_STORE_LINES = 3500
 
 PATH = re.compile(r"\bcrate::(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 
@@ -93,12 +100,24 @@ def main() -> int:
                     problems.append(
                         f"{where}: `{importer}` imports `crate::{name}` (`{module}`), which comes after it"
                     )
+    store_lines = 0
+    for file in files:
+        lines = len(file.read_text().splitlines())
+        if lines > MAX_FILE_LINES:
+            problems.append(
+                f"{file.relative_to(SRC)}: {lines} lines, over {MAX_FILE_LINES}; split it by concern"
+            )
+        if module_of(file) == "store":
+            store_lines += lines
+    if store_lines >= MAX_STORE_LINES:
+        problems.append(f"store/: {store_lines} lines, not under {MAX_STORE_LINES}")
     for problem in problems:
         print(problem)
     if problems:
-        print(f"check_layers: {len(problems)} imports break the order of session-runtime/src/lib.rs")
+        print(f"check_layers: {len(problems)} problems with the layout of session-runtime/src")
         return 1
     print(f"check_layers: {len(files)} files keep the order {' < '.join(ORDER)}")
+    print(f"check_layers: no file over {MAX_FILE_LINES} lines; store/ has {store_lines}")
     return 0
 
 
