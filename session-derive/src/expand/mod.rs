@@ -7,7 +7,6 @@ mod fallback;
 mod fields;
 mod foreign_keys;
 mod indexes;
-mod on_backend;
 mod queries;
 mod query_parts;
 mod table;

@@ -1,6 +1,6 @@
 //! `backend = any`: one struct with a table on every backend, a store that
 //! picks the backend from its URL, the app's own queries written once with
-//! the derived `on_backend!`, and its DDL run in one call.
+//! `on_backend!`, and its DDL run in one call.
 
 use std::collections::HashMap;
 
@@ -36,14 +36,14 @@ fn same_type(store: AppSessionStore) -> AnyStore<AppSession> {
     store
 }
 
-/// The app's queries, in a module of their own: `on_backend!` is reached
-/// through the table's module, as the app's other modules reach it.
+/// The app's queries, in a module of their own, which names the table's
+/// module by its path from the crate root.
 mod queries {
     use diesel::prelude::*;
     use session_runtime::diesel_async::RunQueryDsl;
-    use session_runtime::Error;
+    use session_runtime::{on_backend, Error};
 
-    use super::{http_sessions, users, AppSessionStore};
+    use super::{users, AppSessionStore};
 
     pub const SQLITE_USERS: &str =
         "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, login TEXT NOT NULL)";
@@ -54,7 +54,7 @@ mod queries {
 
     /// A query on the app's table alone needs no session table.
     pub async fn add_user(store: &AppSessionStore, id: i64, login: &str) -> Result<usize, Error> {
-        let inserted = http_sessions::on_backend!(store, |connection| {
+        let inserted = on_backend!(store, crate::backend_any::http_sessions, |connection| {
             diesel::insert_into(users::table)
                 .values((users::id.eq(id), users::login.eq(login)))
                 .execute(connection)
@@ -67,19 +67,23 @@ mod queries {
     /// the backend the store runs on; the live ones by that backend's
     /// `now()`.
     pub async fn logged_in(store: &AppSessionStore) -> Result<Vec<String>, Error> {
-        http_sessions::on_backend!(store, |connection, sessions, backend_store| {
-            sessions::table
-                .inner_join(users::table)
-                .filter(sessions::expiry_date.gt(backend_store.now()))
-                .select(users::login)
-                .load::<String>(connection)
-                .await?
-        })
+        on_backend!(
+            store,
+            crate::backend_any::http_sessions,
+            |connection, sessions, backend_store| {
+                sessions::table
+                    .inner_join(users::table)
+                    .filter(sessions::expiry_date.gt(backend_store.now()))
+                    .select(users::login)
+                    .load::<String>(connection)
+                    .await?
+            }
+        )
     }
 
     /// `_` leaves a binding out; two queries share the connection.
     pub async fn users_and_agents(store: &AppSessionStore) -> Result<(i64, i64), Error> {
-        http_sessions::on_backend!(store, |connection, sessions, _| {
+        on_backend!(store, super::http_sessions, |connection, sessions, _| {
             let users = users::table.count().get_result::<i64>(connection).await?;
             let agents = sessions::table
                 .filter(sessions::agent.is_not_null())

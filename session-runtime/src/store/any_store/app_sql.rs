@@ -1,7 +1,7 @@
 //! The app's own SQL on an [`AnyStore`]: its DDL, such as the tables its
 //! session table references, run in one call on whichever backend the
-//! store runs on. The app's Diesel queries go through the derived
-//! `on_backend!` of its table's module instead.
+//! store runs on. The app's Diesel queries go through
+//! [`on_backend!`](crate::on_backend) instead.
 
 use diesel_async::SimpleAsyncConnection;
 

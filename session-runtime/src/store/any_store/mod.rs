@@ -25,6 +25,7 @@ use crate::store::DieselStore;
 mod app_sql;
 mod bounds;
 mod builders;
+mod query_macro;
 mod url;
 
 pub use bounds::{AnyIndexedColumn, AnyTable};
@@ -74,12 +75,12 @@ use url::UrlBackend;
 /// ```
 ///
 /// The app's own Diesel queries are written once and run on the store's
-/// backend by `http_sessions::on_backend!`, which the derive writes next
-/// to each backend's table (`http_sessions::sqlite`, `::postgres`,
-/// `::mysql`); its own DDL runs with
-/// [`batch_execute`](Self::batch_execute) or
-/// [`batch_execute_per_backend`](Self::batch_execute_per_backend). See the
-/// guide's [users and sessions](crate::guide::users_and_sessions) chapter.
+/// backend by [`on_backend!`](crate::on_backend), on the table of each
+/// backend the derive writes (`http_sessions::sqlite`, `::postgres`,
+/// `::mysql`); its own DDL runs with [`batch_execute`](Self::batch_execute)
+/// or [`batch_execute_per_backend`](Self::batch_execute_per_backend). See
+/// the guide's [users and sessions](crate::guide::users_and_sessions)
+/// chapter.
 #[non_exhaustive]
 pub enum AnyStore<S: AnyTable> {
     /// The store on SQLite.
@@ -198,9 +199,9 @@ impl<S: AnyTable> AnyStore<S> {
     /// backends exist depends on cargo features that any crate of the
     /// build may turn on, so a `match` that covers the backends the app
     /// was written for ends with `_ => return Err(store.unmatched())`.
-    /// The derived `http_sessions::on_backend!` writes that `match` for
-    /// the app's Diesel queries; a hand-written one is for code that is
-    /// not a query on the store's connection.
+    /// [`on_backend!`](crate::on_backend) writes that `match` for the
+    /// app's Diesel queries; a hand-written one is for code that is not a
+    /// query on the store's connection.
     ///
     /// ```
     /// use session_runtime::{AnyStore, Error, SessionStore};
