@@ -87,19 +87,27 @@
 #[macro_export]
 macro_rules! on_backend {
     ($store:expr, $($table:ident)::+, |$connection:ident $(,)?| $body:expr $(,)?) => {
-        $crate::on_backend!(@run $store, [$($table)::+], $connection, _, _, $body)
+        $crate::__on_backend!($store, [$($table)::+], $connection, _, _, $body)
     };
     ($store:expr, $($table:ident)::+, |$connection:ident, $sessions:tt $(,)?| $body:expr $(,)?) => {
-        $crate::on_backend!(@run $store, [$($table)::+], $connection, $sessions, _, $body)
+        $crate::__on_backend!($store, [$($table)::+], $connection, $sessions, _, $body)
     };
     (
         $store:expr, $($table:ident)::+,
         |$connection:ident, $sessions:tt, $backend_store:tt $(,)?| $body:expr $(,)?
     ) => {
-        $crate::on_backend!(@run $store, [$($table)::+], $connection, $sessions, $backend_store, $body)
+        $crate::__on_backend!($store, [$($table)::+], $connection, $sessions, $backend_store, $body)
     };
+}
+
+/// [`on_backend!`] with every binding named, `_` for those left out: one
+/// rule, so that the table's path, a repetition of its own, is not nested
+/// in the repetition of an optional binding.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __on_backend {
     (
-        @run $store:expr, [$($table:ident)::+], $connection:ident, $sessions:tt,
+        $store:expr, [$($table:ident)::+], $connection:ident, $sessions:tt,
         $backend_store:tt, $body:expr
     ) => {{
         let store = &$store;
