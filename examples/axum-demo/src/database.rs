@@ -4,55 +4,17 @@
 //! Sessions need no query of the app's: the store's per-user operations
 //! take `demo_sessions::user_id` on any backend. The app's own queries are
 //! Diesel queries, which compile for one backend's connection, so each is
-//! written once and compiled for every backend by `on_backend!`.
+//! written once and run by `session_runtime::on_backend!` on the backend
+//! the store runs on, where `demo_sessions::sqlite`, `::postgres` or
+//! `::mysql` is the session table.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use session_runtime::diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use session_runtime::{AnyStore, Error};
+use session_runtime::diesel_async::RunQueryDsl;
+use session_runtime::{on_backend, Error};
 
 use crate::schema::{self, demo_sessions, demo_users, DemoSessionStore};
 use crate::users::User;
-
-/// Evaluates `$body` on the backend the store runs on, to `Ok` of its
-/// value, with `$connection` a connection of the store's pool and, when
-/// named, `$sessions` the session table's module on that backend and `$now`
-/// this instant as an `expiry_date` value there.
-///
-/// `AnyStore`'s backends are those of the cargo features of the whole
-/// build, so it cannot be matched exhaustively: on a backend this app has
-/// no queries for, the value is the store's `unmatched()` error.
-macro_rules! on_backend {
-    ($store:expr, |$connection:ident $(, $sessions:ident $(, $now:ident)?)?| $body:expr) => {
-        match $store {
-            AnyStore::Sqlite(store) => {
-                $(
-                    use demo_sessions::sqlite as $sessions;
-                    $(let $now = store.now();)?
-                )?
-                let mut $connection = store.connection().await?;
-                Ok($body)
-            }
-            AnyStore::Postgres(store) => {
-                $(
-                    use demo_sessions::postgres as $sessions;
-                    $(let $now = store.now();)?
-                )?
-                let mut $connection = store.connection().await?;
-                Ok($body)
-            }
-            AnyStore::Mysql(store) => {
-                $(
-                    use demo_sessions::mysql as $sessions;
-                    $(let $now = store.now();)?
-                )?
-                let mut $connection = store.connection().await?;
-                Ok($body)
-            }
-            other => Err(other.unmatched()),
-        }
-    };
-}
 
 /// The session store, which also holds the app's users.
 #[derive(Debug, Clone)]
@@ -119,15 +81,13 @@ impl Database {
     /// Creates the users table and then the session table, whose foreign
     /// key needs the users table to exist. Idempotent.
     pub async fn prepare(&self) -> Result<(), Error> {
-        let users_ddl = match &self.sessions {
-            AnyStore::Sqlite(_) => schema::SQLITE_USERS_DDL,
-            AnyStore::Postgres(_) => schema::POSTGRES_USERS_DDL,
-            AnyStore::Mysql(_) => schema::MYSQL_USERS_DDL,
-            other => return Err(other.unmatched()),
-        };
-        on_backend!(&self.sessions, |connection| {
-            connection.batch_execute(users_ddl).await?
-        })?;
+        self.sessions
+            .batch_execute_per_backend(
+                schema::SQLITE_USERS_DDL,
+                schema::POSTGRES_USERS_DDL,
+                schema::MYSQL_USERS_DDL,
+            )
+            .await?;
         self.sessions.migrate().await?;
         Ok(())
     }
@@ -138,13 +98,13 @@ impl Database {
         login: &str,
         password_hash: &str,
     ) -> Result<Registration, Error> {
-        let inserted = on_backend!(&self.sessions, |connection| {
+        let inserted = on_backend!(self.sessions, demo_sessions, |connection| {
             diesel::insert_into(demo_users::table)
                 .values((
                     demo_users::login.eq(login),
                     demo_users::password.eq(password_hash),
                 ))
-                .execute(&mut *connection)
+                .execute(connection)
                 .await
         })?;
         // The unique index decides, so two concurrent registrations of one
@@ -160,11 +120,11 @@ impl Database {
 
     /// The account with this login.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, Error> {
-        on_backend!(&self.sessions, |connection| {
+        on_backend!(self.sessions, demo_sessions, |connection| {
             demo_users::table
                 .filter(demo_users::login.eq(login))
                 .select((demo_users::id, demo_users::login, demo_users::password))
-                .first(&mut *connection)
+                .first(connection)
                 .await
                 .optional()?
                 .map(user)
@@ -173,11 +133,11 @@ impl Database {
 
     /// The account with this id.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, Error> {
-        on_backend!(&self.sessions, |connection| {
+        on_backend!(self.sessions, demo_sessions, |connection| {
             demo_users::table
                 .find(id)
                 .select((demo_users::id, demo_users::login, demo_users::password))
-                .first(&mut *connection)
+                .first(connection)
                 .await
                 .optional()?
                 .map(user)
@@ -187,27 +147,31 @@ impl Database {
     /// Every account with its number of live sessions, by login: one
     /// `GROUP BY` over `demo_users` left-joined to the session table.
     pub async fn session_counts(&self) -> Result<Vec<UserSessions>, Error> {
-        let rows = on_backend!(&self.sessions, |connection, sessions, now| {
-            // The session table is a Diesel table like any other: it joins
-            // to the users table through its foreign key. The expiry test
-            // sits in `ON`, so that an account without live sessions still
-            // gets its line, with 0.
-            demo_users::table
-                .left_join(
-                    sessions::table.on(sessions::user_id
-                        .eq(demo_users::id.nullable())
-                        .and(sessions::expiry_date.gt(&now))),
-                )
-                .group_by((demo_users::id, demo_users::login))
-                .select((
-                    demo_users::id,
-                    demo_users::login,
-                    diesel::dsl::count(sessions::id.nullable()),
-                ))
-                .order(demo_users::login)
-                .load::<(i64, String, i64)>(&mut *connection)
-                .await?
-        })?;
+        let rows = on_backend!(
+            self.sessions,
+            demo_sessions,
+            |connection, sessions, store| {
+                // The session table is a Diesel table like any other: it joins
+                // to the users table through its foreign key. The expiry test
+                // sits in `ON`, so that an account without live sessions still
+                // gets its line, with 0.
+                demo_users::table
+                    .left_join(
+                        sessions::table.on(sessions::user_id
+                            .eq(demo_users::id.nullable())
+                            .and(sessions::expiry_date.gt(store.now()))),
+                    )
+                    .group_by((demo_users::id, demo_users::login))
+                    .select((
+                        demo_users::id,
+                        demo_users::login,
+                        diesel::dsl::count(sessions::id.nullable()),
+                    ))
+                    .order(demo_users::login)
+                    .load::<(i64, String, i64)>(connection)
+                    .await?
+            }
+        )?;
         Ok(rows
             .into_iter()
             .map(|(id, login, sessions)| UserSessions {

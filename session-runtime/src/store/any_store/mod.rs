@@ -22,8 +22,10 @@ use crate::store::per_user::SessionInfo;
 use crate::store::tower_sessions_impl::RecordId;
 use crate::store::DieselStore;
 
+mod app_sql;
 mod bounds;
 mod builders;
+mod query_macro;
 mod url;
 
 pub use bounds::{AnyIndexedColumn, AnyTable};
@@ -72,11 +74,13 @@ use url::UrlBackend;
 /// # }).unwrap();
 /// ```
 ///
-/// The app's own Diesel queries run per backend: `http_sessions::sqlite`,
-/// `http_sessions::postgres` and `http_sessions::mysql` are the table on
-/// each, and a `match` on the store gives the [`DieselStore`] whose
-/// connection fits it. See the guide's
-/// [users and sessions](crate::guide::users_and_sessions) chapter.
+/// The app's own Diesel queries are written once and run on the store's
+/// backend by [`on_backend!`](crate::on_backend), on the table of each
+/// backend the derive writes (`http_sessions::sqlite`, `::postgres`,
+/// `::mysql`); its own DDL runs with [`batch_execute`](Self::batch_execute)
+/// or [`batch_execute_per_backend`](Self::batch_execute_per_backend). See
+/// the guide's [users and sessions](crate::guide::users_and_sessions)
+/// chapter.
 #[non_exhaustive]
 pub enum AnyStore<S: AnyTable> {
     /// The store on SQLite.
@@ -195,6 +199,9 @@ impl<S: AnyTable> AnyStore<S> {
     /// backends exist depends on cargo features that any crate of the
     /// build may turn on, so a `match` that covers the backends the app
     /// was written for ends with `_ => return Err(store.unmatched())`.
+    /// [`on_backend!`](crate::on_backend) writes that `match` for the
+    /// app's Diesel queries; a hand-written one is for code that is not a
+    /// query on the store's connection.
     ///
     /// ```
     /// use session_runtime::{AnyStore, Error, SessionStore};
@@ -365,4 +372,4 @@ fn migration<S: SessionTable<B>, B: Backend>(store: &DieselStore<S, B>) -> Migra
     DieselStore::<S, B>::migration()
 }
 
-use map;
+use {dispatch, map};
