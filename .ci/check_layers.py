@@ -34,6 +34,7 @@ ORDER = [
     "typed_session",
     "telemetry",
     "store",
+    "any_store",
     "guide",
     "__private",
 ]

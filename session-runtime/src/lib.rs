@@ -58,7 +58,8 @@
 // - `session_table`: the contract between the derive and the runtime;
 // - `typed_session`: the struct read from and written to a `Session`;
 // - `telemetry`: the `tracing` events operators see;
-// - `store`: `DieselStore` and `AnyStore`, which run the statements;
+// - `store`: `DieselStore`, which runs the statements;
+// - `any_store`: `AnyStore`, a `DieselStore` of the backend its URL names;
 // - `__private` and `guide`, which nothing imports.
 
 // What can go wrong, in kinds a caller can match.
@@ -84,15 +85,19 @@ mod typed_session;
 // The `tracing` events operators see.
 pub mod telemetry;
 // The store: its API, statement running and retries, the row codec,
-// per-user queries, cleanup, migration, the typed session, the
-// tower-sessions traits.
+// per-user queries, cleanup, migration, the tower-sessions traits.
 mod store;
+// One struct on whichever backend its URL names.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod any_store;
 // How a derived store behaves, chapter by chapter.
 pub mod guide;
 // What generated code names, and nothing else.
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use backend::column_type::ColumnType;
 pub use backend::pool::PoolOptions;
 pub use digest::{ParseDigestError, SessionDigest};
@@ -102,8 +107,6 @@ pub use schema::ddl::Migration;
 pub use schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
 pub use session_data::SessionData;
 pub use session_table::{SessionFields, SessionTable};
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub use store::any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::encryption::EncryptedTable;
 pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};

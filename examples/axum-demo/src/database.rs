@@ -89,7 +89,8 @@ impl Database {
             )
             .await?;
         self.sessions.migrate().await?;
-        Ok(())
+        // Every problem the store can find before the first request.
+        self.sessions.verify().await
     }
 
     /// Adds an account, unless the login is taken.

@@ -39,8 +39,8 @@ pub fn derive(input: &syn::DeriveInput) -> TokenStream {
 }
 
 /// A struct on the one backend it names: its `table!`, the store alias and
-/// the implementation, and an error where session-runtime lacks the
-/// backend's feature.
+/// the implementation, or, where session-runtime lacks the backend's
+/// feature, the error that names it and nothing else.
 fn expand_one(container: &Container, backend: Backend, span: Span) -> TokenStream {
     let Container {
         ident,
@@ -59,23 +59,25 @@ fn expand_one(container: &Container, backend: Backend, span: Span) -> TokenStrea
     let lookup_columns = indexes::lookup_columns(container);
     let encryption = encryption::expand(container);
     let implementation = implementation(&backend);
-    let missing_feature = backend.gated(TokenStream::new(), backend.missing_feature(span));
-    quote! {
-        #missing_feature
+    // Without the backend's feature, only the error: everything else names
+    // the backend's module of `__private`, which is then missing too.
+    backend.gated(
+        quote! {
+            #table
 
-        #table
+            #[doc = #store_doc]
+            #vis type #store = #krate::DieselStore<#ident, #krate::__private::#module::Backend>;
 
-        #[doc = #store_doc]
-        #vis type #store = #krate::DieselStore<#ident, #krate::__private::#module::Backend>;
+            const _: () = {
+                #fields
+                #lookup_columns
+                #encryption
+            };
 
-        const _: () = {
-            #fields
-            #lookup_columns
-            #encryption
-        };
-
-        #implementation
-    }
+            #implementation
+        },
+        backend.missing_feature(span),
+    )
 }
 
 /// A struct with `backend = any`: a module named after the table with the

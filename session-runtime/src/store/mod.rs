@@ -20,8 +20,6 @@ use crate::store::touch_after::TouchAfter;
 use crate::store::undecodable::Undecodable;
 
 mod admin;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub(crate) mod any_store;
 mod builders;
 pub(crate) mod cleanup;
 pub(crate) mod encryption;

@@ -119,8 +119,6 @@ macro_rules! impl_tower_sessions {
         }
 
         impl_session_store!($core, $feature, [S: $crate::SessionTable<B>, B: $crate::backend::Backend], $crate::DieselStore<S, B>);
-        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-        impl_session_store!($core, $feature, [S: $crate::AnyTable], $crate::AnyStore<S>);
     };
 }
 
@@ -180,6 +178,7 @@ macro_rules! impl_session_store {
         }
     };
 }
+pub(crate) use impl_session_store;
 
 #[cfg(feature = "tower-sessions-015")]
 impl_tower_sessions!(tower_sessions_core, "tower-sessions-015");

@@ -1,4 +1,4 @@
-//! The bounds of [`AnyStore`](crate::AnyStore)(super::AnyStore): a struct, and a column,
+//! The bounds of [`AnyStore`](super::AnyStore): a struct, and a column,
 //! on every backend this crate is built with.
 
 use crate::session_table::SessionFields;

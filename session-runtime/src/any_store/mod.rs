@@ -249,6 +249,11 @@ impl<S: AnyTable> AnyStore<S> {
         dispatch!(self, |store| store.check_schema().await)
     }
 
+    /// See [`DieselStore::verify`].
+    pub async fn verify(&self) -> Result<(), Error> {
+        dispatch!(self, |store| store.verify().await)
+    }
+
     /// See [`DieselStore::delete_expired_sessions`].
     pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
         dispatch!(self, |store| store.delete_expired_sessions().await)
@@ -373,3 +378,19 @@ fn migration<S: SessionTable<B>, B: Backend>(store: &DieselStore<S, B>) -> Migra
 }
 
 use {dispatch, map};
+
+// tower-sessions' traits, as `DieselStore` implements them.
+#[cfg(feature = "tower-sessions-015")]
+crate::store::tower_sessions_impl::impl_session_store!(
+    tower_sessions_core,
+    "tower-sessions-015",
+    [S: AnyTable],
+    AnyStore<S>
+);
+#[cfg(feature = "tower-sessions-014")]
+crate::store::tower_sessions_impl::impl_session_store!(
+    tower_sessions_core_014,
+    "tower-sessions-014",
+    [S: AnyTable],
+    AnyStore<S>
+);
