@@ -12,6 +12,7 @@
 //! | a stored row does not decode, or a session does not encode | `WARN` | `session statement failed` |
 //! | a typed column references a missing row (`kind = foreign_key`) | `WARN` | `session statement failed` |
 //! | the database or the pool failed, the table's schema drifted, or the store lacks a setting (`kind = config`) | `ERROR` | `session statement failed` |
+//! | a store was built on a URL (`backend`, `host`, `database`; never a user name or password) | `INFO` | `session store opened` |
 //! | a session refused before any statement (`Encode`) | `WARN` | `session refused` |
 //! | a loaded row does not decode (`kind = decode`), or the store has no key to open it (`kind = config`); with [`Undecodable::StartOver`](crate::Undecodable::StartOver) a deletion follows | `WARN` | `stored session not read` |
 //! | the connection was lost; the statement runs again | `WARN` | `session connection lost; running the statement again on a new connection` |
@@ -282,6 +283,46 @@ pub(crate) fn not_decoded<S: SessionTable<B>, B: Backend>(
     error
 }
 
+/// Logs, once per store, the backend, host and database its URL names:
+/// what an operator checks first when sessions go to the wrong place.
+pub(crate) fn store_opened<S: SessionTable<B>, B: Backend>(url: &str) {
+    let (host, database) = server_of(url);
+    tracing::info!(
+        target: TARGET,
+        table = S::TABLE.name,
+        backend = B::NAME,
+        host,
+        database,
+        "session store opened"
+    );
+}
+
+/// The host and database of a URL, without its user name, password or
+/// parameters; for SQLite, no host and the file.
+fn server_of(url: &str) -> (&str, &str) {
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    if let Some(path) = without_query.strip_prefix("sqlite://") {
+        return ("", path);
+    }
+    if let Some((_, rest)) = without_query.split_once("://") {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        return match rest.split_once('/') {
+            Some((host, database)) => (host, database),
+            None => (rest, ""),
+        };
+    }
+    if url.contains('=') && !url.contains('/') {
+        // libpq's `host=... dbname=...` form.
+        let value = |key: &str| {
+            url.split_whitespace()
+                .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or("")
+        };
+        return (value("host"), value("dbname"));
+    }
+    ("", without_query)
+}
+
 /// Logs an undecodable session deleted by `Undecodable::StartOver`.
 pub(crate) fn undecodable_deleted<S: SessionTable<B>, B: Backend>(session: &SessionDigest) {
     tracing::warn!(
@@ -348,6 +389,27 @@ mod tests {
                     messages.push(message);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_opened_event_names_host_and_database_never_credentials() {
+        for (url, host, database) in [
+            (
+                "postgres://app:s3cret@db.internal:5432/sessions?sslmode=require",
+                "db.internal:5432",
+                "sessions",
+            ),
+            ("mysql://root@127.0.0.1:3306/test", "127.0.0.1:3306", "test"),
+            (
+                "host=db.internal dbname=sessions user=app password=s3cret",
+                "db.internal",
+                "sessions",
+            ),
+            ("sqlite://sessions.db", "", "sessions.db"),
+            ("/var/lib/app/sessions.db", "", "/var/lib/app/sessions.db"),
+        ] {
+            assert_eq!(super::server_of(url), (host, database), "{url}");
         }
     }
 

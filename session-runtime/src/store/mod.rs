@@ -141,6 +141,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// A store with its own pool on the database at `url`.
     pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
         let pool = B::build_pool(url, options)?;
+        crate::telemetry::store_opened::<S, B>(url);
         Ok(Self::new(pool)
             .with_statement_timeout(options.statement_timeout)
             .with_slow_statement_threshold(options.slow_statement_threshold)
