@@ -87,6 +87,15 @@ macro_rules! define_schema {
             }
         }
 
+        impl From<$crate::suite::AppFields> for AppSession {
+            fn from(fields: $crate::suite::AppFields) -> Self {
+                AppSession {
+                    user_id: fields.user_id,
+                    optional: fields.optional,
+                }
+            }
+        }
+
         impl From<TypedSession> for $crate::suite::TypedFields {
             fn from(session: TypedSession) -> Self {
                 $crate::suite::TypedFields {
@@ -100,6 +109,23 @@ macro_rules! define_schema {
                     seen_at: session.seen_at,
                     prefs: session.prefs,
                     agent: session.agent,
+                }
+            }
+        }
+
+        impl From<$crate::suite::TypedFields> for TypedSession {
+            fn from(fields: $crate::suite::TypedFields) -> Self {
+                TypedSession {
+                    user_id: fields.user_id,
+                    visits: fields.visits,
+                    small: fields.small,
+                    ratio: fields.ratio,
+                    weight: fields.weight,
+                    flag: fields.flag,
+                    blob: fields.blob,
+                    seen_at: fields.seen_at,
+                    prefs: fields.prefs,
+                    agent: fields.agent,
                 }
             }
         }

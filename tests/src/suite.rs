@@ -69,10 +69,17 @@ pub trait BackendSchema: Send + Sync + 'static {
     /// The runtime's type of the backend.
     type Engine: Backend;
     /// `AppSession`: the design's example.
-    type App: SessionTable<Self::Engine> + Into<AppFields> + Clone + std::fmt::Debug + Send + Sync;
+    type App: SessionTable<Self::Engine>
+        + Into<AppFields>
+        + From<AppFields>
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync;
     /// `TypedSession`: every supported field type and a nested key.
     type Typed: SessionTable<Self::Engine>
         + Into<TypedFields>
+        + From<TypedFields>
         + Clone
         + std::fmt::Debug
         + Send

@@ -149,6 +149,16 @@ pub fn proptest_cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// Runs `body`, which blocks (a proptest runner), from an async test body,
+/// and hands it the test's runtime to run each case's futures on. The
+/// test's runtime must be multi-threaded, so that the runtime keeps a
+/// worker while `body` blocks:
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 1)]`.
+pub fn blocking<R>(body: impl FnOnce(&tokio::runtime::Handle) -> R) -> R {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| body(&runtime))
+}
+
 /// What the proxy does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -451,220 +451,276 @@ async fn a_corrupted_row_starts_over_when_the_store_says_so<T: BackendSchema>(db
 }
 
 /// Server backends only: SQLite has no network to cut.
-macro_rules! network_fault_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?], sleep = $sleep:literal, running = $running:literal) => {
-        mod $backend {
-            use std::time::{Duration, Instant};
+mod through_a_proxy {
+    use std::time::{Duration, Instant};
 
-            use diesel_async::SimpleAsyncConnection as _;
-            use serde_json::json;
-            use session_runtime::PoolOptions;
-            use session_tests::$backend::*;
-            use session_tests::TestDatabase;
-            use tower_sessions::session::Record;
-            use tower_sessions::SessionStore as _;
+    use diesel_async::SimpleAsyncConnection as _;
+    use serde_json::json;
+    use session_runtime::PoolOptions;
+    use session_tests::{stores, AppStore, BackendSchema, Kind, TestDatabase};
+    use tower_sessions::session::Record;
+    use tower_sessions::SessionStore as _;
 
-            use crate::common::{record, Mode, Proxy};
-            use crate::faults::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
+    use crate::common::{record, Mode, Proxy};
+    use crate::faults::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
 
-            #[derive(diesel::QueryableByName)]
-            struct Count {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
+    tests_on_servers!(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        a_frozen_network_fails_each_operation_in_time_and_loses_nothing,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        the_database_cut_away_mid_run_and_restored_loses_nothing,
+    );
+
+    /// A query that sleeps ten seconds on the server, marked so that
+    /// [`running`] finds it.
+    fn sleep(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Postgres => "SELECT 'faults-marker', pg_sleep(10)",
+            _ => "SELECT 'faults-marker', SLEEP(10)",
+        }
+    }
+
+    /// A query counting, as `n`, the server's running [`sleep`]s.
+    fn running(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Postgres => {
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE query LIKE 'SELECT ''faults-marker'', pg_sleep%' AND state = 'active'"
             }
-
-            /// Waits until the server runs the marked sleep: a state to
-            /// observe, polled, since the server sends no signal.
-            async fn wait_until_running(direct: &AppSessionStore) {
-                use diesel_async::RunQueryDsl as _;
-                let started = Instant::now();
-                loop {
-                    let mut connection = direct.pool().get().await.unwrap();
-                    let seen: Vec<Count> = diesel::sql_query($running).load(&mut *connection).await.unwrap();
-                    if seen.iter().any(|count| count.n > 0) {
-                        return;
-                    }
-                    assert!(started.elapsed() < Duration::from_secs(10), "the sleep never started");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn a_frozen_network_fails_each_operation_in_time_and_loses_nothing() {
-                let Some(db) = TestDatabase::new($kind).await else { return };
-                let (direct, _) = stores(&db.url).await;
-                let (template, upstream) = Proxy::route(&db.url).await;
-                let proxy = Proxy::start(upstream).await;
-                let options = PoolOptions::default().with_max_size(4).with_retry_budget(Duration::from_millis(400)).with_statement_timeout(Duration::from_millis(300));
-                let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
-                let hang = options.retry_budget * 4 + GRACE;
-                let mut target = record(json!({"user_id": 1}));
-                store.create(&mut target).await.unwrap();
-                let mut victim = record(json!({"user_id": 1, "victim": true}));
-                store.create(&mut victim).await.unwrap();
-
-                // The pool's open connection goes silent mid-use: no reset,
-                // no close, nothing a driver could notice.
-                proxy.set(Mode::Freeze).await;
-                let mut during = target.clone();
-                during.data.insert("written".into(), json!("during the freeze"));
-                let (steps, created) = every_operation(&store, http_sessions::user_id, &during, &victim, hang).await;
-                assert!(created.is_none());
-                for step in &steps {
-                    eprintln!("Freeze {}: {:?}", step.name, step.outcome);
-                }
-                assert_all_failed(&steps, options.retry_budget, "while the network was frozen");
-                assert!(
-                    steps.iter().any(|step| matches!(
-                        &step.outcome,
-                        Err(failure) if failure.message.contains("statement timeout")
-                    )),
-                    "no operation met the frozen connection"
-                );
-
-                proxy.set(Mode::Up).await;
-                target.data.insert("written".into(), json!("after the freeze"));
-                let (steps, created) = every_operation(&store, http_sessions::user_id, &target, &victim, hang).await;
-                assert_all_succeeded(&steps, "once the network was back");
-                let created = created.expect("created after the freeze");
-                for session in [&target, &created] {
-                    let loaded = direct.load(&session.id).await.unwrap().expect("a stored session survives");
-                    assert_eq!(loaded.data, session.data);
-                }
-                assert_eq!(direct.load(&victim.id).await.unwrap(), None, "deleted after the freeze");
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn the_database_cut_away_mid_run_and_restored_loses_nothing() {
-                let Some(db) = TestDatabase::new($kind).await else { return };
-                let (direct, _) = stores(&db.url).await;
-                let (template, upstream) = Proxy::route(&db.url).await;
-                let proxy = Proxy::start(upstream).await;
-                let timeout = Duration::from_millis(400);
-                let options = PoolOptions::default().with_max_size(4).with_retry_budget(timeout);
-                let store = AppSessionStore::connect_with(&proxy.url(&template), &options).unwrap();
-                let hang = timeout * 4 + GRACE;
-
-                // Stored before the outage, on every connection of the pool.
-                let creates: Vec<_> = (0..16)
-                    .map(|n| {
-                        let store = store.clone();
-                        tokio::spawn(async move {
-                            let mut fresh = record(json!({"user_id": 1 + n % 2, "n": n}));
-                            store.create(&mut fresh).await.map(|()| fresh)
-                        })
-                    })
-                    .collect();
-                let mut stored: Vec<Record> = Vec::new();
-                for create in creates {
-                    stored.push(create.await.unwrap().unwrap());
-                }
-
-                let mut failed_operations = 0;
-                for (round, mode) in [Mode::Refuse, Mode::Blackhole].into_iter().enumerate() {
-                    let mut victim = record(json!({"user_id": 1, "victim": round}));
-                    store.create(&mut victim).await.unwrap();
-                    // A query is in flight when the database goes away.
-                    let mut busy = store.pool().get().await.unwrap();
-                    let in_flight = tokio::spawn(async move {
-                        let result = busy.batch_execute($sleep).await;
-                        drop(busy);
-                        result
-                    });
-                    wait_until_running(&direct).await;
-                    let cut_at = Instant::now();
-                    proxy.set(mode).await;
-                    let interrupted = in_flight.await.unwrap();
-                    assert!(interrupted.is_err(), "the sleep survived the cut");
-                    assert!(cut_at.elapsed() < GRACE, "the cut query hung for {:?}", cut_at.elapsed());
-
-                    let mut target = stored[0].clone();
-                    target.data.insert("written".into(), json!("during the outage"));
-                    // Refused: the first pass meets the pool's dead
-                    // connections, the second opens new ones. Swallowed:
-                    // each operation waits out the pool's timeout once.
-                    let attempts = if mode == Mode::Refuse { 2 } else { 1 };
-                    for attempt in 0..attempts {
-                        let (steps, created) = every_operation(&store, http_sessions::user_id, &target, &victim, hang).await;
-                        assert!(created.is_none());
-                        if round == 0 && attempt == 0 {
-                            for step in &steps {
-                                eprintln!("{mode:?} {}: {:?}", step.name, step.outcome);
-                            }
-                        }
-                        assert_all_failed(&steps, timeout, &format!("while the database was away ({mode:?})"));
-                        failed_operations += steps.len();
-                    }
-
-                    proxy.set(Mode::Up).await;
-                    target.data.insert("written".into(), json!(format!("after round {round}")));
-                    let (steps, created) = every_operation(&store, http_sessions::user_id, &target, &victim, hang).await;
-                    assert_all_succeeded(&steps, &format!("once the database was back ({mode:?})"));
-                    stored[0] = target;
-                    stored.push(created.expect("created after the restore"));
-                    assert_eq!(direct.load(&victim.id).await.unwrap(), None, "deleted after the restore");
-                }
-
-                // A blip while every connection idles: nothing notices the
-                // cut until the next use, and each dead connection fails at
-                // most one operation before it leaves the pool.
-                let loads: Vec<_> = (0..16)
-                    .map(|_| {
-                        let store = store.clone();
-                        let id = stored[1].id;
-                        tokio::spawn(async move { store.load(&id).await })
-                    })
-                    .collect();
-                for load in loads {
-                    assert!(load.await.unwrap().unwrap().is_some());
-                }
-                proxy.set(Mode::Refuse).await;
-                proxy.set(Mode::Up).await;
-                let mut failures_after_the_blip = 0;
-                while let Err(error) = store.load(&stored[1].id).await {
-                    failures_after_the_blip += 1;
-                    assert!(
-                        failures_after_the_blip <= options.max_size,
-                        "still failing after the blip: {error:?}"
-                    );
-                }
-                let (steps, created) = every_operation(&store, http_sessions::user_id, &stored[0], &stored[1], hang).await;
-                assert_all_succeeded(&steps, "after the blip");
-                stored.remove(1);
-                stored.push(created.unwrap());
-                eprintln!("{:?}: {failures_after_the_blip} operations failed after the blip", $kind);
-
-                // No stored session was lost or changed by the outages.
-                for session in &stored {
-                    let loaded = direct.load(&session.id).await.unwrap().expect("a stored session survives");
-                    assert_eq!(loaded.data, session.data);
-                }
-                assert_eq!(direct.count().await.unwrap(), stored.len() as u64);
-                eprintln!(
-                    "faults: {} outages, {} connections cut, {} refused or swallowed, {failed_operations} operations failed as Backend, 0 of {} sessions lost",
-                    3,
-                    proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
-                    proxy.refused.load(std::sync::atomic::Ordering::SeqCst),
-                    stored.len()
-                );
+            _ => {
+                "SELECT COUNT(*) AS n FROM information_schema.processlist \
+                 WHERE info LIKE 'SELECT ''faults-marker'', SLEEP%'"
             }
         }
-    };
-}
+    }
 
-mod through_a_proxy {
-    on_postgres!(
-        network_fault_suite,
-        sleep = "SELECT 'faults-marker', pg_sleep(10)",
-        running = "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT ''faults-marker'', pg_sleep%' AND state = 'active'"
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// Waits until the server runs the marked sleep: a state to observe,
+    /// polled, since the server sends no signal.
+    async fn wait_until_running(db: &TestDatabase) {
+        let started = Instant::now();
+        loop {
+            let seen: Vec<Count> = db.query(running(db.kind)).await;
+            if seen.iter().any(|count| count.n > 0) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the sleep never started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn a_frozen_network_fails_each_operation_in_time_and_loses_nothing<T: BackendSchema>(
+        db: TestDatabase,
+    ) {
+        let (direct, _) = stores::<T>(&db.url).await;
+        let (template, upstream) = Proxy::route(&db.url).await;
+        let proxy = Proxy::start(upstream).await;
+        let options = PoolOptions::default()
+            .with_max_size(4)
+            .with_retry_budget(Duration::from_millis(400))
+            .with_statement_timeout(Duration::from_millis(300));
+        let store = AppStore::<T>::connect_with(&proxy.url(&template), &options).unwrap();
+        let hang = options.retry_budget * 4 + GRACE;
+        let mut target = record(json!({"user_id": 1}));
+        store.create(&mut target).await.unwrap();
+        let mut victim = record(json!({"user_id": 1, "victim": true}));
+        store.create(&mut victim).await.unwrap();
+
+        // The pool's open connection goes silent mid-use: no reset,
+        // no close, nothing a driver could notice.
+        proxy.set(Mode::Freeze).await;
+        let mut during = target.clone();
+        during
+            .data
+            .insert("written".into(), json!("during the freeze"));
+        let (steps, created) =
+            every_operation(&store, T::APP_USER_ID, &during, &victim, hang).await;
+        assert!(created.is_none());
+        for step in &steps {
+            eprintln!("Freeze {}: {:?}", step.name, step.outcome);
+        }
+        assert_all_failed(&steps, options.retry_budget, "while the network was frozen");
+        assert!(
+            steps.iter().any(|step| matches!(
+                &step.outcome,
+                Err(failure) if failure.message.contains("statement timeout")
+            )),
+            "no operation met the frozen connection"
+        );
+
+        proxy.set(Mode::Up).await;
+        target
+            .data
+            .insert("written".into(), json!("after the freeze"));
+        let (steps, created) =
+            every_operation(&store, T::APP_USER_ID, &target, &victim, hang).await;
+        assert_all_succeeded(&steps, "once the network was back");
+        let created = created.expect("created after the freeze");
+        for session in [&target, &created] {
+            let loaded = direct
+                .load(&session.id)
+                .await
+                .unwrap()
+                .expect("a stored session survives");
+            assert_eq!(loaded.data, session.data);
+        }
+        assert_eq!(
+            direct.load(&victim.id).await.unwrap(),
+            None,
+            "deleted after the freeze"
+        );
+    }
+
+    async fn the_database_cut_away_mid_run_and_restored_loses_nothing<T: BackendSchema>(
+        db: TestDatabase,
+    ) {
+        let (direct, _) = stores::<T>(&db.url).await;
+        let (template, upstream) = Proxy::route(&db.url).await;
+        let proxy = Proxy::start(upstream).await;
+        let timeout = Duration::from_millis(400);
+        let options = PoolOptions::default()
+            .with_max_size(4)
+            .with_retry_budget(timeout);
+        let store = AppStore::<T>::connect_with(&proxy.url(&template), &options).unwrap();
+        let hang = timeout * 4 + GRACE;
+
+        // Stored before the outage, on every connection of the pool.
+        let creates: Vec<_> = (0..16)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut fresh = record(json!({"user_id": 1 + n % 2, "n": n}));
+                    store.create(&mut fresh).await.map(|()| fresh)
+                })
+            })
+            .collect();
+        let mut stored: Vec<Record> = Vec::new();
+        for create in creates {
+            stored.push(create.await.unwrap().unwrap());
+        }
+
+        let mut failed_operations = 0;
+        for (round, mode) in [Mode::Refuse, Mode::Blackhole].into_iter().enumerate() {
+            let mut victim = record(json!({"user_id": 1, "victim": round}));
+            store.create(&mut victim).await.unwrap();
+            // A query is in flight when the database goes away.
+            let mut busy = store.connection().await.unwrap();
+            let in_flight = tokio::spawn(async move {
+                let result = busy.batch_execute(sleep(T::KIND)).await;
+                drop(busy);
+                result
+            });
+            wait_until_running(&db).await;
+            let cut_at = Instant::now();
+            proxy.set(mode).await;
+            let interrupted = in_flight.await.unwrap();
+            assert!(interrupted.is_err(), "the sleep survived the cut");
+            assert!(
+                cut_at.elapsed() < GRACE,
+                "the cut query hung for {:?}",
+                cut_at.elapsed()
+            );
+
+            let mut target = stored[0].clone();
+            target
+                .data
+                .insert("written".into(), json!("during the outage"));
+            // Refused: the first pass meets the pool's dead
+            // connections, the second opens new ones. Swallowed:
+            // each operation waits out the pool's timeout once.
+            let attempts = if mode == Mode::Refuse { 2 } else { 1 };
+            for attempt in 0..attempts {
+                let (steps, created) =
+                    every_operation(&store, T::APP_USER_ID, &target, &victim, hang).await;
+                assert!(created.is_none());
+                if round == 0 && attempt == 0 {
+                    for step in &steps {
+                        eprintln!("{mode:?} {}: {:?}", step.name, step.outcome);
+                    }
+                }
+                assert_all_failed(
+                    &steps,
+                    timeout,
+                    &format!("while the database was away ({mode:?})"),
+                );
+                failed_operations += steps.len();
+            }
+
+            proxy.set(Mode::Up).await;
+            target
+                .data
+                .insert("written".into(), json!(format!("after round {round}")));
+            let (steps, created) =
+                every_operation(&store, T::APP_USER_ID, &target, &victim, hang).await;
+            assert_all_succeeded(&steps, &format!("once the database was back ({mode:?})"));
+            stored[0] = target;
+            stored.push(created.expect("created after the restore"));
+            assert_eq!(
+                direct.load(&victim.id).await.unwrap(),
+                None,
+                "deleted after the restore"
+            );
+        }
+
+        // A blip while every connection idles: nothing notices the
+        // cut until the next use, and each dead connection fails at
+        // most one operation before it leaves the pool.
+        let loads: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                let id = stored[1].id;
+                tokio::spawn(async move { store.load(&id).await })
+            })
+            .collect();
+        for load in loads {
+            assert!(load.await.unwrap().unwrap().is_some());
+        }
+        proxy.set(Mode::Refuse).await;
+        proxy.set(Mode::Up).await;
+        let mut failures_after_the_blip = 0;
+        while let Err(error) = store.load(&stored[1].id).await {
+            failures_after_the_blip += 1;
+            assert!(
+                failures_after_the_blip <= options.max_size,
+                "still failing after the blip: {error:?}"
+            );
+        }
+        let (steps, created) =
+            every_operation(&store, T::APP_USER_ID, &stored[0], &stored[1], hang).await;
+        assert_all_succeeded(&steps, "after the blip");
+        stored.remove(1);
+        stored.push(created.unwrap());
+        eprintln!(
+            "{:?}: {failures_after_the_blip} operations failed after the blip",
+            T::KIND
+        );
+
+        // No stored session was lost or changed by the outages.
+        for session in &stored {
+            let loaded = direct
+                .load(&session.id)
+                .await
+                .unwrap()
+                .expect("a stored session survives");
+            assert_eq!(loaded.data, session.data);
+        }
+        assert_eq!(direct.count().await.unwrap(), stored.len() as u64);
+        eprintln!(
+        "faults: {} outages, {} connections cut, {} refused or swallowed, {failed_operations} operations failed as Backend, 0 of {} sessions lost",
+        3,
+        proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
+        proxy.refused.load(std::sync::atomic::Ordering::SeqCst),
+        stored.len()
     );
-    on_mysql!(
-        network_fault_suite,
-        sleep = "SELECT 'faults-marker', SLEEP(10)",
-        running = "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT ''faults-marker'', SLEEP%'"
-    );
+    }
 }
 
 /// SQLite files that cannot be used: no database in them, no directory

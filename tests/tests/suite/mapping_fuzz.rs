@@ -7,12 +7,18 @@
 //!
 //! 512 cases per backend by default; `PROPTEST_CASES` sets another number.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
-use session_tests::Kind;
+use session_tests::{stores, BackendSchema, Kind, TestDatabase};
 use time::{OffsetDateTime, UtcOffset};
+use tower_sessions::session_store;
+use tower_sessions::SessionStore as _;
+
+use crate::common::{blocking, proptest_cases, record};
 
 /// The typed keys of `TypedSession`, top level.
 const TYPED_KEYS: &[&str] = &[
@@ -350,101 +356,101 @@ fn same(kind: Kind, expected: &HashMap<String, Value>, loaded: &HashMap<String, 
         })
 }
 
-macro_rules! fuzz_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use std::collections::HashMap;
+tests_on_every_backend!(
+    // proptest's runner blocks: on a worker of its own, it hands each case
+    // to the test's runtime (see `common::blocking`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    random_maps_round_trip_or_are_refused_leaving_the_row_untouched,
+);
 
-            use proptest::prelude::*;
-            use serde_json::{json, Value};
-            use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
-            use tower_sessions::session_store;
-            use tower_sessions::SessionStore as _;
-
-            use super::{expect, same, session_map, Expect};
-            use crate::common::{proptest_cases, record};
-
-            const KIND: Kind = $kind;
-
-            /// What one write did, checked against the oracle.
-            fn check(
-                expected: &Expect,
-                result: Result<(), session_store::Error>,
-                loaded: Option<&HashMap<String, Value>>,
-            ) -> Result<bool, String> {
-                match (expected, result) {
-                    (Expect::Stored(stored), Ok(())) => {
-                        let loaded = loaded.ok_or("stored, but loads nothing")?;
-                        if same(KIND, stored, loaded) {
-                            Ok(true)
-                        } else {
-                            Err(format!("expected {stored:?}\nloaded {loaded:?}"))
-                        }
-                    }
-                    (Expect::Encode, Err(session_store::Error::Encode(_))) => Ok(false),
-                    (Expect::ForeignKey, Err(session_store::Error::Backend(message)))
-                        if message.to_lowercase().contains("foreign key") =>
-                    {
-                        Ok(false)
-                    }
-                    (expected, result) => Err(format!("expected {expected:?}, got {result:?}")),
-                }
-            }
-
-            #[test]
-            $(#[$ignore])?
-            fn random_maps_round_trip_or_are_refused_leaving_the_row_untouched() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let Some(db) = runtime.block_on(TestDatabase::new(KIND)) else { return };
-                let (_, store) = runtime.block_on(stores(&db.url));
-                let mut stored = record(json!({"visits": 1}));
-                runtime.block_on(store.create(&mut stored)).unwrap();
-                let current = std::cell::RefCell::new(stored.data.clone());
-                let tally = [std::cell::Cell::new(0_usize), std::cell::Cell::new(0)];
-                let config = ProptestConfig {
-                    cases: proptest_cases(512),
-                    max_shrink_iters: 256,
-                    // Seeds of failures go next to this file, as
-                    // `mapping_fuzz.proptest-regressions`.
-                    failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource(
-                        "proptest-regressions",
-                    ))),
-                    ..ProptestConfig::default()
-                };
-                proptest!(config, |(map in session_map(KIND == Kind::Postgres))| {
-                    let expected = expect(KIND, &map);
-                    runtime.block_on(async {
-                        // Saved over the stored session.
-                        let mut write = stored.clone();
-                        write.data = map.clone();
-                        let saved = store.save(&write).await;
-                        let loaded = store.load(&stored.id).await.unwrap().map(|record| record.data);
-                        match check(&expected, saved, loaded.as_ref()) {
-                            Ok(true) => *current.borrow_mut() = loaded.unwrap(),
-                            Ok(false) => prop_assert_eq!(loaded.as_ref(), Some(&*current.borrow()), "a refused save changed the row"),
-                            Err(why) => return Err(TestCaseError::fail(format!("save of {map:?}: {why}"))),
-                        }
-                        // Created afresh.
-                        let mut fresh = record(json!({}));
-                        fresh.data = map.clone();
-                        let created = store.create(&mut fresh).await;
-                        let loaded = store.load(&fresh.id).await.unwrap().map(|record| record.data);
-                        match check(&expected, created, loaded.as_ref()) {
-                            Ok(true) => store.delete(&fresh.id).await.unwrap(),
-                            Ok(false) => prop_assert_eq!(loaded, None, "a refused create stored a row"),
-                            Err(why) => return Err(TestCaseError::fail(format!("create of {map:?}: {why}"))),
-                        }
-                        let counter = &tally[usize::from(matches!(expected, Expect::Stored(_)))];
-                        counter.set(counter.get() + 1);
-                        Ok(())
-                    })?;
-                });
-                assert_eq!(runtime.block_on(store.count()).unwrap(), 1);
-                eprintln!("fuzz: {KIND:?}: {} maps stored, {} refused", tally[1].get(), tally[0].get());
+/// What one write on `kind` did, checked against the oracle: `Ok(true)`
+/// when it stored the map, `Ok(false)` when it refused it as expected.
+fn check(
+    kind: Kind,
+    expected: &Expect,
+    result: Result<(), session_store::Error>,
+    loaded: Option<&HashMap<String, Value>>,
+) -> Result<bool, String> {
+    match (expected, result) {
+        (Expect::Stored(stored), Ok(())) => {
+            let loaded = loaded.ok_or("stored, but loads nothing")?;
+            if same(kind, stored, loaded) {
+                Ok(true)
+            } else {
+                Err(format!("expected {stored:?}\nloaded {loaded:?}"))
             }
         }
-    };
+        (Expect::Encode, Err(session_store::Error::Encode(_))) => Ok(false),
+        (Expect::ForeignKey, Err(session_store::Error::Backend(message)))
+            if message.to_lowercase().contains("foreign key") =>
+        {
+            Ok(false)
+        }
+        (expected, result) => Err(format!("expected {expected:?}, got {result:?}")),
+    }
 }
 
-on_every_backend!(fuzz_suite);
+async fn random_maps_round_trip_or_are_refused_leaving_the_row_untouched<T: BackendSchema>(
+    db: TestDatabase,
+) {
+    let kind = T::KIND;
+    let (_, store) = stores::<T>(&db.url).await;
+    let mut stored = record(json!({"visits": 1}));
+    store.create(&mut stored).await.unwrap();
+    let current = RefCell::new(stored.data.clone());
+    let tally = [Cell::new(0_usize), Cell::new(0)];
+    let config = ProptestConfig {
+        cases: proptest_cases(512),
+        max_shrink_iters: 256,
+        // Seeds of failures go next to this file, as
+        // `mapping_fuzz.proptest-regressions`.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    };
+    blocking(|runtime| {
+        proptest!(config, |(map in session_map(kind == Kind::Postgres))| {
+            let expected = expect(kind, &map);
+            runtime.block_on(async {
+                // Saved over the stored session.
+                let mut write = stored.clone();
+                write.data = map.clone();
+                let saved = store.save(&write).await;
+                let loaded = store.load(&stored.id).await.unwrap().map(|record| record.data);
+                match check(kind, &expected, saved, loaded.as_ref()) {
+                    Ok(true) => *current.borrow_mut() = loaded.unwrap(),
+                    Ok(false) => prop_assert_eq!(
+                        loaded.as_ref(),
+                        Some(&*current.borrow()),
+                        "a refused save changed the row"
+                    ),
+                    Err(why) => {
+                        return Err(TestCaseError::fail(format!("save of {map:?}: {why}")))
+                    }
+                }
+                // Created afresh.
+                let mut fresh = record(json!({}));
+                fresh.data = map.clone();
+                let created = store.create(&mut fresh).await;
+                let loaded = store.load(&fresh.id).await.unwrap().map(|record| record.data);
+                match check(kind, &expected, created, loaded.as_ref()) {
+                    Ok(true) => store.delete(&fresh.id).await.unwrap(),
+                    Ok(false) => prop_assert_eq!(loaded, None, "a refused create stored a row"),
+                    Err(why) => {
+                        return Err(TestCaseError::fail(format!("create of {map:?}: {why}")))
+                    }
+                }
+                let counter = &tally[usize::from(matches!(expected, Expect::Stored(_)))];
+                counter.set(counter.get() + 1);
+                Ok(())
+            })?;
+        });
+    });
+    assert_eq!(store.count().await.unwrap(), 1);
+    eprintln!(
+        "fuzz: {kind:?}: {} maps stored, {} refused",
+        tally[1].get(),
+        tally[0].get()
+    );
+}

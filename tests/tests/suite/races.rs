@@ -382,75 +382,76 @@ async fn a_per_user_revoke_racing_logins_accounts_for_every_session<T: BackendSc
 /// The servers that break deadlocks by failing a statement. The store runs
 /// such a statement again, so it must recognise the server's error; a
 /// deadlock between two transactions provokes one for certain.
-macro_rules! deadlock_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
-            // The store's classification of errors is internal; the suite
-            // reaches it the way generated code reaches the runtime.
-            use session_runtime::__private::BackendInternals;
-            use session_tests::$backend::*;
-            use session_tests::TestDatabase;
-
-            async fn lock_row(
-                connection: &mut <Engine as session_runtime::backend::Backend>::Connection,
-                row: i32,
-            ) -> diesel::QueryResult<usize> {
-                diesel::sql_query(format!(
-                    "UPDATE deadlock_probe SET id = id WHERE id = {row}"
-                ))
-                .execute(connection)
-                .await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$ignore])?
-            async fn the_servers_deadlock_error_is_recognised_as_one() {
-                let Some(db) = TestDatabase::new($kind).await else {
-                    return;
-                };
-                let (store, _) = stores(&db.url).await;
-                let mut first = store.connection().await.unwrap();
-                let mut second = store.connection().await.unwrap();
-                first
-                    .batch_execute(
-                        "CREATE TABLE deadlock_probe (id INT PRIMARY KEY); \
-                         INSERT INTO deadlock_probe VALUES (1), (2);",
-                    )
-                    .await
-                    .unwrap();
-                for (connection, row) in [(&mut first, 1), (&mut second, 2)] {
-                    connection.batch_execute("BEGIN").await.unwrap();
-                    lock_row(connection, row).await.unwrap();
-                }
-                // Each now asks for the row the other holds; whichever asks
-                // second closes the cycle.
-                let waiting = tokio::spawn(async move {
-                    let locked = lock_row(&mut first, 2).await;
-                    (first, locked)
-                });
-                let second_locked = lock_row(&mut second, 1).await;
-                let (mut first, first_locked) = waiting.await.unwrap();
-                for connection in [&mut first, &mut second] {
-                    connection.batch_execute("ROLLBACK").await.unwrap();
-                }
-
-                let errors: Vec<_> = [first_locked, second_locked]
-                    .into_iter()
-                    .filter_map(Result::err)
-                    .collect();
-                assert_eq!(errors.len(), 1, "one victim: {errors:?}");
-                assert!(
-                    <Engine as BackendInternals>::is_deadlock(&errors[0]),
-                    "not recognised as a deadlock: {:?}",
-                    errors[0]
-                );
-            }
-        }
-    };
-}
-
 mod deadlocks {
-    on_postgres!(deadlock_suite);
-    on_mysql!(deadlock_suite);
+    use diesel::query_builder::SqlQuery;
+    use diesel_async::methods::ExecuteDsl;
+    use diesel_async::{AsyncConnection, RunQueryDsl as _, SimpleAsyncConnection as _};
+    use session_runtime::backend::Backend;
+    // The store's classification of errors is internal; the suite reaches
+    // it the way generated code reaches the runtime.
+    use session_runtime::__private::BackendInternals;
+    use session_tests::{stores, BackendSchema, TestDatabase};
+
+    /// The diesel-async connection of `T`'s backend.
+    type Connection<T> = <<T as BackendSchema>::Engine as Backend>::Connection;
+
+    tests_on_servers!(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        the_servers_deadlock_error_is_recognised_as_one,
+    );
+
+    async fn lock_row<C>(connection: &mut C, row: i32) -> diesel::QueryResult<usize>
+    where
+        C: AsyncConnection,
+        SqlQuery: ExecuteDsl<C>,
+    {
+        diesel::sql_query(format!(
+            "UPDATE deadlock_probe SET id = id WHERE id = {row}"
+        ))
+        .execute(connection)
+        .await
+    }
+
+    async fn the_servers_deadlock_error_is_recognised_as_one<T: BackendSchema>(db: TestDatabase)
+    where
+        Connection<T>: AsyncConnection,
+        SqlQuery: ExecuteDsl<Connection<T>>,
+    {
+        let (store, _) = stores::<T>(&db.url).await;
+        let mut first = store.connection().await.unwrap();
+        let mut second = store.connection().await.unwrap();
+        first
+            .batch_execute(
+                "CREATE TABLE deadlock_probe (id INT PRIMARY KEY); \
+                 INSERT INTO deadlock_probe VALUES (1), (2);",
+            )
+            .await
+            .unwrap();
+        for (connection, row) in [(&mut first, 1), (&mut second, 2)] {
+            connection.batch_execute("BEGIN").await.unwrap();
+            lock_row(&mut **connection, row).await.unwrap();
+        }
+        // Each now asks for the row the other holds; whichever asks second
+        // closes the cycle.
+        let waiting = tokio::spawn(async move {
+            let locked = lock_row(&mut *first, 2).await;
+            (first, locked)
+        });
+        let second_locked = lock_row(&mut *second, 1).await;
+        let (mut first, first_locked) = waiting.await.unwrap();
+        for connection in [&mut first, &mut second] {
+            connection.batch_execute("ROLLBACK").await.unwrap();
+        }
+
+        let errors: Vec<_> = [first_locked, second_locked]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        assert_eq!(errors.len(), 1, "one victim: {errors:?}");
+        assert!(
+            <T::Engine as BackendInternals>::is_deadlock(&errors[0]),
+            "not recognised as a deadlock: {:?}",
+            errors[0]
+        );
+    }
 }

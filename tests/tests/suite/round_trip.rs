@@ -4,7 +4,14 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
+use session_tests::{stores, BackendSchema, Kind, TestDatabase};
+use time::{Duration, OffsetDateTime};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::SessionStore as _;
+
+use crate::common::blocking;
 
 /// Keys the structs under test keep in typed columns; a random value there
 /// would be refused as not fitting the column, which other tests cover.
@@ -51,51 +58,43 @@ pub fn session_map(nul_free: bool) -> impl Strategy<Value = HashMap<String, Valu
     )
 }
 
-macro_rules! round_trip_suite {
-    ($backend:ident, $kind:expr, [$($ignore:meta)?]) => {
-        mod $backend {
-            use proptest::prelude::*;
-            use session_tests::$backend::*;
-            use session_tests::{Kind, TestDatabase};
-            use time::{Duration, OffsetDateTime};
-            use tower_sessions::session::{Id, Record};
-            use tower_sessions::SessionStore as _;
+tests_on_every_backend!(
+    // proptest's runner blocks: on a worker of its own, it hands each case
+    // to the test's runtime (see `common::blocking`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    any_session_map_round_trips_exactly,
+);
 
-            #[test]
-            $(#[$ignore])?
-            fn any_session_map_round_trips_exactly() {
-                let runtime = tokio::runtime::Runtime::new().unwrap();
-                let Some(db) = runtime.block_on(TestDatabase::new($kind)) else { return };
-                let (store, _) = runtime.block_on(stores(&db.url));
-                let config = ProptestConfig {
-                    cases: 256,
-                    // The regression seeds stay next to this file,
-                    // `round_trip.proptest-regressions`; the default would
-                    // look for them beside the binary's `main.rs`.
-                    failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-                    ..ProptestConfig::default()
-                };
-                proptest!(config, |(first in super::session_map($kind == Kind::Postgres),
-                                    second in super::session_map($kind == Kind::Postgres))| {
-                    runtime.block_on(async {
-                        let mut record = Record {
-                            id: Id::default(),
-                            data: first,
-                            expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
-                        };
-                        store.create(&mut record).await.unwrap();
-                        let loaded = store.load(&record.id).await.unwrap().unwrap();
-                        prop_assert_eq!(&loaded.data, &record.data);
-                        record.data = second;
-                        store.save(&record).await.unwrap();
-                        let loaded = store.load(&record.id).await.unwrap().unwrap();
-                        prop_assert_eq!(&loaded.data, &record.data);
-                        Ok(())
-                    })?;
-                });
-            }
-        }
+async fn any_session_map_round_trips_exactly<T: BackendSchema>(db: TestDatabase) {
+    let (store, _) = stores::<T>(&db.url).await;
+    let config = ProptestConfig {
+        cases: 256,
+        // The regression seeds stay next to this file,
+        // `round_trip.proptest-regressions`; the default would look for
+        // them beside the binary's `main.rs`.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
     };
+    let nul_free = T::KIND == Kind::Postgres;
+    blocking(|runtime| {
+        proptest!(config, |(first in session_map(nul_free), second in session_map(nul_free))| {
+            runtime.block_on(async {
+                let mut record = Record {
+                    id: Id::default(),
+                    data: first,
+                    expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
+                };
+                store.create(&mut record).await.unwrap();
+                let loaded = store.load(&record.id).await.unwrap().unwrap();
+                prop_assert_eq!(&loaded.data, &record.data);
+                record.data = second;
+                store.save(&record).await.unwrap();
+                let loaded = store.load(&record.id).await.unwrap().unwrap();
+                prop_assert_eq!(&loaded.data, &record.data);
+                Ok(())
+            })?;
+        });
+    });
 }
-
-on_every_backend!(round_trip_suite);
