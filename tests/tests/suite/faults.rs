@@ -166,6 +166,22 @@ fn assert_all_succeeded(steps: &[Step], during: &str) {
     }
 }
 
+/// Each of `sessions` is stored as it was written, read through `direct`,
+/// a store that no fault touched.
+async fn assert_all_survive<'a>(
+    direct: &impl tower_sessions::SessionStore,
+    sessions: impl IntoIterator<Item = &'a tower_sessions::session::Record>,
+) {
+    for session in sessions {
+        let loaded = direct
+            .load(&session.id)
+            .await
+            .unwrap()
+            .expect("a stored session survives");
+        assert_eq!(loaded.data, session.data);
+    }
+}
+
 /// Pool exhaustion on any backend: with every connection held, each
 /// operation fails after the pool's wait timeout, then all recover.
 async fn exhaustion<S, B, C, H>(
@@ -462,7 +478,9 @@ mod through_a_proxy {
     use tower_sessions::SessionStore as _;
 
     use crate::common::{record, Mode, Proxy};
-    use crate::faults::{assert_all_failed, assert_all_succeeded, every_operation, GRACE};
+    use crate::faults::{
+        assert_all_failed, assert_all_succeeded, assert_all_survive, every_operation, GRACE,
+    };
 
     tests_on_servers!(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -564,14 +582,7 @@ mod through_a_proxy {
             every_operation(&store, T::APP_USER_ID, &target, &victim, hang).await;
         assert_all_succeeded(&steps, "once the network was back");
         let created = created.expect("created after the freeze");
-        for session in [&target, &created] {
-            let loaded = direct
-                .load(&session.id)
-                .await
-                .unwrap()
-                .expect("a stored session survives");
-            assert_eq!(loaded.data, session.data);
-        }
+        assert_all_survive(&direct, [&target, &created]).await;
         assert_eq!(
             direct.load(&victim.id).await.unwrap(),
             None,
@@ -704,14 +715,7 @@ mod through_a_proxy {
         );
 
         // No stored session was lost or changed by the outages.
-        for session in &stored {
-            let loaded = direct
-                .load(&session.id)
-                .await
-                .unwrap()
-                .expect("a stored session survives");
-            assert_eq!(loaded.data, session.data);
-        }
+        assert_all_survive(&direct, &stored).await;
         assert_eq!(direct.count().await.unwrap(), stored.len() as u64);
         eprintln!(
         "faults: {} outages, {} connections cut, {} refused or swallowed, {failed_operations} operations failed as Backend, 0 of {} sessions lost",
