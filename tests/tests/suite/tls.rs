@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use session_runtime::PoolOptions;
+use session_tests::{AppStore, BackendSchema};
 use tower_sessions::SessionStore as _;
 
 use crate::common::record;
@@ -73,166 +74,198 @@ fn options() -> PoolOptions {
     PoolOptions::default().with_retry_budget(Duration::from_secs(3))
 }
 
-macro_rules! tls_suite {
-    (
-        $backend:ident,
-        url = $url_variable:literal,
-        require = $require:literal,
-        verify_full = $verify_full:literal,
-        disable = $disable:literal,
-        ca = $ca_parameter:literal,
-        users_table = $users_table:literal,
-        plain_refused = $plain_refused:expr,
-    ) => {
+/// One TLS-only server: its URL and how its backend spells each mode.
+struct TlsServer {
+    /// The variable that holds its URL.
+    url_variable: &'static str,
+    require: &'static str,
+    verify_full: &'static str,
+    disable: &'static str,
+    /// The parameter that names a CA file.
+    ca: &'static str,
+    users_table: &'static str,
+    /// Whether an error is the server's refusal of a plain connection.
+    plain_refused: fn(&str) -> bool,
+}
+
+const POSTGRES: TlsServer = TlsServer {
+    url_variable: "SESSION_TEST_TLS_POSTGRES_URL",
+    require: "sslmode=require",
+    verify_full: "sslmode=verify-full",
+    disable: "sslmode=disable",
+    ca: "sslrootcert",
+    users_table: "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, login TEXT NOT NULL)",
+    plain_refused: |error| {
+        error.contains("no pg_hba.conf entry") && error.contains("no encryption")
+    },
+};
+
+const MYSQL: TlsServer = TlsServer {
+    url_variable: "SESSION_TEST_TLS_MYSQL_URL",
+    require: "ssl-mode=REQUIRED",
+    verify_full: "ssl-mode=VERIFY_IDENTITY",
+    disable: "ssl-mode=DISABLED",
+    ca: "ssl-ca",
+    users_table: "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, login TEXT NOT NULL)",
+    plain_refused: |error| error.contains("Access denied") && error.contains("ssl-mode=REQUIRED"),
+};
+
+impl TlsServer {
+    fn url(&self) -> String {
+        variable(self.url_variable)
+    }
+
+    /// `verify-full` / `VERIFY_IDENTITY` against the CA in `ca`.
+    fn verify_full_with(&self, ca: &str) -> String {
+        format!("{}&{}={ca}", self.verify_full, self.ca)
+    }
+}
+
+/// The first connection of a store on `url`: how long it took, and its
+/// error.
+async fn first_connection<T: BackendSchema>(url: &str) -> (Duration, String) {
+    let started = Instant::now();
+    let store = match AppStore::<T>::connect_with(url, &options()) {
+        Ok(store) => store,
+        Err(error) => return (started.elapsed(), error.to_string()),
+    };
+    let error = match store.connection().await {
+        Ok(_) => panic!("{url} connected"),
+        Err(error) => error.to_string(),
+    };
+    (started.elapsed(), error)
+}
+
+async fn require_and_verify_full_connect_migrate_and_round_trip<T: BackendSchema>(
+    server: &TlsServer,
+) {
+    let ca = variable("SESSION_TEST_TLS_CA");
+    for parameters in [server.require.to_owned(), server.verify_full_with(&ca)] {
+        let url = with_parameters(&server.url(), &parameters);
+        let store = AppStore::<T>::connect_with(&url, &options()).unwrap();
+        let mut connection = store
+            .connection()
+            .await
+            .unwrap_or_else(|error| panic!("{parameters}: {error}"));
+        diesel_async::SimpleAsyncConnection::batch_execute(&mut *connection, server.users_table)
+            .await
+            .unwrap();
+        drop(connection);
+        store.migrate().await.unwrap();
+        let mut session = record(json!({ "visits": 1 }));
+        store.create(&mut session).await.unwrap();
+        let loaded = store.load(&session.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data, session.data, "{parameters}");
+    }
+}
+
+async fn a_ca_that_did_not_sign_the_certificate_fails_at_once_naming_it<T: BackendSchema>(
+    server: &TlsServer,
+) {
+    let other_ca = variable("SESSION_TEST_TLS_OTHER_CA");
+    let url = with_parameters(&server.url(), &server.verify_full_with(&other_ca));
+    let (took, error) = first_connection::<T>(&url).await;
+    eprintln!(
+        "tls: {:?}: unrelated CA failed in {took:?}: {error}",
+        T::KIND
+    );
+    assert!(
+        error.contains(&format!("is not signed by the CA in `{other_ca}`")),
+        "{error}"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}: {error}");
+}
+
+async fn a_plain_connection_to_a_tls_only_server_fails_clearly<T: BackendSchema>(
+    server: &TlsServer,
+) {
+    let url = with_parameters(&server.url(), server.disable);
+    let (took, error) = first_connection::<T>(&url).await;
+    eprintln!(
+        "tls: {:?}: plain connection failed in {took:?}: {error}",
+        T::KIND
+    );
+    assert!((server.plain_refused)(&error), "{error}");
+    assert!(took < Duration::from_secs(1), "{took:?}: {error}");
+}
+
+async fn permanent_errors_fail_on_the_first_attempt<T: BackendSchema>(server: &TlsServer) {
+    let tls = |url: String| with_parameters(&url, server.require);
+    let url = server.url();
+    for (what, url, names) in [
+        ("a wrong password", tls(with_password(&url, "wrong")), None),
+        (
+            "an unknown user",
+            tls(with_user(&url, "nobody")),
+            Some("nobody"),
+        ),
+        (
+            "a missing database",
+            tls(with_database(&url, "missing_db")),
+            Some("missing_db"),
+        ),
+        (
+            "an unknown host",
+            tls(with_host(&url, "nonexistent.invalid:5432")),
+            Some("unknown host"),
+        ),
+    ] {
+        let (took, error) = first_connection::<T>(&url).await;
+        eprintln!("tls: {:?}: {what} failed in {took:?}: {error}", T::KIND);
+        assert!(took < Duration::from_secs(1), "{what}: {took:?}: {error}");
+        // A wrong password is said in each server's words.
+        if let Some(names) = names {
+            assert!(error.contains(names), "{what}: {error}");
+        }
+    }
+}
+
+async fn a_refused_port_is_still_retried_for_the_pool_timeout<T: BackendSchema>(
+    server: &TlsServer,
+) {
+    // Port 1 on loopback: nothing listens there.
+    let url = with_parameters(&with_host(&server.url(), "127.0.0.1:1"), server.require);
+    let (took, error) = first_connection::<T>(&url).await;
+    eprintln!(
+        "tls: {:?}: a refused port failed after {took:?}: {error}",
+        T::KIND
+    );
+    assert!(error.contains("refused"), "{error}");
+    assert!(took >= Duration::from_millis(2500), "{took:?}: {error}");
+    assert!(took < Duration::from_secs(5), "{took:?}: {error}");
+}
+
+/// One `#[tokio::test]` per body on one TLS-only server, ignored with the
+/// reason unless the suite was built with the servers' variables.
+macro_rules! tls_tests {
+    ($backend:ident, $server:expr, [$($body:ident),* $(,)?]) => {
         mod $backend {
-            use super::*;
-            use session_tests::$backend::AppSessionStore;
-
-            fn url() -> String {
-                variable($url_variable)
-            }
-
-            /// The first connection of a store on `url`: how long it
-            /// took, and its error.
-            async fn first_connection(url: &str) -> (Duration, String) {
-                let started = Instant::now();
-                let store = match AppSessionStore::connect_with(url, &options()) {
-                    Ok(store) => store,
-                    Err(error) => return (started.elapsed(), error.to_string()),
-                };
-                let error = match store.connection().await {
-                    Ok(_) => panic!("{url} connected"),
-                    Err(error) => error.to_string(),
-                };
-                (started.elapsed(), error)
-            }
-
-            #[tokio::test]
-            #[cfg_attr(
-                not(session_test_tls),
-                ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
-            )]
-            async fn require_and_verify_full_connect_migrate_and_round_trip() {
-                let ca = variable("SESSION_TEST_TLS_CA");
-                for parameters in [
-                    $require.to_owned(),
-                    format!(concat!($verify_full, "&", $ca_parameter, "={}"), ca),
-                ] {
-                    let url = with_parameters(&url(), &parameters);
-                    let store = AppSessionStore::connect_with(&url, &options()).unwrap();
-                    let mut connection = store
-                        .connection()
-                        .await
-                        .unwrap_or_else(|error| panic!("{parameters}: {error}"));
-                    diesel_async::SimpleAsyncConnection::batch_execute(
-                        &mut *connection,
-                        $users_table,
-                    )
-                    .await
-                    .unwrap();
-                    drop(connection);
-                    store.migrate().await.unwrap();
-                    let mut session = record(json!({ "visits": 1 }));
-                    store.create(&mut session).await.unwrap();
-                    let loaded = store.load(&session.id).await.unwrap().unwrap();
-                    assert_eq!(loaded.data, session.data, "{parameters}");
+            $(
+                #[tokio::test]
+                #[cfg_attr(
+                    not(session_test_tls),
+                    ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
+                )]
+                async fn $body() {
+                    super::$body::<session_tests::$backend::Schema>(&$server).await;
                 }
-            }
-
-            #[tokio::test]
-            #[cfg_attr(
-                not(session_test_tls),
-                ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
-            )]
-            async fn a_ca_that_did_not_sign_the_certificate_fails_at_once_naming_it() {
-                let other_ca = variable("SESSION_TEST_TLS_OTHER_CA");
-                let url = with_parameters(
-                    &url(),
-                    &format!(concat!($verify_full, "&", $ca_parameter, "={}"), other_ca),
-                );
-                let (took, error) = first_connection(&url).await;
-                eprintln!("tls: {}: unrelated CA failed in {took:?}: {error}", stringify!($backend));
-                assert!(
-                    error.contains(&format!("is not signed by the CA in `{other_ca}`")),
-                    "{error}"
-                );
-                assert!(took < Duration::from_secs(2), "{took:?}: {error}");
-            }
-
-            #[tokio::test]
-            #[cfg_attr(
-                not(session_test_tls),
-                ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
-            )]
-            async fn a_plain_connection_to_a_tls_only_server_fails_clearly() {
-                let url = with_parameters(&url(), $disable);
-                let (took, error) = first_connection(&url).await;
-                eprintln!("tls: {}: plain connection failed in {took:?}: {error}", stringify!($backend));
-                let plain_refused: fn(&str) -> bool = $plain_refused;
-                assert!(plain_refused(&error), "{error}");
-                assert!(took < Duration::from_secs(1), "{took:?}: {error}");
-            }
-
-            #[tokio::test]
-            #[cfg_attr(
-                not(session_test_tls),
-                ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
-            )]
-            async fn permanent_errors_fail_on_the_first_attempt() {
-                let tls = |url: String| with_parameters(&url, $require);
-                for (what, url, names) in [
-                    ("a wrong password", tls(with_password(&url(), "wrong")), None),
-                    ("an unknown user", tls(with_user(&url(), "nobody")), Some("nobody")),
-                    ("a missing database", tls(with_database(&url(), "missing_db")), Some("missing_db")),
-                    ("an unknown host", tls(with_host(&url(), "nonexistent.invalid:5432")), Some("unknown host")),
-                ] {
-                    let (took, error) = first_connection(&url).await;
-                    eprintln!("tls: {}: {what} failed in {took:?}: {error}", stringify!($backend));
-                    assert!(took < Duration::from_secs(1), "{what}: {took:?}: {error}");
-                    // A wrong password is said in each server's words.
-                    if let Some(names) = names {
-                        assert!(error.contains(names), "{what}: {error}");
-                    }
-                }
-            }
-
-            #[tokio::test]
-            #[cfg_attr(
-                not(session_test_tls),
-                ignore = "run `.ci/tls-servers start` and export `.ci/tls-servers env`"
-            )]
-            async fn a_refused_port_is_still_retried_for_the_pool_timeout() {
-                // Port 1 on loopback: nothing listens there.
-                let url = with_parameters(&with_host(&url(), "127.0.0.1:1"), $require);
-                let (took, error) = first_connection(&url).await;
-                eprintln!("tls: {}: a refused port failed after {took:?}: {error}", stringify!($backend));
-                assert!(error.contains("refused"), "{error}");
-                assert!(took >= Duration::from_millis(2500), "{took:?}: {error}");
-                assert!(took < Duration::from_secs(5), "{took:?}: {error}");
-            }
+            )*
         }
     };
 }
 
-tls_suite!(
-    postgres,
-    url = "SESSION_TEST_TLS_POSTGRES_URL",
-    require = "sslmode=require",
-    verify_full = "sslmode=verify-full",
-    disable = "sslmode=disable",
-    ca = "sslrootcert",
-    users_table = "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, login TEXT NOT NULL)",
-    plain_refused =
-        |error| error.contains("no pg_hba.conf entry") && error.contains("no encryption"),
-);
+macro_rules! tls_suite {
+    ($($backend:ident => $server:expr),* $(,)?) => {
+        $(
+            tls_tests!($backend, $server, [
+                require_and_verify_full_connect_migrate_and_round_trip,
+                a_ca_that_did_not_sign_the_certificate_fails_at_once_naming_it,
+                a_plain_connection_to_a_tls_only_server_fails_clearly,
+                permanent_errors_fail_on_the_first_attempt,
+                a_refused_port_is_still_retried_for_the_pool_timeout,
+            ]);
+        )*
+    };
+}
 
-tls_suite!(
-    mysql,
-    url = "SESSION_TEST_TLS_MYSQL_URL",
-    require = "ssl-mode=REQUIRED",
-    verify_full = "ssl-mode=VERIFY_IDENTITY",
-    disable = "ssl-mode=DISABLED",
-    ca = "ssl-ca",
-    users_table = "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, login TEXT NOT NULL)",
-    plain_refused = |error| error.contains("Access denied") && error.contains("ssl-mode=REQUIRED"),
-);
+tls_suite!(postgres => super::POSTGRES, mysql => super::MYSQL);
