@@ -136,6 +136,10 @@ pub(crate) mod internals {
             None
         }
 
+        /// Whether the database's message says that a table does not exist,
+        /// in this backend's words.
+        fn names_a_missing_table(message: &str) -> bool;
+
         /// `DELETE` of at most `limit` rows of `table` that expired at or
         /// before `now`: one short statement of a cleanup that deletes a
         /// large backlog in batches, so that no lock is held for long.

@@ -164,7 +164,7 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
         error => {
             let in_context = |message: &str| {
                 let hint = match statement {
-                    _ if names_a_missing_table(message) => Some(MISSING_TABLE_HINT),
+                    _ if B::names_a_missing_table(message) => Some(MISSING_TABLE_HINT),
                     "INSERT" | "UPDATE" => B::write_failure_hint(message),
                     _ => None,
                 };
@@ -189,14 +189,6 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
 const MISSING_TABLE_HINT: &str = "the session table does not exist: call `migrate()` on the \
      store at start-up, or apply the SQL of `migration().up()`";
 
-/// Whether a database's message says a table does not exist, in the words
-/// of SQLite, PostgreSQL and MySQL/MariaDB.
-fn names_a_missing_table(message: &str) -> bool {
-    message.starts_with("no such table")
-        || (message.starts_with("relation \"") && message.ends_with("does not exist"))
-        || (message.starts_with("Table '") && message.ends_with("doesn't exist"))
-}
-
 /// Ends a statement that got no answer within `timeout`: its connection is
 /// in an unknown state, perhaps frozen, and leaves the pool.
 pub(crate) fn unanswered<S: SessionTable<B>, B: Backend>(
@@ -211,4 +203,27 @@ pub(crate) fn unanswered<S: SessionTable<B>, B: Backend>(
         S::TABLE.name,
         B::NAME
     ))
+}
+
+#[cfg(all(test, feature = "sqlite", feature = "tower-sessions-015"))]
+mod tests {
+    #[derive(crate::SessionStore, Debug)]
+    #[session(crate = crate, table = never_migrated, backend = sqlite)]
+    pub struct AppSession {}
+
+    #[tokio::test]
+    async fn a_statement_on_a_missing_table_says_to_run_migrate() {
+        let dir = std::env::temp_dir().join(format!("missing-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sessions.db");
+        let _ = std::fs::remove_file(&path);
+        let store = AppSessionStore::connect(path.to_str().unwrap()).unwrap();
+        let error = store
+            .load_record(&tower_sessions::session::Id::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no such table"), "{error}");
+        assert!(error.contains("call `migrate()`"), "{error}");
+    }
 }

@@ -126,6 +126,10 @@ impl BackendInternals for Mysql {
         )
     }
 
+    fn names_a_missing_table(message: &str) -> bool {
+        message.starts_with("Table '") && message.ends_with("doesn't exist")
+    }
+
     fn write_failure_hint(message: &str) -> Option<&'static str> {
         // The server answers a packet over `max_allowed_packet` by closing
         // the connection while the client still writes.

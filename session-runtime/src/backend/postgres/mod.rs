@@ -48,6 +48,10 @@ impl Backend for Postgres {
 impl BackendInternals for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
 
+    fn names_a_missing_table(message: &str) -> bool {
+        message.starts_with("relation \"") && message.ends_with("does not exist")
+    }
+
     fn data_to_column(
         data: &SessionData,
         columns: &'static [ColumnDef],

@@ -129,6 +129,10 @@ impl Backend for Sqlite {
 impl BackendInternals for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
+    fn names_a_missing_table(message: &str) -> bool {
+        message.starts_with("no such table")
+    }
+
     fn delete_expired_batch<'a>(
         connection: &'a mut Connection,
         table: &'static str,
