@@ -8,7 +8,9 @@
 //! panics).
 //!
 //! The cfgs: `session_test_postgres` and `session_test_mysql`, set when
-//! the matching suite runs, `session_test_tls` for the TLS suite's servers
+//! the matching suite runs, `session_test_pgbouncer` for the suites run
+//! through PgBouncer in transaction mode (`.ci/pgbouncer env` prints its
+//! variable), `session_test_tls` for the TLS suite's servers
 //! (`.ci/tls-servers env` prints their variables), and `session_test_topologies`, set when
 //! `SESSION_TEST_TOPOLOGIES=1` (or `CI=true`): the suite that starts a
 //! PostgreSQL primary and standby and a three-node Galera cluster on this
@@ -16,9 +18,12 @@
 //!
 //! [`Kind::server_url`]: session_tests::Kind::server_url
 
-const SUITES: [(&str, &str); 3] = [
+const SUITES: [(&str, &str); 4] = [
     ("session_test_postgres", "SESSION_TEST_POSTGRES_URL"),
     ("session_test_mysql", "SESSION_TEST_MYSQL_URL"),
+    // PgBouncer in transaction mode in front of that PostgreSQL, from
+    // `.ci/pgbouncer`.
+    ("session_test_pgbouncer", "SESSION_TEST_PGBOUNCER_URL"),
     // The TLS suite's servers, from `.ci/tls-servers`: its CA names them all.
     ("session_test_tls", "SESSION_TEST_TLS_CA"),
 ];

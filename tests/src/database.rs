@@ -1,6 +1,7 @@
 //! A fresh database per test: a temporary file for SQLite, a schema of its
-//! own on PostgreSQL, a database of its own on MySQL. Server URLs come from
-//! the environment.
+//! own on PostgreSQL, a database of its own on MySQL, and on PostgreSQL
+//! through PgBouncer, a database of its own. Server URLs come from the
+//! environment.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -18,6 +19,9 @@ use diesel_async::{
 pub const POSTGRES_URL: &str = "SESSION_TEST_POSTGRES_URL";
 /// The environment variable naming the MySQL or MariaDB server.
 pub const MYSQL_URL: &str = "SESSION_TEST_MYSQL_URL";
+/// The environment variable naming PgBouncer, in transaction mode in front
+/// of the PostgreSQL server of [`POSTGRES_URL`].
+pub const PGBOUNCER_URL: &str = "SESSION_TEST_PGBOUNCER_URL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -26,11 +30,28 @@ pub enum Kind {
     Mysql,
 }
 
+/// Where a test's database is: on a backend, or on PostgreSQL through
+/// PgBouncer in transaction mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Direct(Kind),
+    PgBouncer,
+}
+
+impl From<Kind> for Target {
+    fn from(kind: Kind) -> Self {
+        Target::Direct(kind)
+    }
+}
+
 /// A database that exists for one test only.
 pub struct TestDatabase {
     pub kind: Kind,
     /// The URL a store connects to.
     pub url: String,
+    /// The URL the test's own SQL connects to: `url`, or for a database
+    /// behind PgBouncer, the server's own.
+    direct_url: String,
     /// For SQLite, the file to remove.
     file: Option<PathBuf>,
     /// For servers, the admin URL and the statement that removes the
@@ -59,20 +80,12 @@ impl Kind {
             Kind::Postgres => POSTGRES_URL,
             Kind::Mysql => MYSQL_URL,
         };
-        match std::env::var(variable) {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                panic!("{variable} is not set, and CI=true requires the {self:?} suite")
-            }
-            _ if self.built_to_run() => panic!(
-                "{variable} is not set, but the {self:?} tests were built to run (it or CI=true \
-                 was set when session-tests was built); set it, or rebuild through cargo"
-            ),
-            _ => {
-                announce_skip(self, variable);
-                None
-            }
-        }
+        required_url(
+            variable,
+            &format!("{self:?}"),
+            self.built_to_run(),
+            self as usize,
+        )
     }
 
     /// Whether `tests/build.rs` compiled this backend's tests to run
@@ -86,18 +99,38 @@ impl Kind {
     }
 }
 
-/// Says once per test binary and backend, on the real stderr (which the
+/// The URL in `variable` for the `suite` (a backend, or PgBouncer), or
+/// `None` when the suite is skipped, as [`Kind::server_url`] describes.
+fn required_url(variable: &str, suite: &str, built_to_run: bool, index: usize) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("{variable} is not set, and CI=true requires the {suite} suite")
+        }
+        _ if built_to_run => panic!(
+            "{variable} is not set, but the {suite} tests were built to run (it or CI=true \
+             was set when session-tests was built); set it, or rebuild through cargo"
+        ),
+        _ => {
+            announce_skip(variable, suite, index);
+            None
+        }
+    }
+}
+
+/// Says once per test binary and suite, on the real stderr (which the
 /// test harness does not capture), that a suite was skipped and why.
-fn announce_skip(kind: Kind, variable: &str) {
-    static ANNOUNCED: [std::sync::Once; 3] = [const { std::sync::Once::new() }; 3];
-    ANNOUNCED[kind as usize].call_once(|| {
-        let example = match kind {
-            Kind::Postgres => "postgres://postgres@127.0.0.1:5432/test",
+fn announce_skip(variable: &str, suite: &str, index: usize) {
+    static ANNOUNCED: [std::sync::Once; 4] = [const { std::sync::Once::new() }; 4];
+    ANNOUNCED[index].call_once(|| {
+        let example = match variable {
+            POSTGRES_URL => "postgres://postgres@127.0.0.1:5432/test",
+            PGBOUNCER_URL => "postgres://postgres@127.0.0.1:6432/test, from .ci/pgbouncer",
             _ => "mysql://root@127.0.0.1:3306/test",
         };
         let _ = writeln!(
             std::io::stderr(),
-            "\n*** SKIPPED: the {kind:?} tests need {variable} (e.g. {example}); set it to run them against a live server ***"
+            "\n*** SKIPPED: the {suite} tests need {variable} (e.g. {example}); set it to run them against a live server ***"
         );
     });
 }
@@ -110,14 +143,25 @@ impl TestDatabase {
     /// A new empty database with a `users` table and users 1, 2 and 3, or
     /// `None` when this backend's suite is skipped.
     pub async fn new(kind: Kind) -> Option<TestDatabase> {
+        Self::at(Target::Direct(kind)).await
+    }
+
+    /// [`TestDatabase::new`], on a backend or behind PgBouncer.
+    pub async fn at(target: Target) -> Option<TestDatabase> {
+        let kind = match target {
+            Target::Direct(kind) => kind,
+            Target::PgBouncer => return Self::behind_pgbouncer().await,
+        };
         let server = kind.server_url()?;
         let name = unique_name();
         let database = match kind {
             Kind::Sqlite => {
                 let file = std::env::temp_dir().join(format!("session-tests-{name}.db"));
+                let url = file.to_string_lossy().into_owned();
                 TestDatabase {
                     kind,
-                    url: file.to_string_lossy().into_owned(),
+                    direct_url: url.clone(),
+                    url,
                     file: Some(file),
                     drop_with: None,
                 }
@@ -131,9 +175,11 @@ impl TestDatabase {
                     .await
                     .expect("create a test schema");
                 let separator = if server.contains('?') { '&' } else { '?' };
+                let url = format!("{server}{separator}options=-csearch_path%3D{name}");
                 TestDatabase {
                     kind,
-                    url: format!("{server}{separator}options=-csearch_path%3D{name}"),
+                    direct_url: url.clone(),
+                    url,
                     file: None,
                     drop_with: Some((server, format!("DROP SCHEMA {name} CASCADE"))),
                 }
@@ -152,16 +198,58 @@ impl TestDatabase {
                 TestDatabase {
                     kind,
                     url: format!("{base}/{name}"),
+                    direct_url: format!("{base}/{name}"),
                     file: None,
                     drop_with: Some((server.clone(), format!("DROP DATABASE {name}"))),
                 }
             }
         };
-        database.execute(USERS[kind as usize]).await;
-        database
-            .execute("INSERT INTO users (id, login) VALUES (1, 'ada'), (2, 'brian'), (3, 'carol')")
+        Some(database.with_users().await)
+    }
+
+    /// A new database of its own on the PostgreSQL server, which the store
+    /// reaches through PgBouncer in transaction mode (with `pgbouncer=true`)
+    /// and the test's own SQL directly. A schema of its own would not do:
+    /// PgBouncer refuses the `options` that would select it.
+    async fn behind_pgbouncer() -> Option<TestDatabase> {
+        let server = Kind::Postgres.server_url()?;
+        let built_to_run = cfg!(session_test_pgbouncer);
+        let pgbouncer = required_url(PGBOUNCER_URL, "PgBouncer", built_to_run, 3)?;
+        let name = unique_name();
+        let mut admin = AsyncPgConnection::establish(&server)
+            .await
+            .expect("PostgreSQL is reachable");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        let on_database = |url: &str| {
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let base = base.rsplit_once('/').map_or(base, |(base, _)| base);
+            (format!("{base}/{name}"), query.to_owned())
+        };
+        let with_query = |(base, query): (String, String), extra: &str| {
+            let query = [query.as_str(), extra].join("&");
+            match query.trim_matches('&') {
+                "" => base,
+                query => format!("{base}?{query}"),
+            }
+        };
+        let database = TestDatabase {
+            kind: Kind::Postgres,
+            url: with_query(on_database(&pgbouncer), "pgbouncer=true"),
+            direct_url: with_query(on_database(&server), ""),
+            file: None,
+            drop_with: Some((server, format!("DROP DATABASE {name} WITH (FORCE)"))),
+        };
+        Some(database.with_users().await)
+    }
+
+    async fn with_users(self) -> Self {
+        self.execute(USERS[self.kind as usize]).await;
+        self.execute("INSERT INTO users (id, login) VALUES (1, 'ada'), (2, 'brian'), (3, 'carol')")
             .await;
-        Some(database)
+        self
     }
 
     /// Creates `devices`, whose `session_id` references `http_sessions`
@@ -198,19 +286,19 @@ impl TestDatabase {
         let rows = match self.kind {
             Kind::Sqlite => {
                 let mut connection =
-                    SyncConnectionWrapper::<SqliteConnection>::establish(&self.url)
+                    SyncConnectionWrapper::<SqliteConnection>::establish(&self.direct_url)
                         .await
                         .expect("open the SQLite file");
                 query.load(&mut connection).await
             }
             Kind::Postgres => {
-                let mut connection = AsyncPgConnection::establish(&self.url)
+                let mut connection = AsyncPgConnection::establish(&self.direct_url)
                     .await
                     .expect("connect");
                 query.load(&mut connection).await
             }
             Kind::Mysql => {
-                let mut connection = AsyncMysqlConnection::establish(&self.url)
+                let mut connection = AsyncMysqlConnection::establish(&self.direct_url)
                     .await
                     .expect("connect");
                 query.load(&mut connection).await
@@ -226,20 +314,20 @@ impl TestDatabase {
                 let mut connection =
                     diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
                         diesel::SqliteConnection,
-                    >::establish(&self.url)
+                    >::establish(&self.direct_url)
                     .await
                     .expect("open the SQLite file");
                 connection.batch_execute("PRAGMA foreign_keys = ON").await?;
                 connection.batch_execute(sql).await
             }
             Kind::Postgres => {
-                let mut connection = AsyncPgConnection::establish(&self.url)
+                let mut connection = AsyncPgConnection::establish(&self.direct_url)
                     .await
                     .expect("connect");
                 connection.batch_execute(sql).await
             }
             Kind::Mysql => {
-                let mut connection = AsyncMysqlConnection::establish(&self.url)
+                let mut connection = AsyncMysqlConnection::establish(&self.direct_url)
                     .await
                     .expect("connect");
                 connection.batch_execute(sql).await

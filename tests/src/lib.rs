@@ -5,7 +5,7 @@ pub mod database;
 pub mod schema;
 pub mod suite;
 
-pub use database::{Kind, TestDatabase};
+pub use database::{Kind, Target, TestDatabase};
 pub use suite::{run, stores, AppStore, BackendSchema, SealedStore, TypedStore};
 
 /// The suite's structs on embedded SQLite.
@@ -16,6 +16,11 @@ pub mod sqlite {
 /// The suite's structs on PostgreSQL.
 pub mod postgres {
     crate::define_schema!(postgres, Postgres);
+}
+
+/// The suite's structs on PostgreSQL behind PgBouncer: PostgreSQL's own.
+pub mod pgbouncer {
+    pub use crate::postgres::*;
 }
 
 /// The suite's structs on MySQL and MariaDB.

@@ -14,7 +14,7 @@ use session_runtime::{DieselStore, EncryptedTable, IndexedColumn, LookupColumn, 
 use time::OffsetDateTime;
 use tower_sessions::session::Id;
 
-use crate::{Kind, TestDatabase};
+use crate::{Kind, Target, TestDatabase};
 
 /// The store of `AppSession` on the backend of `T`.
 pub type AppStore<T> = DieselStore<<T as BackendSchema>::App, <T as BackendSchema>::Engine>;
@@ -127,14 +127,15 @@ pub trait LookupValue<V>: LookupColumn<Value = V> {}
 
 impl<C: LookupColumn<Value = V>, V> LookupValue<V> for C {}
 
-/// Runs `body` on a fresh database of `kind`, or returns at once when the
-/// backend's suite is skipped (see [`Kind::server_url`]).
-pub async fn run<F, Fut>(kind: Kind, body: F)
+/// Runs `body` on a fresh database of `target` (a [`Kind`], or
+/// [`Target::PgBouncer`]), or returns at once when its suite is skipped
+/// (see [`Kind::server_url`]).
+pub async fn run<F, Fut>(target: impl Into<Target>, body: F)
 where
     F: FnOnce(TestDatabase) -> Fut,
     Fut: Future<Output = ()>,
 {
-    if let Some(db) = TestDatabase::new(kind).await {
+    if let Some(db) = TestDatabase::at(target.into()).await {
         body(db).await;
     }
 }

@@ -136,9 +136,30 @@ pub(crate) mod internals {
             None
         }
 
+        /// What to add to the message of any failed statement, when the
+        /// driver's own words hide the likely cause.
+        fn statement_failure_hint(message: &str) -> Option<&'static str> {
+            let _ = message;
+            None
+        }
+
         /// Whether the database's message says that a table does not exist,
         /// in this backend's words.
         fn names_a_missing_table(message: &str) -> bool;
+
+        /// Whether a transaction-mode pooler stands in front of the server,
+        /// as the URL or [`PoolOptions::pgbouncer`] says: then every
+        /// operation of the store runs in a transaction of its own.
+        fn behind_pgbouncer(url: &str, options: &PoolOptions) -> Result<bool, Error> {
+            let _ = url;
+            if options.pgbouncer {
+                return Err(Error::Config(format!(
+                    "`pgbouncer` is a PostgreSQL setting, and this store is on {}",
+                    Self::DIALECT.name()
+                )));
+            }
+            Ok(false)
+        }
 
         /// `DELETE` of at most `limit` rows of `table` that expired at or
         /// before `now`: one short statement of a cleanup that deletes a

@@ -26,6 +26,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 /// | [`slow_statement_threshold`](Self::slow_statement_threshold) | 500 ms |
 /// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
 /// | [`validate_after_idle`](Self::validate_after_idle) | 30 s |
+/// | [`pgbouncer`](Self::pgbouncer) | `false` |
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +41,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 /// assert_eq!(options.slow_statement_threshold, Duration::from_millis(500));
 /// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
 /// assert_eq!(options.validate_after_idle, None);
+/// assert!(!options.pgbouncer);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -80,6 +82,24 @@ pub struct PoolOptions {
     /// caught before a statement (a `create`'s `INSERT` above all, which
     /// cannot always run again) is lost on it.
     pub validate_after_idle: Option<Duration>,
+    /// PostgreSQL only: a pooler in transaction mode (PgBouncer, or the
+    /// pooler of a hosted PostgreSQL) stands between the store and the
+    /// server, so that consecutive transactions of one connection may run
+    /// on different server connections. The URL parameter `pgbouncer=true`
+    /// sets it too. `false` by default.
+    ///
+    /// With it, the store keeps no state on a server connection: each
+    /// operation runs in a transaction of its own, and statements are
+    /// prepared inside it and closed before it ends, with no
+    /// prepared-statement cache. That costs two round trips per operation
+    /// more (`BEGIN` and `COMMIT`) and the prepare each time. `migrate()`
+    /// runs in one transaction under `pg_advisory_xact_lock`, which holds
+    /// through the pooler. The app's own statements on
+    /// [`DieselStore::connection`](crate::DieselStore::connection) need the
+    /// same: plain SQL through `batch_execute`, or diesel queries inside
+    /// `connection.transaction(..)`. A store on another backend given it
+    /// fails with [`Error::Config`].
+    pub pgbouncer: bool,
 }
 
 impl PoolOptions {
@@ -90,6 +110,7 @@ impl PoolOptions {
         with_slow_statement_threshold => slow_statement_threshold: Duration,
         with_sqlite_busy_timeout => sqlite_busy_timeout: Duration,
         with_validate_after_idle => validate_after_idle: Option<Duration>,
+        with_pgbouncer => pgbouncer: bool,
     }
 }
 
@@ -102,6 +123,7 @@ impl Default for PoolOptions {
             slow_statement_threshold: Duration::from_millis(500),
             sqlite_busy_timeout: Duration::from_secs(5),
             validate_after_idle: Some(Duration::from_secs(30)),
+            pgbouncer: false,
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct DieselStore<S: SessionTable<B>, B: Backend> {
     pub(crate) statement_timeout: Duration,
     pub(crate) slow_statement_threshold: Duration,
     pub(crate) retry_budget: Duration,
+    /// Whether each operation runs in a transaction of its own, for a
+    /// transaction-mode pooler: see [`PoolOptions::pgbouncer`].
+    pub(crate) behind_pgbouncer: bool,
     new_id: fn() -> i128,
     loaded: Arc<LoadedSessions>,
     touch_after: TouchAfter,
@@ -90,6 +93,7 @@ impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
             statement_timeout: self.statement_timeout,
             slow_statement_threshold: self.slow_statement_threshold,
             retry_budget: self.retry_budget,
+            behind_pgbouncer: self.behind_pgbouncer,
             new_id: self.new_id,
             loaded: Arc::clone(&self.loaded),
             touch_after: self.touch_after,
@@ -114,6 +118,9 @@ impl<S: SessionTable<B>, B: Backend> fmt::Debug for DieselStore<S, B> {
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// A store on an existing pool, with the statement timeout, slow
     /// statement threshold and retry budget of [`PoolOptions::default`].
+    /// A pool behind a transaction-mode pooler needs connections set up
+    /// for it: use [`connect_with`](Self::connect_with) and
+    /// [`PoolOptions::pgbouncer`].
     pub fn new(pool: B::Pool) -> Self {
         let defaults = PoolOptions::default();
         DieselStore {
@@ -121,6 +128,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             statement_timeout: defaults.statement_timeout,
             slow_statement_threshold: defaults.slow_statement_threshold,
             retry_budget: defaults.retry_budget,
+            behind_pgbouncer: false,
             new_id: rand::random,
             loaded: Arc::new(LoadedSessions::new(DEFAULT_BUDGET)),
             touch_after: TouchAfter::default(),
@@ -140,9 +148,14 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// A store with its own pool on the database at `url`.
     pub fn connect_with(url: &str, options: &PoolOptions) -> Result<Self, Error> {
+        let behind_pgbouncer = B::behind_pgbouncer(url, options)?;
         let pool = B::build_pool(url, options)?;
         crate::telemetry::store_opened::<S, B>(url);
-        Ok(Self::new(pool)
+        let store = DieselStore {
+            behind_pgbouncer,
+            ..Self::new(pool)
+        };
+        Ok(store
             .with_statement_timeout(options.statement_timeout)
             .with_slow_statement_threshold(options.slow_statement_threshold)
             .with_retry_budget(options.retry_budget))

@@ -11,7 +11,7 @@ use crate::session_data::SessionData;
 use crate::session_table::{SessionRow, SessionTable};
 use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
 use crate::store::save_plan::{plan_save, SavePlan};
-use crate::store::statement::run_statement;
+use crate::store::statement::{run_statement, Unit};
 use crate::store::undecodable::Undecodable;
 use crate::store::DieselStore;
 use crate::telemetry::{not_decoded, refused, undecodable_deleted};
@@ -61,6 +61,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             for attempt in 0..CREATE_ATTEMPTS {
                 match S::insert(connection, &row).await {
                     Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        Unit::restart::<B>(connection, self.behind_pgbouncer).await?;
                         if rerun
                             && attempt == 0
                             && is_stored::<S, B>(connection, &row, &now).await?

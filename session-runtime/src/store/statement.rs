@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
+use diesel_async::SimpleAsyncConnection as _;
 
 use crate::backend::Backend;
 use crate::error::with_causes;
@@ -74,8 +75,13 @@ macro_rules! run_statement {
         let (first, max) = $crate::store::statement::FAILOVER_BACKOFF;
         let mut failover = $crate::backoff::Backoff::until(deadline, first, max);
         let ended = loop {
-            let $connection = &mut *pooled;
-            let answered = tokio::time::timeout($store.statement_timeout, $query).await;
+            let answered = tokio::time::timeout($store.statement_timeout, async {
+                let unit = $crate::store::statement::Unit::begin::<B>(&mut *pooled, $store.behind_pgbouncer).await?;
+                let $connection = &mut *pooled;
+                let result = $query.await;
+                unit.end::<B, _>(&mut *pooled, result).await
+            })
+            .await;
             let Ok(result) = answered else {
                 break Err($crate::store::statement::unanswered::<S, B>(
                     pooled,
@@ -124,6 +130,63 @@ macro_rules! run_statement {
 }
 pub(crate) use run_statement;
 
+/// The transaction one operation runs in behind a transaction-mode
+/// pooler (see [`PoolOptions::pgbouncer`](crate::PoolOptions::pgbouncer)),
+/// which keeps its statements on one server connection; elsewhere, none.
+#[must_use = "a unit that began must end"]
+pub(crate) struct Unit {
+    began: bool,
+}
+
+impl Unit {
+    /// Opens the operation's transaction, if `behind_pgbouncer`.
+    pub(crate) async fn begin<B: Backend>(
+        connection: &mut B::Connection,
+        behind_pgbouncer: bool,
+    ) -> QueryResult<Unit> {
+        if behind_pgbouncer {
+            connection.batch_execute("BEGIN").await?;
+        }
+        Ok(Unit {
+            began: behind_pgbouncer,
+        })
+    }
+
+    /// Commits the transaction after `result`, or rolls it back after its
+    /// error; an error of the commit is the operation's.
+    pub(crate) async fn end<B: Backend, T>(
+        self,
+        connection: &mut B::Connection,
+        result: QueryResult<T>,
+    ) -> QueryResult<T> {
+        if !self.began {
+            return result;
+        }
+        match result {
+            Ok(value) => connection.batch_execute("COMMIT").await.map(|()| value),
+            Err(error) => {
+                // A failed rollback leaves the connection unusable; its
+                // error says so, and the store drops it.
+                connection.batch_execute("ROLLBACK").await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// After a statement inside a unit failed and its operation goes on
+    /// (a `create` that draws a new id after a duplicate): the database
+    /// refuses every statement of a failed transaction, so a new one starts.
+    pub(crate) async fn restart<B: Backend>(
+        connection: &mut B::Connection,
+        behind_pgbouncer: bool,
+    ) -> QueryResult<()> {
+        if behind_pgbouncer {
+            connection.batch_execute("ROLLBACK; BEGIN").await?;
+        }
+        Ok(())
+    }
+}
+
 /// Ends one statement on a pooled connection. On failure, a connection that
 /// may be broken leaves the pool, so that the store recovers by itself once
 /// the database is back, and a database error says which statement failed.
@@ -165,6 +228,9 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
             let in_context = |message: &str| {
                 let hint = match statement {
                     _ if B::names_a_missing_table(message) => Some(MISSING_TABLE_HINT),
+                    _ if B::statement_failure_hint(message).is_some() => {
+                        B::statement_failure_hint(message)
+                    }
                     "INSERT" | "UPDATE" => B::write_failure_hint(message),
                     _ => None,
                 };

@@ -61,6 +61,23 @@ macro_rules! on_mysql {
     };
 }
 
+/// Stamps out `$suite!` for PostgreSQL behind PgBouncer in transaction
+/// mode, with `pgbouncer=true`: its tests are ignored, with the reason,
+/// unless `tests/build.rs` saw `SESSION_TEST_PGBOUNCER_URL` (or `CI=true`).
+macro_rules! on_pgbouncer {
+    ($suite:ident $($rest:tt)*) => {
+        $suite!(
+            pgbouncer,
+            session_tests::Target::PgBouncer,
+            [cfg_attr(
+                not(session_test_pgbouncer),
+                ignore = "set SESSION_TEST_PGBOUNCER_URL (.ci/pgbouncer) to run behind PgBouncer"
+            )]
+            $($rest)*
+        );
+    };
+}
+
 /// Stamps out `$suite!` once per backend.
 macro_rules! on_every_backend {
     ($suite:ident $($rest:tt)*) => {
@@ -81,6 +98,23 @@ macro_rules! on_every_backend {
 macro_rules! tests_on_every_backend {
     ($($tests:tt)+) => {
         on_every_backend!(backend_tests $($tests)+);
+    };
+}
+
+/// [`tests_on_every_backend!`], and once more on PostgreSQL behind
+/// PgBouncer in transaction mode: for the suites whose every statement
+/// must hold through a transaction-mode pooler.
+macro_rules! tests_on_every_backend_and_pgbouncer {
+    ($($tests:tt)+) => {
+        on_every_backend!(backend_tests $($tests)+);
+        on_pgbouncer!(backend_tests $($tests)+);
+    };
+}
+
+/// [`tests_on_every_backend!`] on PostgreSQL behind PgBouncer only.
+macro_rules! tests_behind_pgbouncer {
+    ($($tests:tt)+) => {
+        on_pgbouncer!(backend_tests $($tests)+);
     };
 }
 

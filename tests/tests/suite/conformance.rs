@@ -19,7 +19,7 @@ use tower_sessions::Session;
 
 use crate::common::{micros, record};
 
-tests_on_every_backend!(
+tests_on_every_backend_and_pgbouncer!(
     gets_a_known_session,
     an_unknown_id_gives_nothing,
     set_then_get,

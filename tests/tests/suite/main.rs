@@ -27,6 +27,7 @@ mod mapping_fuzz;
 mod observability;
 mod one_statement;
 mod own_queries;
+mod pgbouncer;
 mod pool_options;
 mod races;
 mod round_trip;

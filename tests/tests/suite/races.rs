@@ -211,7 +211,7 @@ async fn delete_racing_save<S: SessionTable<B>, B: Backend>(store: DieselStore<S
     ROUNDS
 }
 
-tests_on_every_backend!(
+tests_on_every_backend_and_pgbouncer!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_thousand_creates_under_forced_collisions_never_overwrite,
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,7 @@ macro_rules! version {
     };
 }
 
-tests_on_every_backend!(
+tests_on_every_backend_and_pgbouncer!(
     a_missing_referenced_table_is_named_and_nothing_is_created,
     every_fresh_table_reads_back_as_declared,
     a_new_optional_field_gets_its_column_and_old_sessions_keep_their_value,

@@ -1,6 +1,6 @@
 //! Connecting to PostgreSQL: the URL's `sslmode` and `sslrootcert`, read
-//! as libpq reads them, TLS through rustls, and errors that say whether
-//! trying again can help.
+//! as libpq reads them, TLS through rustls, the `pgbouncer` switch, and
+//! errors that say whether trying again can help.
 
 use std::future::Future;
 use std::io;
@@ -9,9 +9,10 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use diesel::connection::CacheSize;
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::SetupCallback;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection as _};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::config::SslMode;
@@ -34,6 +35,9 @@ struct ConnectSettings {
     tls: RustlsConnector,
     /// The `sslmode` as written, for messages.
     sslmode: &'static str,
+    /// Whether a transaction-mode pooler stands between the store and the
+    /// server: see [`PoolOptions::pgbouncer`].
+    pgbouncer: bool,
 }
 
 /// The pool's connection setup for `url`, read once: a URL the store
@@ -41,18 +45,45 @@ struct ConnectSettings {
 /// here, before any connection is tried.
 pub(super) fn setup(
     url: &str,
-    _options: &PoolOptions,
+    options: &PoolOptions,
 ) -> Result<SetupCallback<AsyncPgConnection>, Error> {
-    let settings = Arc::new(read_url(url).map_err(Error::backend_message)?);
+    let mut settings = read_url(url).map_err(Error::backend_message)?;
+    settings.pgbouncer |= options.pgbouncer;
+    let settings = Arc::new(settings);
     Ok(Box::new(move |_url| {
         let settings = Arc::clone(&settings);
         Box::pin(async move { establish(&settings).await })
     }))
 }
 
+/// What the store adds to an error that a transaction-mode pooler most
+/// likely caused.
+pub(super) const PGBOUNCER_HINT: &str =
+    "behind a transaction-mode pooler? add `pgbouncer=true` to the URL";
+
+/// Whether the server's message is the one of a prepared statement that a
+/// transaction-mode pooler sent to another server connection than the one
+/// that prepared it, or to one where another client left its own.
+pub(super) fn names_a_pooler(message: &str) -> bool {
+    message.starts_with("prepared statement \"")
+        && (message.ends_with("does not exist") || message.ends_with("already exists"))
+}
+
+/// Whether `url`, or `options`, says that a transaction-mode pooler stands
+/// in front of the server.
+pub(super) fn behind_pgbouncer(url: &str, options: &PoolOptions) -> Result<bool, Error> {
+    let settings = read_url(url).map_err(Error::backend_message)?;
+    Ok(settings.pgbouncer || options.pgbouncer)
+}
+
 fn read_url(url: &str) -> Result<ConnectSettings, String> {
-    let (rest, taken) = take_parameters(url, &["sslmode", "sslrootcert"])
+    let (rest, taken) = take_parameters(url, &["sslmode", "sslrootcert", "pgbouncer"])
         .map_err(|error| format!("cannot read the PostgreSQL URL: {error}"))?;
+    let pgbouncer = match last(&taken, "pgbouncer") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(format!("pgbouncer={other} is not `true` or `false`")),
+    };
     let mut config = tokio_postgres::Config::from_str(&rest)
         .map_err(|error| format!("cannot read the PostgreSQL URL: {}", with_causes(&error)))?;
     let roots = match last(&taken, "sslrootcert") {
@@ -103,6 +134,7 @@ fn read_url(url: &str) -> Result<ConnectSettings, String> {
             roots,
         },
         sslmode,
+        pgbouncer,
     })
 }
 
@@ -116,7 +148,42 @@ async fn establish(settings: &ConnectSettings) -> Result<AsyncPgConnection, Conn
         .connect(settings.tls.clone())
         .await
         .map_err(|error| classify(&error, settings.sslmode).into_connection_error())?;
-    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    if !settings.pgbouncer {
+        return AsyncPgConnection::try_from_client_and_connection(client, connection)
+            .await
+            .map_err(|error| match error.to_string() {
+                message if names_a_pooler(&message) => {
+                    ConnectionError::BadConnection(format!("{message} ({PGBOUNCER_HINT})"))
+                }
+                _ => error,
+            });
+    }
+    // diesel-async sets the time zone and encoding with prepared
+    // statements as it takes the client over. Through a transaction-mode
+    // pooler, a statement's prepare and its execution may reach different
+    // server connections unless a transaction holds one: so a transaction
+    // is opened first, and the statement cache, whose statements would
+    // outlive it, is turned off before it commits. The connection's task
+    // is spawned here, since the transaction starts before diesel-async
+    // would spawn it. Its error needs no report of its own: the client's
+    // next statement fails as a lost connection, which the store handles.
+    tokio::spawn(async move {
+        let _ended = connection.await;
+    });
+    let setup_failed = |error: tokio_postgres::Error| {
+        ConnectionError::CouldntSetupConfiguration(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UnableToSendCommand,
+            Box::new(with_causes(&error)),
+        ))
+    };
+    client.batch_execute("BEGIN").await.map_err(setup_failed)?;
+    let mut connection = AsyncPgConnection::try_from(client).await?;
+    connection.set_prepared_statement_cache_size(CacheSize::Disabled);
+    connection
+        .batch_execute("COMMIT")
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(connection)
 }
 
 /// Whether a failed connection attempt can succeed if tried again.
@@ -288,6 +355,30 @@ mod tests {
             let settings = read_url(url).unwrap_or_else(|error| panic!("{url}: {error}"));
             assert_eq!(settings.config.get_ssl_mode(), mode, "{url}");
         }
+    }
+
+    #[test]
+    fn the_pgbouncer_switch_is_read_and_kept_from_the_driver() {
+        let settings = read_url("postgres://h/d?pgbouncer=true&sslmode=disable").unwrap();
+        assert!(settings.pgbouncer);
+        assert!(
+            !read_url("postgres://h/d?pgbouncer=false")
+                .unwrap()
+                .pgbouncer
+        );
+        assert!(!read_url("postgres://h/d").unwrap().pgbouncer);
+        assert!(
+            read_url("host=h dbname=d pgbouncer=true")
+                .unwrap()
+                .pgbouncer
+        );
+        let error = error_of("postgres://h/d?pgbouncer=yes");
+        assert!(
+            error.contains("pgbouncer=yes is not `true` or `false`"),
+            "{error}"
+        );
+        let options = PoolOptions::default().with_pgbouncer(true);
+        assert!(behind_pgbouncer("postgres://h/d", &options).unwrap());
     }
 
     #[test]

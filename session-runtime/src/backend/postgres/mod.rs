@@ -52,6 +52,14 @@ impl BackendInternals for Postgres {
         message.starts_with("relation \"") && message.ends_with("does not exist")
     }
 
+    fn statement_failure_hint(message: &str) -> Option<&'static str> {
+        connect::names_a_pooler(message).then_some(connect::PGBOUNCER_HINT)
+    }
+
+    fn behind_pgbouncer(url: &str, options: &super::PoolOptions) -> Result<bool, Error> {
+        connect::behind_pgbouncer(url, options)
+    }
+
     fn data_to_column(
         data: &SessionData,
         columns: &'static [ColumnDef],
