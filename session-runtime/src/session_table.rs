@@ -6,6 +6,7 @@ use diesel::result::QueryResult;
 
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::RowChanges;
+use crate::backend::lifetime_sql::{LifetimeLimit, LiveAt, SetExpiry};
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::schema::table_def::TableDef;
@@ -24,10 +25,35 @@ pub struct SessionRow<S, B: Backend> {
     pub sealed: SealedData,
     /// When the session expires.
     pub expiry: B::Expiry,
-    /// When the session was created: written by `INSERT` only.
+    /// When the session was created, for `INSERT`; for `UPDATE`, the
+    /// creation time a row written without one is given.
     pub created: Option<B::Expiry>,
+    /// The store's absolute timeout, which every `UPDATE` caps the expiry
+    /// at.
+    pub lifetime: LifetimeLimit,
     /// The typed columns.
     pub fields: S,
+}
+
+impl<S, B: Backend> SessionRow<S, B> {
+    /// The assignments of `expiry_date` and `created_at` in an `UPDATE` of
+    /// this row: `changes` says whether it keeps a later stored expiry;
+    /// see [`SetExpiry`].
+    pub fn set_expiry<E, K>(
+        &self,
+        expiry: E,
+        created: K,
+        changes: Option<&RowChanges>,
+    ) -> SetExpiry<'_, E, K, B::Expiry> {
+        let _ = (expiry, created);
+        SetExpiry {
+            expiry: &self.expiry,
+            created: self.created.as_ref().unwrap_or(&self.expiry),
+            never_earlier: changes.is_some_and(RowChanges::never_earlier),
+            limit: self.lifetime,
+            columns: std::marker::PhantomData,
+        }
+    }
 }
 
 /// A live row read back: everything but the id.
@@ -122,11 +148,12 @@ pub trait SessionTable<B: Backend>: SessionFields {
         id: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
-    /// `SELECT COUNT(*)` of the rows that expire after `now`.
+    /// `SELECT COUNT(*)` of the rows live at `now`: not expired, nor past
+    /// the store's absolute timeout.
     #[doc(hidden)]
     fn count_live<'a>(
         connection: &'a mut B::Connection,
-        now: &'a B::Expiry,
+        now: &'a LiveAt<B>,
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// `DELETE` of every row.
@@ -135,11 +162,12 @@ pub trait SessionTable<B: Backend>: SessionFields {
         connection: &'a mut B::Connection,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 
-    /// `DELETE` of every row that expired at or before `now`.
+    /// `DELETE` of every row that expired at or before `now`, or outlived
+    /// the store's absolute timeout by then.
     #[doc(hidden)]
     fn delete_expired<'a>(
         connection: &'a mut B::Connection,
-        now: &'a B::Expiry,
+        now: &'a LiveAt<B>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
 }
 
@@ -202,7 +230,7 @@ macro_rules! __session_table_fallback {
             }
             async fn count_live(
                 _: &mut <$crate::__private::$backend::Backend as $crate::backend::Backend>::Connection,
-                _: &<$crate::__private::$backend::Backend as $crate::backend::Backend>::Expiry,
+                _: &$crate::__private::LiveAt<$crate::__private::$backend::Backend>,
             ) -> $crate::__private::diesel::result::QueryResult<i64> {
                 ::core::unreachable!("#[derive(SessionStore)] failed to compile")
             }
@@ -213,7 +241,7 @@ macro_rules! __session_table_fallback {
             }
             async fn delete_expired(
                 _: &mut <$crate::__private::$backend::Backend as $crate::backend::Backend>::Connection,
-                _: &<$crate::__private::$backend::Backend as $crate::backend::Backend>::Expiry,
+                _: &$crate::__private::LiveAt<$crate::__private::$backend::Backend>,
             ) -> $crate::__private::diesel::result::QueryResult<usize> {
                 ::core::unreachable!("#[derive(SessionStore)] failed to compile")
             }

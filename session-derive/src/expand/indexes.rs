@@ -102,11 +102,11 @@ pub fn expand(
                     fn list<'a>(
                         connection: &'a mut #connection,
                         value: &'a #value_ty,
-                        now: &'a #expiry,
+                        now: &'a #krate::__private::LiveAt<#backend>,
                     ) -> #list_future {
                         #imports
                         let query = #table::table
-                            .filter(#table::#column.eq(value).and(#table::expiry_date.gt(now)))
+                            .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at)))
                             .order(#table::expiry_date.desc())
                             .select((#table::id, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
                         async move {
@@ -128,12 +128,12 @@ pub fn expand(
                     fn count<'a>(
                         connection: &'a mut #connection,
                         value: &'a #value_ty,
-                        now: &'a #expiry,
+                        now: &'a #krate::__private::LiveAt<#backend>,
                     ) -> #count_future {
                         #imports
                         #run::get_result(
                             #table::table
-                                .filter(#table::#column.eq(value).and(#table::expiry_date.gt(now)))
+                                .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at)))
                                 .count(),
                             connection,
                         )

@@ -43,6 +43,14 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
         #table::expiry_date.eq(&row.expiry),
         #(#table::#columns.eq(&row.fields.#fields),)*
     )};
+    // Every `UPDATE` caps the expiry at the absolute timeout and fills a
+    // missing `created_at`, in SQL, whatever the store knows of the load.
+    let update_values = quote! {(
+        #table::data.eq(&row.#data_field),
+        row.set_expiry(#table::expiry_date, #table::created_at, ::core::option::Option::None),
+        #(#table::#columns.eq(&row.fields.#fields),)*
+    )};
+    let live_at = quote!(#krate::__private::LiveAt<#backend>);
     quote! {
         fn insert<'a>(
             connection: &'a mut #connection,
@@ -65,7 +73,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             #run::execute(
                 #krate::__private::CachedUpdate::new(
                     #table::table,
-                    #values,
+                    #update_values,
                     #live_row,
                 ),
                 connection,
@@ -85,7 +93,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
                     (
                         #(changes.writes_column(#indexes).then(|| #table::#columns.eq(&row.fields.#fields)),)*
                         changes.set_data(#table::data),
-                        changes.set_expiry(#table::expiry_date, &row.expiry),
+                        row.set_expiry(#table::expiry_date, #table::created_at, ::core::option::Option::Some(changes)),
                     ),
                     #live_row,
                 ),
@@ -129,10 +137,10 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
 
         fn count_live<'a>(
             connection: &'a mut #connection,
-            now: &'a #expiry,
+            now: &'a #live_at,
         ) -> #count_future {
             #imports
-            #run::get_result(#table::table.filter(#table::expiry_date.gt(now)).count(), connection)
+            #run::get_result(#table::table.filter(now.live(#table::expiry_date, #table::created_at)).count(), connection)
         }
 
         fn delete_all<'a>(
@@ -144,10 +152,10 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
 
         fn delete_expired<'a>(
             connection: &'a mut #connection,
-            now: &'a #expiry,
+            now: &'a #live_at,
         ) -> #delete_future {
             #imports
-            #run::execute(#diesel::delete(#table::table.filter(#table::expiry_date.le(now))), connection)
+            #run::execute(#diesel::delete(#table::table.filter(now.ended(#table::expiry_date, #table::created_at))), connection)
         }
     }
 }

@@ -15,6 +15,7 @@ pub use crate::backend::cached_update::CachedUpdate;
 pub use crate::backend::data_column::{DataJson, DataMap};
 pub use crate::backend::data_patch::RowChanges;
 pub use crate::backend::internals::BackendInternals;
+pub use crate::backend::lifetime_sql::{LifetimeLimit, LiveAt, LiveFilter, SetExpiry};
 pub use crate::backend::sealed_column::{SealedData, StoredData};
 pub use crate::schema::table_def::{
     ColumnDef, Compression, DataType, ForeignKey, OnDelete, TableDef,

@@ -340,7 +340,7 @@ impl<S: AnyTable> AnyStore<S> {
         id: &mut i128,
         data: &SessionData,
         expiry: time::OffsetDateTime,
-    ) -> Result<(), Error> {
+    ) -> Result<time::OffsetDateTime, Error> {
         dispatch!(self, |store| store.create_session(id, data, expiry).await)
     }
 

@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 
 use diesel::backend::Backend as DieselBackend;
-use diesel::query_builder::{AsChangeset, AstPass, QueryFragment};
+use diesel::query_builder::{AsChangeset, AstPass};
 use diesel::sql_types::HasSqlType;
 use diesel::{Column, QueryResult};
 
@@ -140,14 +140,9 @@ impl RowChanges {
         })
     }
 
-    /// The assignment of the `expiry_date` column.
-    pub fn set_expiry<'a, C: Column, E>(&self, column: C, expiry: &'a E) -> SetExpiry<'a, C, E> {
-        let _ = column;
-        SetExpiry {
-            expiry,
-            never_earlier: self.expiry == ExpiryWrite::NeverEarlier,
-            column: PhantomData,
-        }
+    /// Whether the save keeps the later of the stored and its own expiry.
+    pub(crate) fn never_earlier(&self) -> bool {
+        self.expiry == ExpiryWrite::NeverEarlier
     }
 }
 
@@ -175,68 +170,6 @@ impl<C> SetData<'_, C> {
     /// never builds.
     pub(crate) fn foreign_form() -> diesel::result::Error {
         diesel::result::Error::QueryBuilderError("a `data` patch built for another backend".into())
-    }
-}
-
-/// `expiry_date = ?`, or, for a save that changed nothing,
-/// `expiry_date = GREATEST(expiry_date, ?)`.
-#[derive(Debug)]
-pub struct SetExpiry<'a, C, E> {
-    expiry: &'a E,
-    never_earlier: bool,
-    column: PhantomData<C>,
-}
-
-impl<'a, C: Column, E> AsChangeset for SetExpiry<'a, C, E> {
-    type Target = C::Table;
-    type Changeset = Self;
-
-    fn as_changeset(self) -> Self {
-        self
-    }
-}
-
-/// The SQL function of the later of two values.
-pub trait Greatest {
-    /// `GREATEST` on PostgreSQL and MySQL, the scalar `MAX` on SQLite.
-    const GREATEST: &'static str;
-}
-
-#[cfg(feature = "postgres")]
-impl Greatest for diesel::pg::Pg {
-    const GREATEST: &'static str = "GREATEST";
-}
-
-#[cfg(feature = "mysql")]
-impl Greatest for diesel::mysql::Mysql {
-    const GREATEST: &'static str = "GREATEST";
-}
-
-#[cfg(feature = "sqlite")]
-impl Greatest for diesel::sqlite::Sqlite {
-    const GREATEST: &'static str = "MAX";
-}
-
-impl<C, E, DB> QueryFragment<DB> for SetExpiry<'_, C, E>
-where
-    C: Column,
-    DB: DieselBackend + Greatest + HasSqlType<C::SqlType>,
-    E: diesel::serialize::ToSql<C::SqlType, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_identifier(C::NAME)?;
-        out.push_sql(" = ");
-        if self.never_earlier {
-            out.push_sql(DB::GREATEST);
-            out.push_sql("(");
-            out.push_identifier(C::NAME)?;
-            out.push_sql(", ");
-            out.push_bind_param::<C::SqlType, E>(self.expiry)?;
-            out.push_sql(")");
-            Ok(())
-        } else {
-            out.push_bind_param::<C::SqlType, E>(self.expiry)
-        }
     }
 }
 

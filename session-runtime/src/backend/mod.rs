@@ -27,6 +27,7 @@ mod connect_error;
 mod connect_url;
 pub(crate) mod data_column;
 pub(crate) mod data_patch;
+pub(crate) mod lifetime_sql;
 #[cfg(feature = "mysql")]
 mod mysql;
 pub(crate) mod pool;
@@ -162,12 +163,15 @@ pub(crate) mod internals {
         }
 
         /// `DELETE` of at most `limit` rows of `table` that expired at or
-        /// before `now`: one short statement of a cleanup that deletes a
-        /// large backlog in batches, so that no lock is held for long.
+        /// before `now`, or were created at or before `born_by` (past the
+        /// store's absolute timeout): one short statement of a cleanup that
+        /// deletes a large backlog in batches, so that no lock is held for
+        /// long.
         fn delete_expired_batch<'a>(
             connection: &'a mut <Self as Backend>::Connection,
             table: &'static str,
             now: &'a <Self as Backend>::Expiry,
+            born_by: Option<&'a <Self as Backend>::Expiry>,
             limit: i64,
         ) -> impl Future<Output = diesel::QueryResult<usize>> + Send + 'a
         where

@@ -77,6 +77,39 @@ impl Dialect {
         }
     }
 
+    /// The SQL function of the later of two values: `GREATEST` on
+    /// PostgreSQL and MySQL, the scalar `MAX` on SQLite.
+    pub const fn greatest(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "MAX",
+            Dialect::Postgres | Dialect::Mysql => "GREATEST",
+        }
+    }
+
+    /// The SQL function of the earlier of two values: `LEAST` on
+    /// PostgreSQL and MySQL, the scalar `MIN` on SQLite.
+    pub const fn least(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "MIN",
+            Dialect::Postgres | Dialect::Mysql => "LEAST",
+        }
+    }
+
+    /// What goes before and after a timestamp expression of
+    /// [`expiry_sql`](Self::expiry_sql)'s type to add `micros`
+    /// microseconds to it: the end of a session's absolute timeout,
+    /// `created_at` plus the limit. The limit is the store's own setting,
+    /// an integer, so it is written into the SQL rather than bound: each
+    /// store's statement text stays one and the same.
+    pub fn plus_microseconds(self, micros: i64) -> (&'static str, String) {
+        match self {
+            // Unix microseconds.
+            Dialect::Sqlite => ("(", format!(" + {micros})")),
+            Dialect::Postgres => ("(", format!(" + INTERVAL '{micros} microseconds')")),
+            Dialect::Mysql => ("DATE_ADD(", format!(", INTERVAL {micros} MICROSECOND)")),
+        }
+    }
+
     /// What follows the closing parenthesis of `CREATE TABLE`.
     ///
     /// SQLite's is a rowid table, not `WITHOUT ROWID`: a session row (200 B
@@ -285,6 +318,25 @@ mod tests {
             Dialect::Sqlite.canonical_type("DOUBLE  PRECISION"),
             "double precision"
         );
+    }
+
+    #[test]
+    fn the_end_of_a_lifetime_adds_microseconds_in_each_dialect() {
+        let end = |dialect: Dialect| {
+            let (before, after) = dialect.plus_microseconds(3_600_000_000);
+            format!("{before}created_at{after}")
+        };
+        assert_eq!(end(Dialect::Sqlite), "(created_at + 3600000000)");
+        assert_eq!(
+            end(Dialect::Postgres),
+            "(created_at + INTERVAL '3600000000 microseconds')"
+        );
+        assert_eq!(
+            end(Dialect::Mysql),
+            "DATE_ADD(created_at, INTERVAL 3600000000 MICROSECOND)"
+        );
+        assert_eq!(Dialect::Sqlite.least(), "MIN");
+        assert_eq!(Dialect::Mysql.greatest(), "GREATEST");
     }
 
     #[test]

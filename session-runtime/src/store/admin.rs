@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::backend::lifetime_sql::LiveAt;
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::schema::ddl::Migration;
@@ -127,15 +128,18 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         }
     }
 
-    /// Deletes every expired session and says how many there were.
+    /// Deletes every expired session, and every session past the store's
+    /// absolute timeout ([`with_max_lifetime`](Self::with_max_lifetime)),
+    /// and says how many there were.
     pub async fn delete_expired_sessions(&self) -> Result<usize, Error> {
-        let now = Self::expiry_now();
+        let now = self.live_at();
         run_statement!(self, "DELETE", |connection| {
             S::delete_expired(connection, &now)
         })
     }
 
-    /// Deletes at most `limit` expired sessions in one short statement, and
+    /// Deletes at most `limit` expired sessions, or sessions past the
+    /// store's absolute timeout, in one short statement, and
     /// says how many there were: fewer than `limit` means none is left.
     ///
     /// This is the statement of the background [cleanup](DieselStore::spawn_cleanup),
@@ -159,16 +163,23 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// # }).unwrap();
     /// ```
     pub async fn delete_expired_batch(&self, limit: u32) -> Result<usize, Error> {
-        let now = Self::expiry_now();
+        let now = self.live_at();
         let table = S::TABLE.name;
         run_statement!(self, "DELETE", |connection| {
-            B::delete_expired_batch(connection, table, &now, i64::from(limit))
+            B::delete_expired_batch(
+                connection,
+                table,
+                now.now(),
+                now.born_by(),
+                i64::from(limit),
+            )
         })
     }
 
-    /// Counts the live sessions.
+    /// Counts the live sessions: neither expired nor past the store's
+    /// absolute timeout.
     pub async fn count(&self) -> Result<u64, Error> {
-        let now = Self::expiry_now();
+        let now = self.live_at();
         let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
             S::count_live(connection, &now)
         })?;
@@ -199,6 +210,20 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// ```
     pub fn now(&self) -> B::Expiry {
         Self::expiry_now()
+    }
+
+    /// This moment, and the creation time at or before which a session
+    /// has outlived the store's absolute timeout, for the statements that
+    /// read or clean the whole table: they treat such a session as ended,
+    /// as `load` does, even if its row was written without the cap.
+    pub(crate) fn live_at(&self) -> LiveAt<B> {
+        let now = OffsetDateTime::now_utc();
+        let born_by = self
+            .max_lifetime
+            .and_then(|limit| time::Duration::try_from(limit).ok())
+            .and_then(|limit| now.checked_sub(limit))
+            .map(B::expiry_to_column);
+        LiveAt::new(B::expiry_to_column(now), born_by)
     }
 
     /// [`now`](Self::now), for the store's own statements.

@@ -4,6 +4,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::OffsetDateTime;
 
+use crate::backend::lifetime_sql::LifetimeLimit;
 use crate::backend::Backend;
 use crate::digest::SessionDigest;
 use crate::error::Error;
@@ -35,19 +36,25 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             .map_or(expiry, |deadline| expiry.min(deadline))
     }
 
+    /// The store's absolute timeout, as its `UPDATE`s cap expiries at it.
+    fn lifetime(&self) -> LifetimeLimit {
+        LifetimeLimit::of(self.max_lifetime)
+    }
+
     /// Inserts a new session, drawing a new `id` while the current one is
-    /// taken.
+    /// taken. Returns the expiry stored: `expiry`, capped at the store's
+    /// absolute timeout.
     pub(crate) async fn create_session(
         &self,
         id: &mut i128,
         data: &SessionData,
         expiry: OffsetDateTime,
-    ) -> Result<(), Error> {
+    ) -> Result<OffsetDateTime, Error> {
         let digest = SessionDigest::of_id(*id);
         let refuse = |error| refused::<S, B>("INSERT", Some(&digest), error);
         let created = OffsetDateTime::now_utc();
         let expiry = self.capped(expiry, Some(created));
-        let mut row = encode::<S, B>(*id, data, expiry).map_err(refuse)?;
+        let mut row = encode::<S, B>(*id, data, expiry, self.lifetime()).map_err(refuse)?;
         check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
         self.seal_row(&mut row).map_err(refuse)?;
         row.created = Some(B::expiry_to_column(created));
@@ -80,7 +87,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             Ok(false)
         })?;
         if inserted {
-            Ok(())
+            Ok(expiry)
         } else {
             Err(Error::backend_message(format!(
                 "no free session id in {CREATE_ATTEMPTS} attempts; is the id generator random?"
@@ -102,14 +109,14 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let digest = SessionDigest::of_id(id);
         let refuse = |error| refused::<S, B>("UPDATE", Some(&digest), error);
         let Some(loaded) = self.loaded.recall(id) else {
-            let mut row = encode::<S, B>(id, data, expiry).map_err(refuse)?;
+            let mut row = encode::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
             check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             self.seal_row(&mut row).map_err(refuse)?;
             return self.update_whole(&digest, &row).await;
         };
         check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
         let expiry = self.capped(expiry, loaded.created);
-        let mut row = encode_columns::<S, B>(id, data, expiry).map_err(refuse)?;
+        let mut row = encode_columns::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
         let (plan, written_expiry) =
             plan_save::<S, B>(&loaded, data, &values, expiry, self.touch_after).map_err(refuse)?;

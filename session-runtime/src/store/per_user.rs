@@ -6,6 +6,7 @@ use std::future::Future;
 use diesel::result::QueryResult;
 use time::OffsetDateTime;
 
+use crate::backend::lifetime_sql::LiveAt;
 use crate::backend::Backend;
 use crate::session_table::SessionTable;
 use crate::store::statement::run_statement;
@@ -36,7 +37,7 @@ pub trait IndexedColumn<S: SessionTable<B>, B: Backend>: LookupColumn {
     fn list<'a>(
         connection: &'a mut B::Connection,
         value: &'a Self::Value,
-        now: &'a B::Expiry,
+        now: &'a LiveAt<B>,
     ) -> impl Future<Output = QueryResult<Vec<ListedRow<S, B>>>> + Send + 'a;
 
     /// How many live rows have this value.
@@ -44,7 +45,7 @@ pub trait IndexedColumn<S: SessionTable<B>, B: Backend>: LookupColumn {
     fn count<'a>(
         connection: &'a mut B::Connection,
         value: &'a Self::Value,
-        now: &'a B::Expiry,
+        now: &'a LiveAt<B>,
     ) -> impl Future<Output = QueryResult<i64>> + Send + 'a;
 
     /// Deletes every row with this value.
@@ -102,7 +103,8 @@ pub struct SessionInfo<S> {
 }
 
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
-    /// The live sessions whose `column` holds `value`, latest expiry first.
+    /// The live sessions whose `column` holds `value`, latest expiry first:
+    /// neither expired nor past the store's absolute timeout.
     ///
     /// ```
     /// # use session_runtime::SessionStore;
@@ -125,7 +127,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         value: &C::Value,
     ) -> Result<Vec<SessionInfo<S>>, Error> {
         let _ = column;
-        let now = Self::expiry_now();
+        let now = self.live_at();
         let rows = run_statement!(self, "SELECT", |connection| {
             C::list(connection, value, &now)
         })?;
@@ -146,14 +148,15 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             .collect()
     }
 
-    /// How many live sessions have `value` in `column`.
+    /// How many live sessions have `value` in `column`: neither expired nor
+    /// past the store's absolute timeout.
     pub async fn count_by<C: IndexedColumn<S, B>>(
         &self,
         column: C,
         value: &C::Value,
     ) -> Result<u64, Error> {
         let _ = column;
-        let now = Self::expiry_now();
+        let now = self.live_at();
         let count = run_statement!(self, "SELECT COUNT(*)", |connection| {
             C::count(connection, value, &now)
         })?;

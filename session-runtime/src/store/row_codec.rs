@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::lifetime_sql::LifetimeLimit;
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::digest::SessionDigest;
@@ -16,13 +17,15 @@ use crate::store::encryption::open_data;
 use crate::Error;
 
 /// Splits a session into its row: typed values to their columns, the rest
-/// of the map to `data`.
+/// of the map to `data`. `lifetime` is the store's absolute timeout, which
+/// an `UPDATE` of the row caps its expiry at.
 pub(crate) fn encode<S: SessionTable<B>, B: Backend>(
     id: i128,
     data: &SessionData,
     expiry: OffsetDateTime,
+    lifetime: LifetimeLimit,
 ) -> Result<SessionRow<S, B>, Error> {
-    let mut row = encode_columns::<S, B>(id, data, expiry)?;
+    let mut row = encode_columns::<S, B>(id, data, expiry, lifetime)?;
     row.data = B::data_to_column(data, S::TABLE.columns)?;
     Ok(row)
 }
@@ -33,6 +36,7 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
     id: i128,
     data: &SessionData,
     expiry: OffsetDateTime,
+    lifetime: LifetimeLimit,
 ) -> Result<SessionRow<S, B>, Error> {
     check_depth::<B>(data)?;
     B::check_data(data)?;
@@ -45,7 +49,10 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
         data: DataJson(String::new()),
         sealed: SealedData::default(),
         expiry: B::expiry_to_column(expiry),
-        created: None,
+        // What an `INSERT` stores, and what an `UPDATE` gives a row that
+        // has no creation time.
+        created: Some(B::expiry_to_column(OffsetDateTime::now_utc())),
+        lifetime,
         fields,
     })
 }

@@ -139,7 +139,9 @@ macro_rules! impl_session_store {
                     .create_session(&mut id, &record.data, record.expiry_date)
                     .await;
                 record.id = $core::session::Id(id);
-                Ok(created?)
+                // The expiry stored, capped at the absolute timeout.
+                record.expiry_date = created?;
+                Ok(())
             }
 
             async fn save(

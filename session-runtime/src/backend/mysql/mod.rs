@@ -110,6 +110,7 @@ impl BackendInternals for Mysql {
         connection: &'a mut AsyncMysqlConnection,
         table: &'static str,
         now: &'a OffsetDateTime,
+        born_by: Option<&'a OffsetDateTime>,
         limit: i64,
     ) -> impl std::future::Future<Output = diesel::QueryResult<usize>> + Send + 'a {
         // MySQL refuses `LIMIT` in an `IN` subquery, and has `DELETE ...
@@ -118,12 +119,37 @@ impl BackendInternals for Mysql {
             "DELETE FROM {} WHERE expiry_date <= ? LIMIT ?",
             Self::DIALECT.quote_identifier(table)
         );
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query(sql)
-                .bind::<Datetime, _>(*now)
-                .bind::<BigInt, _>(limit),
-            connection,
-        )
+        // Past the absolute timeout: a row written before the limit capped
+        // every expiry, or by a server without it.
+        let lifetime = born_by.map(|born_by| {
+            (
+                sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+                born_by,
+            )
+        });
+        async move {
+            match lifetime {
+                Some((sql, born_by)) => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<Datetime, _>(*now)
+                            .bind::<Datetime, _>(*born_by)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+                None => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<Datetime, _>(*now)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+            }
+        }
     }
 
     fn names_a_missing_table(message: &str) -> bool {

@@ -79,6 +79,7 @@ impl BackendInternals for Postgres {
         connection: &'a mut AsyncPgConnection,
         table: &'static str,
         now: &'a OffsetDateTime,
+        born_by: Option<&'a OffsetDateTime>,
         limit: i64,
     ) -> impl std::future::Future<Output = diesel::QueryResult<usize>> + Send + 'a {
         // PostgreSQL has no `DELETE ... LIMIT`. `SKIP LOCKED` lets the
@@ -90,12 +91,40 @@ impl BackendInternals for Postgres {
             "DELETE FROM {table} WHERE id IN \
              (SELECT id FROM {table} WHERE expiry_date <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
         );
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query(sql)
-                .bind::<Timestamptz, _>(*now)
-                .bind::<BigInt, _>(limit),
-            connection,
-        )
+        // Past the absolute timeout: a row written before the limit capped
+        // every expiry, or by a server without it.
+        let lifetime = born_by.map(|born_by| {
+            (
+                sql.replace(
+                    "expiry_date <= $1 LIMIT $2",
+                    "(expiry_date <= $1 OR created_at <= $2) LIMIT $3",
+                ),
+                born_by,
+            )
+        });
+        async move {
+            match lifetime {
+                Some((sql, born_by)) => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<Timestamptz, _>(*now)
+                            .bind::<Timestamptz, _>(*born_by)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+                None => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<Timestamptz, _>(*now)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+            }
+        }
     }
 
     fn lost_connection(error: &DieselError) -> bool {

@@ -137,6 +137,7 @@ impl BackendInternals for Sqlite {
         connection: &'a mut Connection,
         table: &'static str,
         now: &'a i64,
+        born_by: Option<&'a i64>,
         limit: i64,
     ) -> impl std::future::Future<Output = QueryResult<usize>> + Send + 'a {
         // SQLite's `DELETE ... LIMIT` needs a compile-time option the
@@ -147,12 +148,37 @@ impl BackendInternals for Sqlite {
             "DELETE FROM {table} WHERE id IN \
              (SELECT id FROM {table} WHERE expiry_date <= ? LIMIT ?)"
         );
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query(sql)
-                .bind::<BigInt, _>(*now)
-                .bind::<BigInt, _>(limit),
-            connection,
-        )
+        // Past the absolute timeout: a row written before the limit capped
+        // every expiry, or by a server without it.
+        let lifetime = born_by.map(|born_by| {
+            (
+                sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+                born_by,
+            )
+        });
+        async move {
+            match lifetime {
+                Some((sql, born_by)) => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<BigInt, _>(*now)
+                            .bind::<BigInt, _>(*born_by)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+                None => {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(sql)
+                            .bind::<BigInt, _>(*now)
+                            .bind::<BigInt, _>(limit),
+                        connection,
+                    )
+                    .await
+                }
+            }
+        }
     }
 
     read_live_table!(CatalogQueries {
