@@ -636,14 +636,11 @@ async fn a_waiting_load_outlives_the_saved_loads_of_other_requests<T: BackendSch
     for n in 0..300 {
         let mut other = record(json!({"user_id": 1}));
         store.create(&mut other).await.unwrap();
-        let uri = format!("/now?key=n&value={n}");
-        let status = app.clone().oneshot(request(other.id, &uri)).await.unwrap();
-        assert_eq!(status.status(), StatusCode::OK);
+        let status = send(&app, other.id, format!("/now?key=n&value={n}"));
+        assert_eq!(status.await.unwrap(), StatusCode::OK);
     }
-    let cart = app
-        .clone()
-        .oneshot(request(stored.id, "/now?key=cart&value=full"));
-    assert_eq!(cart.await.unwrap().status(), StatusCode::OK);
+    let cart = send(&app, stored.id, "/now?key=cart&value=full".to_owned());
+    assert_eq!(cart.await.unwrap(), StatusCode::OK);
     let (_, bytes) = store.load_memo_usage();
     assert!(bytes <= 8 << 10, "{bytes} bytes");
     barrier.wait().await;
