@@ -1,13 +1,20 @@
 //! What each request loaded, so that its save writes only what it changed.
 //!
-//! tower-sessions hands `save` the whole record and nothing about the load
-//! it came from, and requests of one session overlap. But it loads and
-//! saves a request's session in the request's own task: hyper runs each
-//! connection, and each HTTP/2 stream, as a task of its own. So `load`
-//! remembers what it read under the tokio task and the session id, and
-//! `save` finds its own request's load there, whatever other requests of
-//! the session loaded or saved meanwhile. Outside a tokio task there is no
-//! task to key on, and a save writes the whole row.
+//! tower-sessions hands `save` the record alone, and requests of one
+//! session overlap: in tasks of their own (as hyper runs them), polled
+//! together in one task (`tokio::join!` in an app's tests), or outside any
+//! task. What ties a save to its own load, whichever task runs it, is the
+//! map the load returned: tower-sessions keeps the record it loaded for the
+//! whole request and changes its map in place (`insert`, `remove`, `clear`),
+//! and every map carries a `RandomState` of its own, whose keys std draws
+//! for each map. The hash of a fixed probe under the map's own hasher
+//! therefore names the map: its *token*, the same in every clone of the
+//! map and in no other map. `load` remembers what it read under the
+//! session id and the token of the map it returns; `save` looks its load
+//! up by the token of the map it is given. A map that no load of this
+//! store returned (a record the app built itself, or one that went
+//! through serialization) has a token nothing is remembered under, and
+//! its save writes the whole row.
 //!
 //! What is remembered is a hash of each top-level value, not the value: an
 //! entry's size depends on the number and length of the keys only. The
@@ -18,16 +25,19 @@
 //! compared values, and since the hash is not cryptographic, a user who
 //! crafted such a value could at worst keep their own change from being
 //! saved, as the values are theirs.
+//!
+//! The memo is bounded in bytes. Loads whose request has saved are
+//! evicted first, oldest first, and loads still waiting for their save
+//! only when those are gone: a request loses its load to eviction only
+//! when the loads not yet saved alone fill the budget.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-
-use foldhash::quality::RandomState;
 use std::mem::size_of;
 use std::sync::{Mutex, PoisonError};
 
+use foldhash::quality::RandomState;
 use time::OffsetDateTime;
-use tokio::task::Id as TaskId;
 
 use crate::session_data::SessionData;
 
@@ -38,7 +48,20 @@ pub(crate) const DEFAULT_BUDGET: usize = 8 << 20;
 /// Each top-level key of a session, in order, with the hash of its value.
 pub(crate) type ValueHashes = Vec<(Box<str>, u64)>;
 
-/// A bounded memo of loads, oldest evicted first.
+/// What names the map a load returned; see the module's documentation.
+pub(crate) type Token = u64;
+
+/// What a map's own hasher hashes to give its token. Any fixed value
+/// serves: the map's random keys make the hash.
+const TOKEN_PROBE: u64 = 0x7365_7373_696f_6e73;
+
+/// The token of `data`: the same for the map a load returned, for that
+/// map changed in place, and for its clones.
+pub(crate) fn token_of(data: &SessionData) -> Token {
+    data.hasher().hash_one(TOKEN_PROBE)
+}
+
+/// A bounded memo of loads, evicting saved loads first, oldest first.
 #[derive(Debug)]
 pub(crate) struct LoadedSessions {
     memo: Mutex<Memo>,
@@ -46,16 +69,22 @@ pub(crate) struct LoadedSessions {
     budget: usize,
 }
 
-/// Whose load: the request's task and the session.
-type LoadKey = (TaskId, i128);
+/// Whose load: the session, and the token of the map the load returned.
+type LoadKey = (i128, Token);
+
+/// A place in an eviction queue: a load, with the generation its entry
+/// had when it was queued; an item whose entry changed since is stale and
+/// skipped.
+type Queued = (LoadKey, u64);
 
 #[derive(Debug, Default)]
 struct Memo {
     entries: HashMap<LoadKey, Loaded>,
-    /// Keys in the order they were remembered, each with the generation
-    /// of its entry then; an item whose entry was remembered again since
-    /// is stale and skipped.
-    order: VecDeque<(LoadKey, u64)>,
+    /// Loads whose request has not saved, oldest first.
+    pending: VecDeque<Queued>,
+    /// Loads whose request saved, by their last save, oldest first:
+    /// evicted before any pending load.
+    saved: VecDeque<Queued>,
     generation: u64,
     bytes: usize,
 }
@@ -68,16 +97,17 @@ pub(crate) struct Loaded {
     pub(crate) expiry: OffsetDateTime,
     /// The row's `created_at`, if it has one.
     pub(crate) created: Option<OffsetDateTime>,
+    /// The values as this request last read or wrote them.
     pub(crate) values: ValueHashes,
 }
 
 impl Loaded {
-    /// What the entry costs: the entry, its map slot and order slot, and
+    /// What the entry costs: the entry, its map slot and queue slot, and
     /// each key with its hash.
     fn bytes(&self) -> usize {
         size_of::<Loaded>()
             + size_of::<LoadKey>()
-            + size_of::<(LoadKey, u64)>()
+            + size_of::<Queued>()
             + self
                 .values
                 .iter()
@@ -93,15 +123,57 @@ impl Memo {
         }
     }
 
-    /// Drops the oldest entries until `bytes` more fit in `budget`.
+    fn is_current(&self, (key, generation): &Queued) -> bool {
+        self.entries.get(key).map(|loaded| loaded.generation) == Some(*generation)
+    }
+
+    /// Drops saved loads, then pending ones, oldest first, until `bytes`
+    /// more fit in `budget`.
     fn make_room(&mut self, bytes: usize, budget: usize) {
         while self.bytes + bytes > budget {
-            let Some((key, generation)) = self.order.pop_front() else {
+            let Some(queued) = self.saved.pop_front().or_else(|| self.pending.pop_front()) else {
                 return;
             };
-            if self.entries.get(&key).map(|loaded| loaded.generation) == Some(generation) {
-                self.remove(&key);
+            if self.is_current(&queued) {
+                self.remove(&queued.0);
             }
+        }
+    }
+
+    /// Puts `loaded` in under `key`, in the queue of saved loads or of
+    /// pending ones, within `budget`.
+    fn insert(&mut self, key: LoadKey, mut loaded: Loaded, saved: bool, budget: usize) {
+        self.remove(&key);
+        let bytes = loaded.bytes();
+        if bytes > budget {
+            return;
+        }
+        self.make_room(bytes, budget);
+        self.generation += 1;
+        loaded.generation = self.generation;
+        let queue = if saved {
+            &mut self.saved
+        } else {
+            &mut self.pending
+        };
+        queue.push_back((key, loaded.generation));
+        self.entries.insert(key, loaded);
+        self.bytes += bytes;
+        // Saved loads leave stale items in the pending queue, and saved
+        // again in the saved one; drop them before they outnumber the
+        // entries.
+        if self.pending.len() + self.saved.len() > 2 * self.entries.len() + 64 {
+            let Memo {
+                entries,
+                pending,
+                saved,
+                ..
+            } = self;
+            let current = |(key, generation): &Queued| {
+                entries.get(key).map(|loaded| loaded.generation) == Some(*generation)
+            };
+            pending.retain(current);
+            saved.retain(current);
         }
     }
 }
@@ -128,79 +200,55 @@ impl LoadedSessions {
         values
     }
 
-    /// Remembers the current task's load of session `id`, in place of any
-    /// earlier one. Outside a tokio task, or when one entry would not fit
-    /// the budget, it remembers nothing.
+    /// Remembers a load of session `id` that returned the map of `token`.
+    /// A load that alone would not fit the budget is not remembered.
     pub(crate) fn remember(
         &self,
         id: i128,
+        token: Token,
         values: ValueHashes,
         expiry: OffsetDateTime,
         created: Option<OffsetDateTime>,
     ) {
-        let Some(task) = tokio::task::try_id() else {
-            return;
-        };
-        let key = (task, id);
-        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        memo.remove(&key);
-        memo.generation += 1;
         let loaded = Loaded {
-            generation: memo.generation,
+            generation: 0,
             expiry,
             created,
             values,
         };
-        let bytes = loaded.bytes();
-        if bytes > self.budget {
-            return;
-        }
-        memo.make_room(bytes, self.budget);
-        memo.order.push_back((key, loaded.generation));
-        memo.entries.insert(key, loaded);
-        memo.bytes += bytes;
-        // Loads remembered again leave stale order items behind; drop
-        // them before they outnumber the entries.
-        if memo.order.len() > 2 * memo.entries.len() + 64 {
-            let Memo { entries, order, .. } = &mut *memo;
-            order.retain(|(key, generation)| {
-                entries.get(key).map(|loaded| loaded.generation) == Some(*generation)
-            });
-        }
-    }
-
-    /// Forgets the current task's load of session `id`, if any: a later
-    /// load of the same session by the same task that is not remembered
-    /// must not leave an earlier one for its save to compare with.
-    pub(crate) fn forget(&self, id: i128) {
-        let Some(task) = tokio::task::try_id() else {
-            return;
-        };
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        memo.remove(&(task, id));
+        memo.insert((id, token), loaded, false, self.budget);
     }
 
-    /// The current task's load of session `id`, if it is still remembered.
-    pub(crate) fn recall(&self, id: i128) -> Option<Loaded> {
-        let key = (tokio::task::try_id()?, id);
+    /// The load of session `id` that returned the map of `token`, if it is
+    /// still remembered.
+    pub(crate) fn recall(&self, id: i128, token: Token) -> Option<Loaded> {
         let memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        memo.entries.get(&key).cloned()
+        memo.entries.get(&(id, token)).cloned()
     }
 
-    /// Records what the current task's save wrote, so that a second save
-    /// of the same request compares with it.
-    pub(crate) fn update(&self, id: i128, values: ValueHashes, expiry: OffsetDateTime) {
-        let Some(task) = tokio::task::try_id() else {
+    /// Records what the save of the map of `token` wrote, so that a second
+    /// save of the same map compares with it, and queues the load with the
+    /// saved ones.
+    pub(crate) fn wrote(
+        &self,
+        id: i128,
+        token: Token,
+        values: ValueHashes,
+        expiry: OffsetDateTime,
+    ) {
+        let key = (id, token);
+        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(created) = memo.entries.get(&key).map(|loaded| loaded.created) else {
             return;
         };
-        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        let Memo { entries, bytes, .. } = &mut *memo;
-        if let Some(loaded) = entries.get_mut(&(task, id)) {
-            *bytes -= loaded.bytes();
-            loaded.values = values;
-            loaded.expiry = expiry;
-            *bytes += loaded.bytes();
-        }
+        let loaded = Loaded {
+            generation: 0,
+            expiry,
+            created,
+            values,
+        };
+        memo.insert(key, loaded, true, self.budget);
     }
 
     /// How many loads and bytes the memo holds now.
@@ -222,73 +270,106 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test]
-    async fn holds_to_its_budget_evicting_the_oldest() {
-        let memo = std::sync::Arc::new(LoadedSessions::new(64 << 10));
-        let remembering = std::sync::Arc::clone(&memo);
-        tokio::spawn(async move {
-            let now = OffsetDateTime::now_utc();
-            for id in 0..100_000 {
-                let values = remembering.hash_values(&session(3));
-                remembering.remember(id, values, now, None);
-            }
-            assert!(remembering.recall(0).is_none());
-            assert!(remembering.recall(99_999).is_some());
-        })
-        .await
-        .unwrap();
+    /// Remembers a load of session `id` of `keys` keys, and returns its map.
+    fn load(memo: &LoadedSessions, id: i128, keys: usize) -> SessionData {
+        let data = session(keys);
+        let values = memo.hash_values(&data);
+        memo.remember(id, token_of(&data), values, OffsetDateTime::now_utc(), None);
+        data
+    }
+
+    /// Records a save of `data` whose load is remembered.
+    fn save(memo: &LoadedSessions, id: i128, data: &SessionData) {
+        let values = memo.hash_values(data);
+        memo.wrote(id, token_of(data), values, OffsetDateTime::now_utc());
+    }
+
+    #[test]
+    fn a_map_keeps_its_token_through_changes_and_clones_and_no_other_map_has_it() {
+        let mut data = session(3);
+        let token = token_of(&data);
+        data.insert("new".to_owned(), json!(1));
+        data.remove("key0");
+        data.clear();
+        assert_eq!(token_of(&data), token);
+        assert_eq!(token_of(&data.clone()), token);
+        let others: std::collections::HashSet<Token> =
+            (0..10_000).map(|_| token_of(&session(3))).collect();
+        assert_eq!(others.len(), 10_000);
+        assert!(!others.contains(&token));
+        // On another thread, too.
+        let elsewhere = std::thread::spawn(|| token_of(&session(3))).join().unwrap();
+        assert!(!others.contains(&elsewhere) && elsewhere != token);
+    }
+
+    #[test]
+    fn holds_to_its_budget_evicting_the_oldest() {
+        let memo = LoadedSessions::new(64 << 10);
+        let first = load(&memo, 0, 3);
+        let mut last = first.clone();
+        for id in 1..100_000 {
+            last = load(&memo, id, 3);
+        }
+        assert!(memo.recall(0, token_of(&first)).is_none());
+        assert!(memo.recall(99_999, token_of(&last)).is_some());
         let (entries, bytes) = memo.usage();
         assert!(bytes <= 64 << 10, "{bytes} bytes");
         assert!(entries > 100 && entries < 1_000, "{entries} entries");
     }
 
-    #[tokio::test]
-    async fn a_load_is_recalled_only_by_its_own_task() {
-        let memo = std::sync::Arc::new(LoadedSessions::new(DEFAULT_BUDGET));
-        let own = std::sync::Arc::clone(&memo);
-        tokio::spawn(async move {
-            let values = own.hash_values(&session(2));
-            own.remember(7, values, OffsetDateTime::now_utc(), None);
-            assert!(own.recall(7).is_some());
-            assert!(own.recall(8).is_none());
-        })
-        .await
-        .unwrap();
-        let other = std::sync::Arc::clone(&memo);
-        tokio::spawn(async move { assert!(other.recall(7).is_none()) })
-            .await
-            .unwrap();
-        // Outside a task there is nothing to key on.
-        assert!(memo.recall(7).is_none());
+    #[test]
+    fn saved_loads_are_evicted_before_pending_ones() {
+        let memo = LoadedSessions::new(16 << 10);
+        let waiting = load(&memo, 0, 3);
+        // Many requests load and save while the first one waits.
+        for id in 1..10_000 {
+            let data = load(&memo, id, 3);
+            save(&memo, id, &data);
+        }
+        assert!(memo.recall(0, token_of(&waiting)).is_some());
+        // Requests that never save push it out in the end.
+        for id in 10_000..20_000 {
+            load(&memo, id, 3);
+        }
+        assert!(memo.recall(0, token_of(&waiting)).is_none());
+        assert!(memo.usage().1 <= 16 << 10);
     }
 
-    #[tokio::test]
-    async fn loading_again_replaces_the_entry_and_keeps_the_order_short() {
-        let memo = std::sync::Arc::new(LoadedSessions::new(DEFAULT_BUDGET));
-        let own = std::sync::Arc::clone(&memo);
-        tokio::spawn(async move {
-            for _ in 0..10_000 {
-                let values = own.hash_values(&session(2));
-                own.remember(7, values, OffsetDateTime::now_utc(), None);
-            }
-            let order = own.memo.lock().unwrap().order.len();
-            assert!(order <= 66, "{order} order items");
-        })
-        .await
-        .unwrap();
-        assert_eq!(memo.usage().0, 1);
+    #[test]
+    fn a_load_is_recalled_only_with_its_own_map() {
+        let memo = LoadedSessions::new(DEFAULT_BUDGET);
+        let first = load(&memo, 7, 2);
+        let second = load(&memo, 7, 2);
+        let (a, b) = (
+            memo.recall(7, token_of(&first)),
+            memo.recall(7, token_of(&second)),
+        );
+        assert!(a.is_some() && b.is_some());
+        assert_ne!(token_of(&first), token_of(&second));
+        assert!(memo.recall(8, token_of(&first)).is_none());
+        assert!(memo.recall(7, token_of(&session(2))).is_none());
+        // A save of a map the store never handed out remembers nothing.
+        save(&memo, 7, &session(2));
+        assert_eq!(memo.usage().0, 2);
     }
 
-    #[tokio::test]
-    async fn a_zero_budget_remembers_nothing() {
-        let memo = std::sync::Arc::new(LoadedSessions::new(0));
-        let own = std::sync::Arc::clone(&memo);
-        tokio::spawn(async move {
-            let values = own.hash_values(&session(1));
-            own.remember(1, values, OffsetDateTime::now_utc(), None);
-        })
-        .await
-        .unwrap();
+    #[test]
+    fn saving_again_replaces_the_entry_and_keeps_the_queues_short() {
+        let memo = LoadedSessions::new(DEFAULT_BUDGET);
+        let data = load(&memo, 7, 2);
+        for _ in 0..10_000 {
+            save(&memo, 7, &data);
+        }
+        let memo_inside = memo.memo.lock().unwrap();
+        let queued = memo_inside.pending.len() + memo_inside.saved.len();
+        assert!(queued <= 66, "{queued} queued items");
+        assert_eq!(memo_inside.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_zero_budget_remembers_nothing() {
+        let memo = LoadedSessions::new(0);
+        load(&memo, 1, 1);
         assert_eq!(memo.usage(), (0, 0));
     }
 }

@@ -10,6 +10,7 @@ use crate::digest::SessionDigest;
 use crate::error::Error;
 use crate::session_data::SessionData;
 use crate::session_table::{SessionRow, SessionTable};
+use crate::store::loaded_sessions::token_of;
 use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
 use crate::store::save_plan::{plan_save, SavePlan};
 use crate::store::statement::{run_statement, Unit};
@@ -98,8 +99,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Updates an existing session. A session whose row is gone (logged out
     /// or revoked while this request ran) stays gone: the write is dropped.
     ///
-    /// When the record comes from a load the store remembers, only what
-    /// changed since that load is written, or nothing; see [`SavePlan`].
+    /// When `data` is the map of a load the store remembers (see
+    /// [`token_of`]), only what changed since that load is written, or
+    /// nothing; see [`SavePlan`]. Any other map is written whole.
     pub(crate) async fn save_session(
         &self,
         id: i128,
@@ -108,7 +110,8 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     ) -> Result<(), Error> {
         let digest = SessionDigest::of_id(id);
         let refuse = |error| refused::<S, B>("UPDATE", Some(&digest), error);
-        let Some(loaded) = self.loaded.recall(id) else {
+        let token = token_of(data);
+        let Some(loaded) = self.loaded.recall(id, token) else {
             let mut row = encode::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
             check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             self.seal_row(&mut row).map_err(refuse)?;
@@ -134,7 +137,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
                 })?;
             }
         }
-        self.loaded.update(id, values, written_expiry);
+        self.loaded.wrote(id, token, values, written_expiry);
         Ok(())
     }
 
@@ -191,8 +194,8 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         }
     }
 
-    /// Loads a session for a request, remembering what it loaded so that
-    /// the request's save writes only what changed.
+    /// Loads a session, remembering what it loaded under the map it
+    /// returns, so that the save of that map writes only what changed.
     pub(crate) async fn load_tracked(
         &self,
         id: i128,
@@ -204,10 +207,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         // its save writes it whole, sealed with the current key.
         if decoded.settled && !decoded.old_key {
             let values = self.loaded.hash_values(&decoded.data);
+            let token = token_of(&decoded.data);
             self.loaded
-                .remember(id, values, decoded.expiry, decoded.created);
-        } else {
-            self.loaded.forget(id);
+                .remember(id, token, values, decoded.expiry, decoded.created);
         }
         Ok(Some((decoded.data, decoded.expiry)))
     }

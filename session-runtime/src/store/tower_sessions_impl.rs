@@ -47,7 +47,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Loads a live session: `SessionStore::load` under a name that
     /// `diesel_async::RunQueryDsl`, which has a `load` of its own for every
     /// type, cannot shadow in a module that imports it for the app's own
-    /// queries.
+    /// queries. Like `load`, it remembers what it read, so that a `save`
+    /// of the record it returns, changed in place, writes only what
+    /// changed; see the [writes](crate::guide::writes) chapter.
     ///
     /// ```
     /// use session_runtime::diesel_async::RunQueryDsl; // for your own queries
@@ -67,8 +69,8 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// }
     /// ```
     pub async fn load_record<I: RecordId>(&self, id: &I) -> Result<Option<I::Record>, Error> {
-        let loaded = self.load_session(id.raw()).await?;
-        Ok(loaded.map(|decoded| id.record(decoded.data, decoded.expiry)))
+        let loaded = self.load_tracked(id.raw()).await?;
+        Ok(loaded.map(|(data, expiry)| id.record(data, expiry)))
     }
 }
 
