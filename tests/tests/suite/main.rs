@@ -33,6 +33,7 @@ mod races;
 mod round_trip;
 mod schema_evolution;
 mod security;
+mod stored_size;
 mod strict;
 mod tls;
 mod topologies;
