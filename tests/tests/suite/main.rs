@@ -24,6 +24,7 @@ mod encryption;
 mod faults;
 mod lifetime;
 mod mapping_fuzz;
+mod no_values_in_errors;
 mod observability;
 mod one_statement;
 mod own_queries;
