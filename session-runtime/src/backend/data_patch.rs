@@ -21,7 +21,29 @@ pub struct RowChanges {
     /// Per typed column, in declaration order, whether it is written.
     columns: Vec<bool>,
     data: Option<(DataPatch, DataType)>,
+    /// The most bytes the patched `data` may hold, when the save set one.
+    data_bound: Option<DataBound>,
     expiry: ExpiryWrite,
+}
+
+/// The most bytes `data` may hold after a partial save, as the database
+/// measures its own text of it: the store's limit
+/// ([`with_max_session_bytes`](crate::DieselStore::with_max_session_bytes))
+/// less the bytes the save's typed values count. The limit counts the
+/// whole session as compact JSON, typed values included; a partial save
+/// merges its keys into whatever `data` holds by then, keys that
+/// overlapping requests wrote included, so only the database can measure
+/// the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DataBound {
+    /// For a database that stores compact JSON text (SQLite).
+    pub(crate) compact: i64,
+    /// For one that prints a space after each `:` and `,` (PostgreSQL's
+    /// `JSONB`, MySQL's and MariaDB's JSON functions): the compact bound
+    /// plus the spaces the save's own `data` gets, so that a save whose
+    /// `data` is the one the request saw is taken exactly when a save of
+    /// the whole row would be.
+    pub(crate) spaced: i64,
 }
 
 /// How a save sets `expiry_date`.
@@ -111,6 +133,7 @@ impl RowChanges {
         RowChanges {
             columns,
             data,
+            data_bound: None,
             expiry: ExpiryWrite::Exact,
         }
     }
@@ -120,6 +143,7 @@ impl RowChanges {
         RowChanges {
             columns: vec![false; columns],
             data: None,
+            data_bound: None,
             expiry: write,
         }
     }
@@ -130,12 +154,27 @@ impl RowChanges {
         self.columns.get(index).copied().unwrap_or(false)
     }
 
+    /// Bounds the size of the patched `data` by `bound`, worked out only
+    /// when the save patches `data`: the `UPDATE` then stores the patched
+    /// `data` only if it fits, and fails with a NOT NULL violation on
+    /// `data` otherwise, which the store reports as [`Error::Encode`].
+    pub(crate) fn limit_data(
+        &mut self,
+        bound: impl FnOnce() -> Result<DataBound, Error>,
+    ) -> Result<(), Error> {
+        if self.data.is_some() {
+            self.data_bound = Some(bound()?);
+        }
+        Ok(())
+    }
+
     /// The assignment of the `data` column, if the save changes it.
     pub fn set_data<C: Column>(&self, column: C) -> Option<SetData<'_, C>> {
         let _ = column;
         self.data.as_ref().map(|(patch, data_type)| SetData {
             patch,
             data_type: *data_type,
+            bound: self.data_bound,
             column: PhantomData,
         })
     }
@@ -153,6 +192,7 @@ pub struct SetData<'a, C> {
     // SQLite's one `data` type needs no casts.
     #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) data_type: DataType,
+    pub(crate) bound: Option<DataBound>,
     column: PhantomData<C>,
 }
 
@@ -173,6 +213,54 @@ impl<C> SetData<'_, C> {
     }
 }
 
+/// How a backend measures the bytes of the patched `data`.
+pub(crate) struct ByteLength {
+    /// What the patched value goes inside, before and after it.
+    pub(crate) around: (&'static str, &'static str),
+    /// Whether the database prints JSON with a space after each `:` and
+    /// `,`, so that the bound is [`DataBound::spaced`].
+    pub(crate) spaced: bool,
+}
+
+impl<'a, C: Column> SetData<'a, C> {
+    /// `data = CASE WHEN length(<patched>) <= bound THEN <patched> END`,
+    /// or `data = <patched>` without a bound. One statement still: an
+    /// oversized result is NULL, which `data`'s NOT NULL refuses, so that
+    /// the row stays as it was and the failure is told apart from a row
+    /// that is gone (a `WHERE` guard would update 0 rows in both cases).
+    pub(crate) fn walk_guarded<'b, DB>(
+        &'b self,
+        length: &ByteLength,
+        mut out: AstPass<'_, 'b, DB>,
+        patched: impl for<'x> Fn(AstPass<'x, 'b, DB>) -> QueryResult<()>,
+    ) -> QueryResult<()>
+    where
+        DB: DieselBackend + HasSqlType<diesel::sql_types::BigInt>,
+        i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    {
+        out.push_identifier(C::NAME)?;
+        out.push_sql(" = ");
+        let Some(bound) = &self.bound else {
+            return patched(out.reborrow());
+        };
+        out.push_sql("CASE WHEN ");
+        out.push_sql(length.around.0);
+        patched(out.reborrow())?;
+        out.push_sql(length.around.1);
+        out.push_sql(" <= ");
+        let bytes = if length.spaced {
+            &bound.spaced
+        } else {
+            &bound.compact
+        };
+        out.push_bind_param::<diesel::sql_types::BigInt, i64>(bytes)?;
+        out.push_sql(" THEN ");
+        patched(out.reborrow())?;
+        out.push_sql(" END");
+        Ok(())
+    }
+}
+
 /// How SQLite and MySQL spell the JSON path functions of a patch.
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) struct PathFunctions {
@@ -189,10 +277,33 @@ pub(crate) struct PathFunctions {
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 impl<C: Column> SetData<'_, C> {
     /// `data = set(remove(data, path...), path, value...)`, each part only
-    /// when it has paths.
+    /// when it has paths, within the save's bound.
     pub(crate) fn walk_paths<'b, DB>(
         &'b self,
         functions: &PathFunctions,
+        length: &ByteLength,
+        out: AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()>
+    where
+        DB: DieselBackend
+            + HasSqlType<diesel::sql_types::Text>
+            + HasSqlType<diesel::sql_types::BigInt>,
+        String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    {
+        let DataPatch::Paths { set, remove } = self.patch else {
+            return Err(Self::foreign_form());
+        };
+        self.walk_guarded(length, out, |out| {
+            Self::walk_path_calls(functions, set, remove, out)
+        })
+    }
+
+    /// `set(remove(data, path...), path, value...)`.
+    fn walk_path_calls<'b, DB>(
+        functions: &PathFunctions,
+        set: &'b [(String, DataJson)],
+        remove: &'b [String],
         mut out: AstPass<'_, 'b, DB>,
     ) -> QueryResult<()>
     where
@@ -200,11 +311,6 @@ impl<C: Column> SetData<'_, C> {
         String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
     {
         use diesel::sql_types::Text;
-        let DataPatch::Paths { set, remove } = self.patch else {
-            return Err(Self::foreign_form());
-        };
-        out.push_identifier(C::NAME)?;
-        out.push_sql(" = ");
         if !set.is_empty() {
             out.push_sql(functions.set);
             out.push_sql("(");

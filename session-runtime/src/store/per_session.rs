@@ -11,7 +11,9 @@ use crate::error::Error;
 use crate::session_data::SessionData;
 use crate::session_table::{SessionRow, SessionTable};
 use crate::store::loaded_sessions::token_of;
-use crate::store::row_codec::{check_size, decode, encode, encode_columns, is_stored, Decoded};
+use crate::store::row_codec::{
+    check_size, data_bound, decode, encode, encode_columns, is_stored, Decoded,
+};
 use crate::store::save_plan::{plan_save, SavePlan};
 use crate::store::statement::{run_statement, Unit};
 use crate::store::undecodable::Undecodable;
@@ -130,7 +132,11 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
                 self.seal_row(&mut row).map_err(refuse)?;
                 self.update_whole(&digest, &row).await?;
             }
-            SavePlan::Changes(changes) => {
+            SavePlan::Changes(mut changes) => {
+                let limit = self.max_session_bytes;
+                changes
+                    .limit_data(|| data_bound::<S, B>(data, limit))
+                    .map_err(refuse)?;
                 let now = Self::expiry_now();
                 run_statement!(self, "UPDATE", session = &digest, |connection| {
                     S::update_changes(connection, &row, &changes, &now)

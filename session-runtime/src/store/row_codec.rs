@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::backend::data_column::DataJson;
+use crate::backend::data_patch::DataBound;
 use crate::backend::lifetime_sql::LifetimeLimit;
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
@@ -123,17 +124,7 @@ pub(crate) fn check_size<S: SessionTable<B>, B: Backend>(
     limit: usize,
 ) -> Result<(), Error> {
     let size = match untyped {
-        Some(text) => S::TABLE
-            .columns
-            .iter()
-            .try_fold(text.0.len(), |size, column| {
-                let Some(value) = column.path.get(data) else {
-                    return Ok(size);
-                };
-                // `"key":value,` for the key or member that holds it.
-                let name = column.path.members.last().unwrap_or(&column.path.key);
-                Ok::<_, Error>(size + json_size(value)? + name.len() + 4)
-            })?,
+        Some(text) => text.0.len() + typed_size::<S, B>(data)?,
         None => json_size(data)?,
     };
     if size > limit {
@@ -143,6 +134,85 @@ pub(crate) fn check_size<S: SessionTable<B>, B: Backend>(
         )));
     }
     Ok(())
+}
+
+/// The bytes the typed values of `data` count towards the limit: each as
+/// `"key":value,` for the key or member that holds it.
+fn typed_size<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<usize, Error> {
+    S::TABLE.columns.iter().try_fold(0, |size, column| {
+        let Some(value) = column.path.get(data) else {
+            return Ok(size);
+        };
+        let name = column.path.members.last().unwrap_or(&column.path.key);
+        Ok(size + json_size(value)? + name.len() + 4)
+    })
+}
+
+/// The bound a partial save puts on the `data` it stores (see
+/// [`DataBound`]): the session's typed values count as [`check_size`]
+/// counts them, and the stored `data` as the database measures it, so
+/// that keys that overlapping requests merged into `data` count too.
+pub(crate) fn data_bound<S: SessionTable<B>, B: Backend>(
+    data: &SessionData,
+    limit: usize,
+) -> Result<DataBound, Error> {
+    let spaces = std::cell::Cell::new(0_usize);
+    let untyped = DataJson::without_typed(data, S::TABLE.columns, SpaceCounter(&spaces))?;
+    drop(untyped);
+    let bytes = |size: usize| i64::try_from(size).unwrap_or(i64::MAX);
+    let compact = limit.saturating_sub(typed_size::<S, B>(data)?);
+    Ok(DataBound {
+        compact: bytes(compact),
+        spaced: bytes(compact.saturating_add(spaces.get())),
+    })
+}
+
+/// Writes compact JSON and counts the spaces a database that prints a
+/// space after each `:` and `,` adds to it.
+struct SpaceCounter<'a>(&'a std::cell::Cell<usize>);
+
+impl SpaceCounter<'_> {
+    fn separator<W: ?Sized + std::io::Write>(
+        &self,
+        writer: &mut W,
+        separator: &[u8],
+    ) -> std::io::Result<()> {
+        self.0.set(self.0.get() + 1);
+        writer.write_all(separator)
+    }
+}
+
+impl serde_json::ser::Formatter for SpaceCounter<'_> {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.separator(writer, b",")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.separator(writer, b",")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.separator(writer, b":")
+    }
 }
 
 /// The length of `value` as compact JSON.

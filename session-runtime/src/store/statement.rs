@@ -217,6 +217,9 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
     if !intact {
         B::discard(connection);
     }
+    if statement == "UPDATE" && is_null_data(&error) {
+        return Err(Error::Encode(OVER_LIMIT.to_owned()));
+    }
     Err(match error {
         // Diesel names the column; its cause says what is wrong with it.
         DieselError::DeserializationError(cause) => Error::Decode(format!(
@@ -249,6 +252,28 @@ pub(crate) fn finish<S: SessionTable<B>, B: Backend, T>(
             }
         }
     })
+}
+
+/// What a partial save whose `data` would pass the store's size limit
+/// says. Its `UPDATE` sets `data` to NULL then (see
+/// `DataBound`), which `data`'s NOT NULL refuses.
+const OVER_LIMIT: &str = "the stored session would be over the store's size limit \
+     (`DieselStore::with_max_session_bytes`) with this save's keys merged into what is stored, \
+     keys that overlapping requests of the session saved included; nothing was written";
+
+/// Whether `error` is a NOT NULL violation on the `data` column, which only
+/// the size bound of a partial save causes: every other write of `data`
+/// binds a value. Each backend names the column its own way.
+fn is_null_data(error: &DieselError) -> bool {
+    let DieselError::DatabaseError(DatabaseErrorKind::NotNullViolation, info) = error else {
+        return false;
+    };
+    let message = info.message();
+    info.column_name() == Some("data")
+        // SQLite: "NOT NULL constraint failed: table.data".
+        || message.ends_with(".data")
+        // MySQL and MariaDB: "Column 'data' cannot be null".
+        || message.contains("'data'")
 }
 
 /// What a statement on a table that does not exist adds to its message.

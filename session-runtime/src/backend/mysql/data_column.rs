@@ -12,7 +12,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
-use crate::backend::data_patch::{PathFunctions, SetData};
+use crate::backend::data_patch::{ByteLength, PathFunctions, SetData};
 use crate::schema::table_def::DataType;
 
 /// `JSON` and, with `data = blob`, `LONGBLOB`: the same JSON text.
@@ -56,6 +56,11 @@ impl<C: Column> QueryFragment<Mysql> for SetData<'_, C> {
             column,
             value: ("JSON_EXTRACT(", ", '$')"),
         };
-        self.walk_paths(&functions, out)
+        // `JSON_SET` prints `{"a": 1, "b": 2}`; `LENGTH` counts bytes.
+        const LENGTH: ByteLength = ByteLength {
+            around: ("LENGTH(", ")"),
+            spaced: true,
+        };
+        self.walk_paths(&functions, &LENGTH, out)
     }
 }

@@ -3,16 +3,12 @@
 use std::io::Write as _;
 
 use diesel::pg::{Pg, PgValue};
-use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, Json, Jsonb, Text};
-use diesel::{Column, QueryResult};
+use diesel::sql_types::{Json, Jsonb};
 
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, IsNull, Output, ToSql};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
-use crate::backend::data_patch::{DataPatch, SetData};
-use crate::schema::table_def::DataType;
 
 impl ToSql<Jsonb, Pg> for DataJson {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
@@ -66,35 +62,6 @@ impl serde_json::ser::Formatter for PlainFloats {
         if !text.contains('.') {
             writer.write_all(b".0")?;
         }
-        Ok(())
-    }
-}
-
-/// `data = (data - removed) || set`: JSONB's top-level `||` replaces each
-/// set key whole, as a save of the whole row would. A `JSON` column goes
-/// through JSONB and back.
-impl<C: Column> QueryFragment<Pg> for SetData<'_, C> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let DataPatch::Merge { set, remove } = self.patch else {
-            return Err(Self::foreign_form());
-        };
-        let json = self.data_type == DataType::Json;
-        out.push_identifier(C::NAME)?;
-        out.push_sql(" = ((");
-        out.push_identifier(C::NAME)?;
-        if json {
-            out.push_sql("::jsonb");
-        }
-        if !remove.is_empty() {
-            out.push_sql(" - ");
-            out.push_bind_param::<Array<Text>, _>(remove)?;
-        }
-        out.push_sql(")");
-        if let Some(set) = set {
-            out.push_sql(" || ");
-            out.push_bind_param::<Jsonb, _>(set)?;
-        }
-        out.push_sql(if json { ")::json" } else { ")" });
         Ok(())
     }
 }

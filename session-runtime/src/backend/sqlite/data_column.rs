@@ -9,7 +9,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::{Column, QueryResult};
 
 use crate::backend::data_column::{parse, DataJson, DataMap};
-use crate::backend::data_patch::{PathFunctions, SetData};
+use crate::backend::data_patch::{ByteLength, PathFunctions, SetData};
 
 impl ToSql<Json, Sqlite> for DataJson {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
@@ -34,6 +34,11 @@ impl<C: Column> QueryFragment<Sqlite> for SetData<'_, C> {
             column: ("", ""),
             value: ("json(", ")"),
         };
-        self.walk_paths(&FUNCTIONS, out)
+        // `json_set` returns compact JSON text.
+        const LENGTH: ByteLength = ByteLength {
+            around: ("length(CAST(", " AS BLOB))"),
+            spaced: false,
+        };
+        self.walk_paths(&FUNCTIONS, &LENGTH, out)
     }
 }
