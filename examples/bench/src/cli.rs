@@ -120,6 +120,13 @@ pub struct Options {
     /// `--only dispatch`: time `ours any` against `ours plain` alone, on
     /// [`Options::ops`], and no end-to-end figure.
     pub dispatch: bool,
+    /// `--pgbouncer`: ours' `pgbouncer` switch on PostgreSQL; no
+    /// encryption figure, whose stores take no pool options.
+    pub pgbouncer: bool,
+    /// `--direct-postgres-url`: where every PostgreSQL contender but ours
+    /// (the peer, both floors) and every seeder connect, when not where
+    /// ours do.
+    pub direct_postgres_url: Option<String>,
 }
 
 /// Where the chart goes unless `--chart` says otherwise.
@@ -162,6 +169,18 @@ usage: cargo run --release -p example-bench -- [options]
                       against ours plain alone, with no other contender, no
                       end-to-end figure and no chart, on the operations
                       named beside it (every one if none)
+  --pgbouncer         ours on PostgreSQL as behind a transaction-mode pooler
+                      such as PgBouncer: PoolOptions::with_pgbouncer(true)
+                      (other backends run without it); skips the encryption
+                      figure. Point SESSION_TEST_POSTGRES_URL at the pooler
+                      to go through it
+  --direct-postgres-url URL
+                      where every PostgreSQL contender but ours (the peer,
+                      both floors) and the seeders connect, if not at
+                      SESSION_TEST_POSTGRES_URL: none of them keeps its
+                      statements in a transaction of their own, so none
+                      runs through PgBouncer in transaction mode (sqlx 0.8
+                      names its statements even with no statement cache)
   -h, --help          this text
 
 Servers: SESSION_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
@@ -183,6 +202,8 @@ impl Options {
             warm_up: true,
             chart: PathBuf::from(DEFAULT_CHART),
             dispatch: false,
+            pgbouncer: false,
+            direct_postgres_url: None,
         };
         let mut no_e2e = false;
         let mut only_figures = Vec::new();
@@ -191,6 +212,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--no-e2e" => no_e2e = true,
+                "--pgbouncer" => options.pgbouncer = true,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 "--backend" => {
                     let value = args.next().ok_or("--backend needs a value")?;
@@ -227,6 +249,10 @@ impl Options {
                 "--repeat" => options.repeat = Some(positive(&arg, args.next())?),
                 "--max-ops" => options.max_ops = Some(positive(&arg, args.next())?),
                 "--no-warm-up" => options.warm_up = false,
+                "--direct-postgres-url" => {
+                    let url = args.next().ok_or("--direct-postgres-url needs a URL")?;
+                    options.direct_postgres_url = Some(url);
+                }
                 "--chart" => {
                     options.chart = args.next().ok_or("--chart needs a path")?.into();
                 }
@@ -259,6 +285,16 @@ impl Options {
                 .collect();
         } else if no_e2e {
             options.e2e.clear();
+        }
+        // The encryption figure's stores take no pool options, so they
+        // would not run as behind a pooler.
+        if options.pgbouncer {
+            if only_figures.contains(&EndToEnd::Encryption) {
+                return Err(format!(
+                    "--pgbouncer runs no encryption figure: its stores take no pool options\n\n{USAGE}"
+                ));
+            }
+            options.e2e.retain(|figure| *figure != EndToEnd::Encryption);
         }
         if options.ops.is_empty() && only_figures.is_empty() {
             options.ops = Op::ALL.to_vec();
@@ -297,6 +333,28 @@ mod tests {
         assert!(options.warm_up);
         assert_eq!(options.chart, PathBuf::from(DEFAULT_CHART));
         assert!(!options.dispatch);
+        assert!(!options.pgbouncer);
+    }
+
+    #[test]
+    fn the_pgbouncer_switch_keeps_every_figure_but_encryption() {
+        let options = parse(&["--pgbouncer", "--backend", "postgres"]).unwrap();
+        assert!(options.pgbouncer);
+        assert_eq!(options.ops, Op::ALL);
+        assert_eq!(
+            options.e2e,
+            [EndToEnd::Visits, EndToEnd::Rolling, EndToEnd::Overlap]
+        );
+        let options = parse(&["--only", "save,rolling", "--pgbouncer"]).unwrap();
+        assert_eq!(
+            (options.ops.as_slice(), options.e2e.as_slice()),
+            (&[Op::Save][..], &[EndToEnd::Rolling][..])
+        );
+        assert!(parse(&["--pgbouncer", "--only", "encryption"]).is_err());
+        let direct = "postgres://postgres@127.0.0.1:5432/test";
+        let options = parse(&["--pgbouncer", "--direct-postgres-url", direct]).unwrap();
+        assert_eq!(options.direct_postgres_url.as_deref(), Some(direct));
+        assert!(parse(&["--direct-postgres-url"]).is_err());
     }
 
     #[test]

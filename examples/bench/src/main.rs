@@ -47,6 +47,8 @@ async fn main() -> ExitCode {
         overlap_rounds: runs(EndToEnd::Overlap, plan.overlap_rounds),
         ops: options.ops.clone(),
         dispatch: options.dispatch,
+        pgbouncer: options.pgbouncer,
+        direct_postgres_url: options.direct_postgres_url.clone(),
         ..plan
     };
     if cfg!(debug_assertions) {
@@ -65,8 +67,15 @@ async fn main() -> ExitCode {
          by hand through the same diesel-async driver and pool; **physical floor** = one prepared \
          statement per operation through sqlx on `id`, `data`, `expiry_date` and a primary key only."
     };
+    let pgbouncer = if options.pgbouncer {
+        "With `--pgbouncer`: on PostgreSQL, ours with `PoolOptions::with_pgbouncer(true)` \
+         (each operation in a transaction of its own, no statement cache); \
+         the other contenders at `--direct-postgres-url` if given.\n"
+    } else {
+        ""
+    };
     println!(
-        "## Session store benchmark{}\n\n{contenders}\n\
+        "## Session store benchmark{}\n\n{contenders}\n{pgbouncer}\
          Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
          Timed runs last up to {} ms, {} per figure, interleaved across the contenders; \
          `delete_expired` deletes {} expired rows among {} live ones. {} cores.\n",

@@ -74,6 +74,12 @@ pub struct Plan {
     /// `--only dispatch`: `ours any` against the single-backend store of
     /// the same struct without fields, no other contender.
     pub dispatch: bool,
+    /// `--pgbouncer`: on PostgreSQL, ours with its `pgbouncer` switch.
+    pub pgbouncer: bool,
+    /// `--direct-postgres-url`: where every PostgreSQL contender but ours
+    /// (the peer, both floors) and every seeder connect, when not where
+    /// ours do.
+    pub direct_postgres_url: Option<String>,
 }
 
 /// Sessions of each listed user.
@@ -106,6 +112,8 @@ impl Plan {
             pool,
             ops: Op::ALL.to_vec(),
             dispatch: false,
+            pgbouncer: false,
+            direct_postgres_url: None,
         }
     }
 
@@ -136,11 +144,22 @@ impl Plan {
         GENERAL_USERS + 2 * i64::try_from(per_contender).unwrap_or(i64::MAX / 4) + 1
     }
 
-    fn pool_options(&self) -> PoolOptions {
+    /// Where every contender but ours, and every seeder, connect on
+    /// `kind`, when not where ours do.
+    fn direct_url(&self, kind: BackendKind) -> Option<String> {
+        self.direct_postgres_url
+            .clone()
+            .filter(|_| kind == BackendKind::Postgres)
+    }
+
+    /// Ours' pool options on `kind`. The `pgbouncer` switch is for
+    /// PostgreSQL alone: another backend's store refuses it.
+    fn pool_options(&self, kind: BackendKind) -> PoolOptions {
         PoolOptions::default()
             .with_max_size(self.pool)
             // Generous: 32 tasks share the pool, and SQLite writers queue.
             .with_retry_budget(Duration::from_secs(30))
+            .with_pgbouncer(self.pgbouncer && kind == BackendKind::Postgres)
     }
 }
 
@@ -648,7 +667,10 @@ async fn sqlite_typed_file(
 
     let mut admin = SyncConnectionWrapper::<diesel::SqliteConnection>::establish(url).await?;
     execute_all(&mut admin, &[users_ddl("SQLite")]).await?;
-    let store = crate::sqlite::BenchSessionStore::connect_with(url, &plan.pool_options())?;
+    let store = crate::sqlite::BenchSessionStore::connect_with(
+        url,
+        &plan.pool_options(BackendKind::Sqlite),
+    )?;
     store.migrate().await?;
     let floor = crate::floor::sqlite::Floor::new(store.pool().clone());
     floor.insert_users(1, plan.users_needed()).await?;
@@ -680,7 +702,10 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
             bench_sessions::user_id,
             Arc::new(typed_seeder),
         );
-        let plain = PlainBenchSessionStore::connect_with(&plain_url, &plan.pool_options())?;
+        let plain = PlainBenchSessionStore::connect_with(
+            &plain_url,
+            &plan.pool_options(BackendKind::Sqlite),
+        )?;
         plain.migrate().await?;
         let ours_plain = Ours::plain(
             plain.clone(),
@@ -700,11 +725,11 @@ async fn sqlite(plan: &Plan) -> BenchResult<BackendReport> {
             let any_path = dir.join("any.db");
             let plain = DispatchPlainBenchSessionStore::connect_with(
                 &plain_path.to_string_lossy(),
-                &plan.pool_options(),
+                &plan.pool_options(BackendKind::Sqlite),
             )?;
             let any = AnyPlainBenchSessionStore::connect_with(
                 &any_path.to_string_lossy(),
-                &plan.pool_options(),
+                &plan.pool_options(BackendKind::Sqlite),
             )?;
             let seeders = [
                 PhysicalFloor::on_table(
@@ -842,23 +867,29 @@ macro_rules! server_backend {
             execute_all(&mut admin, &drops).await?;
             let result = async {
                 execute_all(&mut admin, &[users_ddl($users_backend)]).await?;
-                let typed = BenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                // Every contender but ours, and every seeder, sends its
+                // statements outside a transaction of its own, so it runs
+                // at `--direct-postgres-url` when ours go through a pooler.
+                let direct_url = plan.direct_url(kind).unwrap_or_else(|| url.clone());
+                let typed = BenchSessionStore::connect_with(&url, &plan.pool_options(kind))?;
                 typed.migrate().await?;
-                let same_schema_floor = crate::floor::$module::Floor::new(
-                    BenchSessionStore::connect_with(&url, &plan.pool_options())?
+                let floor_pool =
+                    BenchSessionStore::connect_with(&direct_url, &plan.pool_options(kind))?
                         .pool()
-                        .clone(),
-                );
+                        .clone();
+                let same_schema_floor = crate::floor::$module::Floor::new(floor_pool.clone());
                 same_schema_floor
                     .insert_users(1, plan.users_needed())
                     .await?;
                 let ours_typed = Ours::typed(
                     typed.clone(),
                     bench_sessions::user_id,
-                    Arc::new(crate::floor::$module::Floor::new(typed.pool().clone())),
+                    Arc::new(crate::floor::$module::Floor::new(floor_pool)),
                 );
-                let physical_pool = sqlx_pool_options::<$database>(plan).connect(&url).await?;
-                let plain = PlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                let physical_pool = sqlx_pool_options::<$database>(plan)
+                    .connect(&direct_url)
+                    .await?;
+                let plain = PlainBenchSessionStore::connect_with(&url, &plan.pool_options(kind))?;
                 plain.migrate().await?;
                 let ours_plain = Ours::plain(
                     plain.clone(),
@@ -868,9 +899,12 @@ macro_rules! server_backend {
                     )),
                 );
                 let dispatch = if plan.dispatch {
-                    let plain =
-                        DispatchPlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
-                    let any = AnyPlainBenchSessionStore::connect_with(&url, &plan.pool_options())?;
+                    let plain = DispatchPlainBenchSessionStore::connect_with(
+                        &url,
+                        &plan.pool_options(kind),
+                    )?;
+                    let any =
+                        AnyPlainBenchSessionStore::connect_with(&url, &plan.pool_options(kind))?;
                     let seeders = [
                         PhysicalFloor::on_table(physical_pool.clone(), DISPATCH_PLAIN_TABLE),
                         PhysicalFloor::on_table(physical_pool.clone(), ANY_PLAIN_SESSIONS_TABLE),
@@ -881,7 +915,9 @@ macro_rules! server_backend {
                 };
                 let physical_floor = PhysicalFloor::create(physical_pool, PHYSICAL_TABLE).await?;
 
-                let pool = sqlx_pool_options::<$database>(plan).connect(&url).await?;
+                let pool = sqlx_pool_options::<$database>(plan)
+                    .connect(&direct_url)
+                    .await?;
                 let peer_store = <$peer_store>::new(pool.clone())
                     .with_schema_name(PEER_SCHEMA)?
                     .with_table_name(PEER_TABLE)?;
@@ -945,6 +981,32 @@ mod tests {
     fn the_order_rotates_and_covers_everyone() {
         assert_eq!(rotation(4, 0).collect::<Vec<_>>(), [0, 1, 2, 3]);
         assert_eq!(rotation(4, 5).collect::<Vec<_>>(), [1, 2, 3, 0]);
+    }
+
+    #[test]
+    fn the_pgbouncer_setting_reaches_postgresql_alone() {
+        let plan = Plan {
+            pgbouncer: true,
+            ..Plan::quick(16)
+        };
+        assert!(plan.pool_options(BackendKind::Postgres).pgbouncer);
+        assert!(!plan.pool_options(BackendKind::Sqlite).pgbouncer);
+        assert!(!plan.pool_options(BackendKind::Mysql).pgbouncer);
+        let direct = "postgres://postgres@127.0.0.1:5432/test";
+        let plan = Plan {
+            direct_postgres_url: Some(direct.to_owned()),
+            ..plan
+        };
+        assert_eq!(
+            plan.direct_url(BackendKind::Postgres).as_deref(),
+            Some(direct)
+        );
+        assert_eq!(plan.direct_url(BackendKind::Mysql), None);
+        assert!(
+            !Plan::quick(16)
+                .pool_options(BackendKind::Postgres)
+                .pgbouncer
+        );
     }
 
     #[test]
