@@ -103,6 +103,8 @@ struct Memo {
     saved: VecDeque<Queued>,
     generation: u64,
     bytes: usize,
+    /// How many entries the map holds without growing, tombstones aside.
+    map_capacity: usize,
 }
 
 /// One load, as its save compares with it.
@@ -192,8 +194,11 @@ impl Memo {
         // rehashing in place only while the map is at most half full, and
         // otherwise doubles it, so a map more than half full would double
         // long after the budget filled, and resident memory with it.
-        if self.entries.capacity() < 2 * (self.entries.len() + 1) {
-            self.entries.reserve(self.entries.len() + 1);
+        // `capacity` counts tombstones as taken, so the map's own size is
+        // tracked apart: it only grows here.
+        if 2 * (self.entries.len() + 1) > self.map_capacity {
+            self.entries.reserve(self.entries.len() + 2);
+            self.map_capacity = self.entries.capacity();
         }
         self.entries.insert(key, loaded);
         self.bytes += bytes;
@@ -405,6 +410,31 @@ mod tests {
         let queued = memo_inside.pending.len() + memo_inside.saved.len();
         assert!(queued <= 66, "{queued} queued items");
         assert_eq!(memo_inside.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_full_memo_under_churn_never_grows_its_map() {
+        let memo = LoadedSessions::new(1 << 20);
+        // The map's size as tracked, and whether the map ever held more
+        // than that, which it would only by growing on its own.
+        let shape = |memo: &LoadedSessions| {
+            let inside = memo.memo.lock().unwrap();
+            assert!(inside.entries.capacity() <= inside.map_capacity);
+            assert!(2 * inside.entries.len() <= inside.map_capacity);
+            inside.map_capacity
+        };
+        let churn = |from: i128, requests: i128| {
+            for id in from..from + requests {
+                let data = load(&memo, id, 1);
+                save(&memo, id, &data);
+                shape(&memo);
+            }
+        };
+        churn(0, 20_000);
+        let full = shape(&memo);
+        churn(20_000, 200_000);
+        assert_eq!(shape(&memo), full);
+        assert!(memo.usage().1 <= 1 << 20);
     }
 
     #[test]
