@@ -197,7 +197,7 @@ impl Slot {
 fn changes(index: usize) -> bool {
     let mut mixed = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     mixed ^= mixed >> 31;
-    mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9) % 10 == 0
+    mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9).is_multiple_of(10)
 }
 
 /// The run of one budget on one backend, in this process.
@@ -337,7 +337,7 @@ async fn soak(
                     }
                     *slot_of.lock().unwrap_or_else(PoisonError::into_inner) = slot;
                     let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if finished % every == 0 || finished == requests {
+                    if finished.is_multiple_of(every) || finished == requests {
                         let reading = sample(finished)?;
                         samples
                             .lock()
@@ -421,9 +421,9 @@ impl Run {
 }
 
 fn budget_label(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} B")
