@@ -99,7 +99,9 @@ impl Scenario {
 /// `/read` answers the count without writing it.
 macro_rules! visit_app {
     ($name:ident, $store:ident, $tower_sessions:ident) => {
-        fn $name(store: impl $store, scenario: Scenario) -> Router {
+        /// The router of the scenario's handlers, `/` and `/read`, behind
+        /// its session middleware on `store`.
+        pub fn $name(store: impl $store, scenario: Scenario) -> Router {
             async fn visit(session: $tower_sessions::Session) -> Result<String, StatusCode> {
                 let visits: u64 = session
                     .get(KEY)

@@ -140,11 +140,12 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
 
     /// Sets how many bytes the store may use to remember what requests
     /// loaded, so that their saves write only what changed (8 MiB by
-    /// default, about 35 000 loads of sessions with a few keys each).
+    /// default, about 19 000 loads of sessions with three keys each).
     ///
-    /// A load costs about 130 bytes plus 24 bytes and the key's length per
-    /// top-level key of its session, whatever the values' size; the oldest
-    /// loads are forgotten first. A save whose load was forgotten, or that
+    /// The bound is on resident memory: a load costs about 275 bytes plus
+    /// 56 per top-level key of its session (for keys of up to 24 bytes),
+    /// whatever the values' size, and a full memo stays that size. Loads
+    /// whose request has saved are forgotten first, oldest first. A save whose load was forgotten, or that
     /// came from another store, writes the whole row, as with a budget of
     /// 0, which turns tracking off. See the guide's
     /// [writes](crate::guide::writes) chapter.

@@ -26,7 +26,8 @@
 //! crafted such a value could at worst keep their own change from being
 //! saved, as the values are theirs.
 //!
-//! The memo is bounded in bytes. Loads whose request has saved are
+//! The memo is bounded in bytes, counted as what an entry keeps resident
+//! (its map slot, queue items and heap blocks). Loads whose request has saved are
 //! evicted first, oldest first, and loads still waiting for their save
 //! only when those are gone: a request loses its load to eviction only
 //! when the loads not yet saved alone fill the budget.
@@ -41,8 +42,10 @@ use time::OffsetDateTime;
 
 use crate::session_data::SessionData;
 
-/// The default bound of [`LoadedSessions`]: 8 MiB, about 35 000 loads of
-/// sessions with a few keys each.
+/// The default bound of [`LoadedSessions`]: 8 MiB, about 25 000 loads of
+/// one-key sessions, 19 000 of three keys: far more requests between load
+/// and save than a server runs at once. The soak in `examples/bench` found
+/// it costs about its own size in resident memory, flat once full.
 pub(crate) const DEFAULT_BUDGET: usize = 8 << 20;
 
 /// Each top-level key of a session, in order, with the hash of its value.
@@ -70,7 +73,23 @@ pub(crate) struct LoadedSessions {
 }
 
 /// Whose load: the session, and the token of the map the load returned.
-type LoadKey = (i128, Token);
+/// The id is kept as two halves: an `i128` aligns to 16 bytes, which
+/// would pad the key from 24 bytes to 32 in every map slot and queue item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct LoadKey {
+    id: [u64; 2],
+    token: Token,
+}
+
+impl LoadKey {
+    fn new(id: i128, token: Token) -> Self {
+        let bits = id as u128;
+        LoadKey {
+            id: [(bits >> 64) as u64, bits as u64],
+            token,
+        }
+    }
+}
 
 /// A place in an eviction queue: a load, with the generation its entry
 /// had when it was queued; an item whose entry changed since is stale and
@@ -87,6 +106,8 @@ struct Memo {
     saved: VecDeque<Queued>,
     generation: u64,
     bytes: usize,
+    /// How many entries the map holds without growing, tombstones aside.
+    map_capacity: usize,
 }
 
 /// One load, as its save compares with it.
@@ -102,17 +123,31 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// What the entry costs: the entry, its map slot and queue slot, and
-    /// each key with its hash.
+    /// What the entry keeps resident: its map slot and control byte in a
+    /// map kept at most half full (whose slots hashbrown fills to 7/8), the
+    /// two queue items each load leaves (one pending, one saved) and the
+    /// heap blocks of its key list and of each key. The budget bounds
+    /// resident memory, not the sum of `size_of`.
     fn bytes(&self) -> usize {
-        size_of::<Loaded>()
-            + size_of::<LoadKey>()
-            + size_of::<Queued>()
+        const SLOT: usize = (size_of::<(LoadKey, Loaded)>() + 1) * 16 / 7;
+        SLOT + 2 * size_of::<Queued>()
+            + heap_block(self.values.capacity() * size_of::<(Box<str>, u64)>())
             + self
                 .values
                 .iter()
-                .map(|(key, _)| size_of::<(Box<str>, u64)>() + key.len())
+                .map(|(key, _)| heap_block(key.len()))
                 .sum::<usize>()
+    }
+}
+
+/// What an allocation of `bytes` takes from the allocator: a word of
+/// header, rounded up to 16 bytes, 32 at least, as glibc's malloc rounds
+/// (other allocators round comparably). An empty one allocates nothing.
+fn heap_block(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        (bytes + 8).next_multiple_of(16).max(32)
     }
 }
 
@@ -157,6 +192,17 @@ impl Memo {
             &mut self.pending
         };
         queue.push_back((key, loaded.generation));
+        // Keep the map at most half full. A full memo removes and inserts
+        // on every load, which leaves tombstones; hashbrown clears them by
+        // rehashing in place only while the map is at most half full, and
+        // otherwise doubles it, so a map more than half full would double
+        // long after the budget filled, and resident memory with it.
+        // `capacity` counts tombstones as taken, so the map's own size is
+        // tracked apart: it only grows here.
+        if 2 * (self.entries.len() + 1) > self.map_capacity {
+            self.entries.reserve(self.entries.len() + 2);
+            self.map_capacity = self.entries.capacity();
+        }
         self.entries.insert(key, loaded);
         self.bytes += bytes;
         // Saved loads leave stale items in the pending queue, and saved
@@ -192,10 +238,13 @@ impl LoadedSessions {
     /// Each top-level key of `data` with the hash of its value, sorted by
     /// key.
     pub(crate) fn hash_values(&self, data: &SessionData) -> ValueHashes {
-        let mut values: ValueHashes = data
-            .iter()
-            .map(|(key, value)| (key.as_str().into(), self.hasher.hash_one(value)))
-            .collect();
+        // Sized to the keys: `collect` from a map's iterator would start at
+        // four slots, and a memo entry keeps its list for its lifetime.
+        let mut values = ValueHashes::with_capacity(data.len());
+        values.extend(
+            data.iter()
+                .map(|(key, value)| (key.as_str().into(), self.hasher.hash_one(value))),
+        );
         values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         values
     }
@@ -217,14 +266,14 @@ impl LoadedSessions {
             values,
         };
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        memo.insert((id, token), loaded, false, self.budget);
+        memo.insert(LoadKey::new(id, token), loaded, false, self.budget);
     }
 
     /// The load of session `id` that returned the map of `token`, if it is
     /// still remembered.
     pub(crate) fn recall(&self, id: i128, token: Token) -> Option<Loaded> {
         let memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        memo.entries.get(&(id, token)).cloned()
+        memo.entries.get(&LoadKey::new(id, token)).cloned()
     }
 
     /// Records what the save of the map of `token` wrote, so that a second
@@ -237,7 +286,7 @@ impl LoadedSessions {
         values: ValueHashes,
         expiry: OffsetDateTime,
     ) {
-        let key = (id, token);
+        let key = LoadKey::new(id, token);
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(created) = memo.entries.get(&key).map(|loaded| loaded.created) else {
             return;
@@ -364,6 +413,31 @@ mod tests {
         let queued = memo_inside.pending.len() + memo_inside.saved.len();
         assert!(queued <= 66, "{queued} queued items");
         assert_eq!(memo_inside.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_full_memo_under_churn_never_grows_its_map() {
+        let memo = LoadedSessions::new(1 << 20);
+        // The map's size as tracked, and whether the map ever held more
+        // than that, which it would only by growing on its own.
+        let shape = |memo: &LoadedSessions| {
+            let inside = memo.memo.lock().unwrap();
+            assert!(inside.entries.capacity() <= inside.map_capacity);
+            assert!(2 * inside.entries.len() <= inside.map_capacity);
+            inside.map_capacity
+        };
+        let churn = |from: i128, requests: i128| {
+            for id in from..from + requests {
+                let data = load(&memo, id, 1);
+                save(&memo, id, &data);
+                shape(&memo);
+            }
+        };
+        churn(0, 20_000);
+        let full = shape(&memo);
+        churn(20_000, 200_000);
+        assert_eq!(shape(&memo), full);
+        assert!(memo.usage().1 <= 1 << 20);
     }
 
     #[test]
