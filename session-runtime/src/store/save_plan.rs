@@ -289,7 +289,7 @@ mod tests {
     /// overlapping request's change to another key is lost.
     #[test]
     fn a_forgotten_load_is_written_whole() {
-        let mut row = Row::new(300, json!({"a": 0, "b": 0}));
+        let mut row = Row::new(600, json!({"a": 0, "b": 0}));
         let mut first = row.load();
         let mut second = row.load();
         set(&mut second, "b", json!(1));
