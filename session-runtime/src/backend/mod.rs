@@ -221,3 +221,38 @@ pub(crate) mod internals {
             Self: Backend;
     }
 }
+
+/// Runs one cleanup batch's `DELETE`, `sql` (or, when the store has an
+/// absolute timeout, `with_lifetime`), binding `now`, then `born_by` if
+/// given, then `limit`: the one way every backend's
+/// [`BackendInternals::delete_expired_batch`] sends its statement.
+pub(crate) fn execute_cleanup_batch<'a, C, ST, V>(
+    connection: &'a mut C,
+    sql: String,
+    with_lifetime: impl FnOnce(&str) -> String,
+    now: &'a V,
+    born_by: Option<&'a V>,
+    limit: i64,
+) -> impl Future<Output = diesel::QueryResult<usize>> + Send + 'a
+where
+    C: diesel_async::AsyncConnection + 'a,
+    C::Backend: diesel::sql_types::HasSqlType<ST>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>
+        + diesel::backend::DieselReserveSpecialization,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, C::Backend>,
+    V: diesel::serialize::ToSql<ST, C::Backend> + Copy + Send + Sync + 'a,
+    ST: Send + 'a,
+{
+    let sql = match born_by {
+        Some(_) => with_lifetime(&sql),
+        None => sql,
+    };
+    let mut query = diesel::sql_query(sql)
+        .into_boxed::<C::Backend>()
+        .bind::<ST, _>(*now);
+    if let Some(born_by) = born_by {
+        query = query.bind::<ST, _>(*born_by);
+    }
+    let query = query.bind::<diesel::sql_types::BigInt, _>(limit);
+    diesel_async::RunQueryDsl::execute(query, connection)
+}

@@ -121,35 +121,14 @@ impl BackendInternals for Mysql {
         );
         // Past the absolute timeout: a row written before the limit capped
         // every expiry, or by a server without it.
-        let lifetime = born_by.map(|born_by| {
-            (
-                sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
-                born_by,
-            )
-        });
-        async move {
-            match lifetime {
-                Some((sql, born_by)) => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<Datetime, _>(*now)
-                            .bind::<Datetime, _>(*born_by)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-                None => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<Datetime, _>(*now)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-            }
-        }
+        super::execute_cleanup_batch::<_, Datetime, _>(
+            connection,
+            sql,
+            |sql| sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+            now,
+            born_by,
+            limit,
+        )
     }
 
     fn names_a_missing_table(message: &str) -> bool {

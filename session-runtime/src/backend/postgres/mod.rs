@@ -93,38 +93,19 @@ impl BackendInternals for Postgres {
         );
         // Past the absolute timeout: a row written before the limit capped
         // every expiry, or by a server without it.
-        let lifetime = born_by.map(|born_by| {
-            (
+        super::execute_cleanup_batch::<_, Timestamptz, _>(
+            connection,
+            sql,
+            |sql| {
                 sql.replace(
                     "expiry_date <= $1 LIMIT $2",
                     "(expiry_date <= $1 OR created_at <= $2) LIMIT $3",
-                ),
-                born_by,
-            )
-        });
-        async move {
-            match lifetime {
-                Some((sql, born_by)) => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<Timestamptz, _>(*now)
-                            .bind::<Timestamptz, _>(*born_by)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-                None => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<Timestamptz, _>(*now)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-            }
-        }
+                )
+            },
+            now,
+            born_by,
+            limit,
+        )
     }
 
     fn lost_connection(error: &DieselError) -> bool {

@@ -150,35 +150,14 @@ impl BackendInternals for Sqlite {
         );
         // Past the absolute timeout: a row written before the limit capped
         // every expiry, or by a server without it.
-        let lifetime = born_by.map(|born_by| {
-            (
-                sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
-                born_by,
-            )
-        });
-        async move {
-            match lifetime {
-                Some((sql, born_by)) => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<BigInt, _>(*now)
-                            .bind::<BigInt, _>(*born_by)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-                None => {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::sql_query(sql)
-                            .bind::<BigInt, _>(*now)
-                            .bind::<BigInt, _>(limit),
-                        connection,
-                    )
-                    .await
-                }
-            }
-        }
+        super::execute_cleanup_batch::<_, BigInt, _>(
+            connection,
+            sql,
+            |sql| sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+            now,
+            born_by,
+            limit,
+        )
     }
 
     read_live_table!(CatalogQueries {
