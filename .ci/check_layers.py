@@ -26,6 +26,7 @@ ORDER = [
     "backoff",
     "setters",
     "session_data",
+    "authentication",
     "digest",
     "encryption",
     "schema",

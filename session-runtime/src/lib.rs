@@ -51,8 +51,9 @@
 // in this list (`.ci/check_layers.py` checks it), so that none can be
 // understood only together with one that depends on it:
 //
-// - leaves: `error`, `backoff`, `setters`, `session_data`, `digest`,
-//   `encryption` (keys and sealing; no database, no store);
+// - leaves: `error`, `backoff`, `setters`, `session_data`,
+//   `authentication`, `digest`, `encryption` (keys and sealing; no
+//   database, no store);
 // - `schema`: the table as data, DDL and diff, with no database;
 // - `backend`: each database, its pool, and how it renders a partial save;
 // - `session_table`: the contract between the derive and the runtime;
@@ -70,6 +71,8 @@ mod backoff;
 mod setters;
 // The session map, and the paths of the keys typed columns take.
 mod session_data;
+// When the session's user last authenticated, as the session map carries it.
+mod authentication;
 // The SHA-256 digest a session id is stored as.
 mod digest;
 // Encryption at rest of `data`: the keys and the sealed format.

@@ -6,7 +6,7 @@ use diesel::result::QueryResult;
 
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::RowChanges;
-use crate::backend::lifetime_sql::{LifetimeLimit, LiveAt, SetExpiry};
+use crate::backend::lifetime_sql::{AuthenticatedWrite, LifetimeLimit, LiveAt, SetExpiry};
 use crate::backend::sealed_column::{SealedData, StoredData};
 use crate::backend::Backend;
 use crate::schema::table_def::TableDef;
@@ -28,6 +28,8 @@ pub struct SessionRow<S, B: Backend> {
     /// When the session was created, for `INSERT`; for `UPDATE`, the
     /// creation time a row written without one is given.
     pub created: Option<B::Expiry>,
+    /// When the session's user last authenticated, if the session says.
+    pub authenticated: Option<B::Expiry>,
     /// The store's absolute timeout, which every `UPDATE` caps the expiry
     /// at.
     pub lifetime: LifetimeLimit,
@@ -36,19 +38,27 @@ pub struct SessionRow<S, B: Backend> {
 }
 
 impl<S, B: Backend> SessionRow<S, B> {
-    /// The assignments of `expiry_date` and `created_at` in an `UPDATE` of
-    /// this row: `changes` says whether it keeps a later stored expiry;
-    /// see [`SetExpiry`].
-    pub fn set_expiry<E, K>(
+    /// The assignments of `expiry_date`, `created_at` and
+    /// `authenticated_at` in an `UPDATE` of this row: `changes`, for a
+    /// partial save, says whether it keeps a later stored expiry and
+    /// whether it changed the authentication time; see [`SetExpiry`].
+    pub fn set_expiry<E, K, A>(
         &self,
         expiry: E,
         created: K,
+        authenticated: A,
         changes: Option<&RowChanges>,
-    ) -> SetExpiry<'_, E, K, B::Expiry> {
-        let _ = (expiry, created);
+    ) -> SetExpiry<'_, E, K, A, B::Expiry> {
+        let _ = (expiry, created, authenticated);
+        let authenticated = match (changes, &self.authenticated) {
+            (Some(changes), _) if !changes.writes_authentication() => AuthenticatedWrite::Kept,
+            (_, Some(at)) => AuthenticatedWrite::Set(at),
+            (_, None) => AuthenticatedWrite::Cleared,
+        };
         SetExpiry {
             expiry: &self.expiry,
             created: self.created.as_ref().unwrap_or(&self.expiry),
+            authenticated,
             never_earlier: changes.is_some_and(RowChanges::never_earlier),
             limit: self.lifetime,
             columns: std::marker::PhantomData,
@@ -66,6 +76,8 @@ pub struct LoadedRow<S, B: Backend> {
     pub expiry: B::Expiry,
     /// When the session was created, if its writer said.
     pub created: Option<B::Expiry>,
+    /// When the session's user last authenticated, if the app said.
+    pub authenticated: Option<B::Expiry>,
     /// The typed columns.
     pub fields: S,
 }

@@ -51,6 +51,49 @@ pub trait TypedSessionExt {
         self.set_typed(value.clone()).await?;
         Ok(value)
     }
+
+    /// Records that the session's user proved who they are just now: call
+    /// it at login, and again after asking for the password before a
+    /// sensitive action.
+    ///
+    /// The store keeps the time in its `authenticated_at` column, readable
+    /// in [`SessionInfo::authenticated_at`](crate::SessionInfo), and the
+    /// session carries it through [`cycle_id`] until the next mark, so the
+    /// store's absolute timeout
+    /// ([`with_max_lifetime`](crate::DieselStore::with_max_lifetime))
+    /// counts from the last login, not from the last id change. See the
+    /// [security](crate::guide::security) chapter.
+    ///
+    /// [`cycle_id`]: https://docs.rs/tower-sessions/latest/tower_sessions/struct.Session.html#method.cycle_id
+    async fn mark_authenticated(&self) -> Result<(), Error>;
+
+    /// When the session's user last proved who they are, if the app marked
+    /// it with [`mark_authenticated`](Self::mark_authenticated).
+    async fn authenticated_at(&self) -> Result<Option<time::OffsetDateTime>, Error>;
+
+    /// Whether the session's user proved who they are within `recently`
+    /// of now: what a sensitive route asks before it acts, sending the user
+    /// to enter the password again when the answer is no (OWASP ASVS
+    /// 3.7.1).
+    ///
+    /// ```
+    /// use session_runtime::TypedSessionExt;
+    /// use tower_sessions::Session;
+    ///
+    /// async fn change_password(session: Session) -> Result<&'static str, session_runtime::Error> {
+    ///     if !session.authenticated_within(time::Duration::minutes(5)).await? {
+    ///         return Ok("please enter your password again");
+    ///     }
+    ///     Ok("password changed")
+    /// }
+    /// ```
+    async fn authenticated_within(&self, recently: time::Duration) -> Result<bool, Error> {
+        let now = time::OffsetDateTime::now_utc();
+        Ok(self
+            .authenticated_at()
+            .await?
+            .is_some_and(|at| now - at <= recently))
+    }
 }
 
 /// The distinct top-level keys of a struct's fields.
@@ -90,6 +133,31 @@ macro_rules! impl_typed_session {
             async fn typed<S: $crate::SessionFields>(&self) -> Result<S, $crate::Error> {
                 let data = current_values(self, &$crate::typed_session::keys::<S>()).await?;
                 $crate::typed_session::read(data)
+            }
+
+            async fn mark_authenticated(&self) -> Result<(), $crate::Error> {
+                let now = $crate::authentication::value_of(time::OffsetDateTime::now_utc());
+                self.insert_value($crate::authentication::KEY, now)
+                    .await
+                    .map(drop)
+                    .map_err(session_error)
+            }
+
+            async fn authenticated_at(
+                &self,
+            ) -> Result<Option<time::OffsetDateTime>, $crate::Error> {
+                let value = self
+                    .get_value($crate::authentication::KEY)
+                    .await
+                    .map_err(session_error)?;
+                value
+                    .as_ref()
+                    .map($crate::authentication::instant_of)
+                    .transpose()
+                    .map_err(|error| match error {
+                        $crate::Error::Encode(message) => $crate::Error::Decode(message),
+                        other => other,
+                    })
             }
 
             async fn set_typed<S: $crate::SessionFields>(

@@ -106,18 +106,19 @@ pub fn expand(
                     ) -> #list_future {
                         #imports
                         let query = #table::table
-                            .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at)))
+                            .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at, #table::authenticated_at)))
                             .order(#table::expiry_date.desc())
-                            .select((#table::id, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
+                            .select((#table::id, #table::expiry_date, #table::created_at, #table::authenticated_at, #(#table::#columns,)*));
                         async move {
-                            let rows: ::std::vec::Vec<(::std::vec::Vec<u8>, #expiry, ::core::option::Option<#expiry>, #(#types,)*)> =
+                            let rows: ::std::vec::Vec<(::std::vec::Vec<u8>, #expiry, ::core::option::Option<#expiry>, ::core::option::Option<#expiry>, #(#types,)*)> =
                                 #run::load(query, connection).await?;
                             ::core::result::Result::Ok(
                                 rows.into_iter()
-                                    .map(|(id, expiry, created, #(#bindings,)*)| #krate::__private::ListedRow {
+                                    .map(|(id, expiry, created, authenticated, #(#bindings,)*)| #krate::__private::ListedRow {
                                         id,
                                         expiry,
                                         created,
+                                        authenticated,
                                         fields: #row_struct,
                                     })
                                     .collect(),
@@ -133,7 +134,7 @@ pub fn expand(
                         #imports
                         #run::get_result(
                             #table::table
-                                .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at)))
+                                .filter(#table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at, #table::authenticated_at)))
                                 .count(),
                             connection,
                         )

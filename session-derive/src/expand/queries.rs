@@ -44,10 +44,11 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
         #(#table::#columns.eq(&row.fields.#fields),)*
     )};
     // Every `UPDATE` caps the expiry at the absolute timeout and fills a
-    // missing `created_at`, in SQL, whatever the store knows of the load.
+    // missing `created_at`, in SQL, whatever the store knows of the load,
+    // and writes `authenticated_at` when the save changed it.
     let update_values = quote! {(
         #table::data.eq(&row.#data_field),
-        row.set_expiry(#table::expiry_date, #table::created_at, ::core::option::Option::None),
+        row.set_expiry(#table::expiry_date, #table::created_at, #table::authenticated_at, ::core::option::Option::None),
         #(#table::#columns.eq(&row.fields.#fields),)*
     )};
     let live_at = quote!(#krate::__private::LiveAt<#backend>);
@@ -59,7 +60,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             #imports
             #run::execute(
                 #diesel::insert_into(#table::table)
-                .values((#table::id.eq(&row.id[..]), #table::created_at.eq(&row.created), #values)),
+                .values((#table::id.eq(&row.id[..]), #table::created_at.eq(&row.created), #table::authenticated_at.eq(&row.authenticated), #values)),
                 connection,
             )
         }
@@ -93,7 +94,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
                     (
                         #(changes.writes_column(#indexes).then(|| #table::#columns.eq(&row.fields.#fields)),)*
                         changes.set_data(#table::data),
-                        row.set_expiry(#table::expiry_date, #table::created_at, ::core::option::Option::Some(changes)),
+                        row.set_expiry(#table::expiry_date, #table::created_at, #table::authenticated_at, ::core::option::Option::Some(changes)),
                     ),
                     #live_row,
                 ),
@@ -110,18 +111,20 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             use #diesel::result::OptionalExtension as _;
             let query = #table::table
                 .filter(#table::id.eq(&id[..]).and(#table::expiry_date.gt(now)))
-                .select((#table::data, #table::expiry_date, #table::created_at, #(#table::#columns,)*));
+                .select((#table::data, #table::expiry_date, #table::created_at, #table::authenticated_at, #(#table::#columns,)*));
             async move {
                 let row: ::core::option::Option<(
                     #krate::__private::#data_read,
                     #expiry,
                     ::core::option::Option<#expiry>,
+                    ::core::option::Option<#expiry>,
                     #(#types,)*
                 )> = #run::first(query, connection).await.optional()?;
-                ::core::result::Result::Ok(row.map(|(data, expiry, created, #(#bindings,)*)| #krate::__private::LoadedRow {
+                ::core::result::Result::Ok(row.map(|(data, expiry, created, authenticated, #(#bindings,)*)| #krate::__private::LoadedRow {
                     data: ::core::convert::From::from(data),
                     expiry,
                     created,
+                    authenticated,
                     fields: #row_struct,
                 }))
             }
@@ -140,7 +143,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             now: &'a #live_at,
         ) -> #count_future {
             #imports
-            #run::get_result(#table::table.filter(now.live(#table::expiry_date, #table::created_at)).count(), connection)
+            #run::get_result(#table::table.filter(now.live(#table::expiry_date, #table::created_at, #table::authenticated_at)).count(), connection)
         }
 
         fn delete_all<'a>(
@@ -155,7 +158,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             now: &'a #live_at,
         ) -> #delete_future {
             #imports
-            #run::execute(#diesel::delete(#table::table.filter(now.ended(#table::expiry_date, #table::created_at))), connection)
+            #run::execute(#diesel::delete(#table::table.filter(now.ended(#table::expiry_date, #table::created_at, #table::authenticated_at))), connection)
         }
     }
 }

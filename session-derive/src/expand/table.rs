@@ -67,6 +67,9 @@ pub fn expand(target: &Backend) -> TokenStream {
                 /// When the session was created, for its absolute timeout;
                 /// NULL for a row whose writer did not know the column.
                 created_at -> Nullable<#private::#backend::Expiry>,
+                /// When the session's user last authenticated, as the app
+                /// marked it; the absolute timeout counts from it.
+                authenticated_at -> Nullable<#private::#backend::Expiry>,
                 #(#columns)*
             }
         }

@@ -8,6 +8,7 @@ use diesel::deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use crate::authentication;
 use crate::schema::table_def::ColumnDef;
 use crate::session_data::SessionData;
 use crate::Error;
@@ -74,14 +75,18 @@ impl DataJson {
 }
 
 /// What `data` keeps under `key`: its value without the typed columns'
-/// values, or nothing when a typed column holds all of it. A top-level
-/// typed key is kept nowhere in `data`; a key holding nested typed values
-/// keeps a copy of its value with them removed.
+/// values, or nothing when a column holds all of it. A top-level typed
+/// key, and the authentication time, are kept nowhere in `data`; a key
+/// holding nested typed values keeps a copy of its value with them
+/// removed.
 pub(crate) fn residual<'v>(
     key: &str,
     value: &'v Value,
     columns: &'static [ColumnDef],
 ) -> Option<Cow<'v, Value>> {
+    if key == authentication::KEY {
+        return None;
+    }
     let mut paths = columns
         .iter()
         .map(|column| &column.path)

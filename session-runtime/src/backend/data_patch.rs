@@ -10,6 +10,7 @@ use diesel::query_builder::{AsChangeset, AstPass};
 use diesel::sql_types::HasSqlType;
 use diesel::{Column, QueryResult};
 
+use crate::authentication;
 use crate::backend::data_column::{residual, DataJson};
 use crate::error::Error;
 use crate::schema::table_def::{ColumnDef, DataType};
@@ -20,6 +21,9 @@ use crate::session_data::SessionData;
 pub struct RowChanges {
     /// Per typed column, in declaration order, whether it is written.
     columns: Vec<bool>,
+    /// Whether `authenticated_at` is written: the app marked a login, or
+    /// the session lost its authentication time.
+    authenticated: bool,
     data: Option<(DataPatch, DataType)>,
     /// The most bytes the patched `data` may hold, when the save set one.
     data_bound: Option<DataBound>,
@@ -129,9 +133,14 @@ impl KeyChanges {
 
 impl RowChanges {
     /// The changes of a save whose values differ from its load's.
-    pub(crate) fn of_values(columns: Vec<bool>, data: Option<(DataPatch, DataType)>) -> Self {
+    pub(crate) fn of_values(
+        changes: &KeyChanges,
+        columns: &'static [ColumnDef],
+        data: Option<(DataPatch, DataType)>,
+    ) -> Self {
         RowChanges {
-            columns,
+            columns: changes.columns(columns),
+            authenticated: changes.touches(authentication::KEY),
             data,
             data_bound: None,
             expiry: ExpiryWrite::Exact,
@@ -142,10 +151,16 @@ impl RowChanges {
     pub(crate) fn of_expiry(columns: usize, write: ExpiryWrite) -> Self {
         RowChanges {
             columns: vec![false; columns],
+            authenticated: false,
             data: None,
             data_bound: None,
             expiry: write,
         }
+    }
+
+    /// Whether the save writes `authenticated_at`.
+    pub(crate) fn writes_authentication(&self) -> bool {
+        self.authenticated
     }
 
     /// Whether the typed column at `index`, in declaration order, is
@@ -355,9 +370,10 @@ pub(crate) fn json_path(key: &str) -> Option<String> {
 /// Whether `data` holds anything of `key`: all but the keys a typed column
 /// holds whole.
 pub(crate) fn kept_in_data(key: &str, columns: &'static [ColumnDef]) -> bool {
-    !columns
-        .iter()
-        .any(|column| column.path.key == key && column.path.members.is_empty())
+    key != authentication::KEY
+        && !columns
+            .iter()
+            .any(|column| column.path.key == key && column.path.members.is_empty())
 }
 
 /// The patch of `data` as JSON paths; all of `data` when a key has no

@@ -57,30 +57,45 @@ impl LifetimeLimit {
     }
 }
 
-/// The assignments of `expiry_date` and `created_at` in every `UPDATE` of
-/// a session:
+/// The assignments of `expiry_date`, `created_at` and, when the save
+/// changes it, `authenticated_at` in every `UPDATE` of a session:
 ///
 /// ```sql
-/// expiry_date = LEAST(?, COALESCE(created_at, ?) + limit),
+/// expiry_date = LEAST(?, COALESCE(authenticated_at, created_at, ?) + limit),
 /// created_at = COALESCE(created_at, ?)
 /// ```
 ///
-/// The expiry is `GREATEST(expiry_date, ?)` instead of `?` for a save that
-/// only read the session, and is not capped when the store has no limit.
-/// The right-hand sides read the row as it was (PostgreSQL, SQLite); MySQL
-/// assigns from left to right, so `created_at` is assigned last and the
-/// cap reads it with the same `COALESCE` either way.
+/// The session's lifetime runs from its authentication time, or from its
+/// creation for a session nobody logged into. The expiry is
+/// `GREATEST(expiry_date, ?)` instead of `?` for a save that only read the
+/// session, and is not capped when the store has no limit. A save that
+/// sets the authentication time caps at the time it sets. The right-hand
+/// sides read the row as it was (PostgreSQL, SQLite); MySQL assigns from
+/// left to right, so `created_at` and `authenticated_at` are assigned last
+/// and the cap reads the same values either way.
 #[derive(Debug)]
-pub struct SetExpiry<'a, E, K, V> {
+pub struct SetExpiry<'a, E, K, A, V> {
     pub(crate) expiry: &'a V,
     /// The creation time a row without one is given: the write's `now`.
     pub(crate) created: &'a V,
+    pub(crate) authenticated: AuthenticatedWrite<'a, V>,
     pub(crate) never_earlier: bool,
     pub(crate) limit: LifetimeLimit,
-    pub(crate) columns: PhantomData<(E, K)>,
+    pub(crate) columns: PhantomData<(E, K, A)>,
 }
 
-impl<'a, E: Column, K, V> AsChangeset for SetExpiry<'a, E, K, V> {
+/// What an `UPDATE` does to `authenticated_at`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AuthenticatedWrite<'a, V> {
+    /// Leaves it: the save did not change the authentication time.
+    Kept,
+    /// Sets it: the app marked a login.
+    Set(&'a V),
+    /// Clears it: the session no longer carries one.
+    Cleared,
+}
+
+impl<'a, E: Column, K, A, V> AsChangeset for SetExpiry<'a, E, K, A, V> {
     type Target = E::Table;
     type Changeset = Self;
 
@@ -89,10 +104,11 @@ impl<'a, E: Column, K, V> AsChangeset for SetExpiry<'a, E, K, V> {
     }
 }
 
-impl<E, K, V, DB> QueryFragment<DB> for SetExpiry<'_, E, K, V>
+impl<E, K, A, V, DB> QueryFragment<DB> for SetExpiry<'_, E, K, A, V>
 where
     E: Column,
     K: Column,
+    A: Column,
     DB: DieselBackend + SqlDialect + HasSqlType<E::SqlType>,
     V: ToSql<E::SqlType, DB>,
 {
@@ -118,26 +134,53 @@ where
         if let Some((before, after)) = &end {
             out.push_sql(", ");
             out.push_sql(before);
-            self.walk_created(out.reborrow())?;
+            self.walk_lifetime_start(out.reborrow())?;
             out.push_sql(after);
             out.push_sql(")");
         }
         out.push_sql(", ");
         out.push_identifier(K::NAME)?;
-        out.push_sql(" = ");
-        self.walk_created(out)
+        out.push_sql(" = COALESCE(");
+        out.push_identifier(K::NAME)?;
+        out.push_sql(", ");
+        out.push_bind_param::<E::SqlType, V>(self.created)?;
+        out.push_sql(")");
+        match self.authenticated {
+            AuthenticatedWrite::Kept => {}
+            AuthenticatedWrite::Set(at) => {
+                out.push_sql(", ");
+                out.push_identifier(A::NAME)?;
+                out.push_sql(" = ");
+                out.push_bind_param::<E::SqlType, V>(at)?;
+            }
+            AuthenticatedWrite::Cleared => {
+                out.push_sql(", ");
+                out.push_identifier(A::NAME)?;
+                out.push_sql(" = NULL");
+            }
+        }
+        Ok(())
     }
 }
 
-impl<E: Column, K: Column, V> SetExpiry<'_, E, K, V> {
-    /// `COALESCE(created_at, ?)`: the row's creation time, or the write's
-    /// `now` for a row written without one (during a rolling deploy).
-    fn walk_created<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+impl<E: Column, K: Column, A: Column, V> SetExpiry<'_, E, K, A, V> {
+    /// When the session's lifetime began, as the row will hold it: the
+    /// authentication time this save sets, else the stored one, else the
+    /// creation time, else the write's `now` for a row written without one
+    /// (during a rolling deploy).
+    fn walk_lifetime_start<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
     where
         DB: DieselBackend + HasSqlType<E::SqlType>,
         V: ToSql<E::SqlType, DB>,
     {
+        if let AuthenticatedWrite::Set(at) = self.authenticated {
+            return out.push_bind_param::<E::SqlType, V>(at);
+        }
         out.push_sql("COALESCE(");
+        if let AuthenticatedWrite::Kept = self.authenticated {
+            out.push_identifier(A::NAME)?;
+            out.push_sql(", ");
+        }
         out.push_identifier(K::NAME)?;
         out.push_sql(", ");
         out.push_bind_param::<E::SqlType, V>(self.created)?;
@@ -172,11 +215,18 @@ impl<B: Backend> LiveAt<B> {
         self.born_by.as_ref()
     }
 
-    /// `(expiry_date > ? AND (created_at IS NULL OR created_at > ?))`: the
-    /// sessions `load` serves. A row without a creation time has no known
-    /// lifetime, as on `load`; its next save gives it one.
-    pub fn live<E, K>(&self, expiry: E, created: K) -> LiveFilter<'_, E, K, B::Expiry> {
-        let _ = (expiry, created);
+    /// `(expiry_date > ? AND (start IS NULL OR start > ?))`, where `start`
+    /// is `COALESCE(authenticated_at, created_at)`, when the session's
+    /// lifetime began: the sessions `load` serves. A row without either
+    /// time has no known lifetime, as on `load`; its next save gives it
+    /// one.
+    pub fn live<E, K, A>(
+        &self,
+        expiry: E,
+        created: K,
+        authenticated: A,
+    ) -> LiveFilter<'_, E, K, A, B::Expiry> {
+        let _ = (expiry, created, authenticated);
         LiveFilter {
             now: &self.now,
             born_by: self.born_by.as_ref(),
@@ -185,52 +235,59 @@ impl<B: Backend> LiveAt<B> {
         }
     }
 
-    /// `(expiry_date <= ? OR created_at <= ?)`: the sessions the cleanup
+    /// `(expiry_date <= ? OR start <= ?)`: the sessions the cleanup
     /// deletes, expired or past their lifetime.
-    pub fn ended<E, K>(&self, expiry: E, created: K) -> LiveFilter<'_, E, K, B::Expiry> {
+    pub fn ended<E, K, A>(
+        &self,
+        expiry: E,
+        created: K,
+        authenticated: A,
+    ) -> LiveFilter<'_, E, K, A, B::Expiry> {
         LiveFilter {
             ended: true,
-            ..self.live(expiry, created)
+            ..self.live(expiry, created, authenticated)
         }
     }
 }
 
 /// The filter of [`LiveAt::live`] or [`LiveAt::ended`].
 #[derive(Debug)]
-pub struct LiveFilter<'a, E, K, V> {
+pub struct LiveFilter<'a, E, K, A, V> {
     now: &'a V,
     born_by: Option<&'a V>,
     ended: bool,
-    columns: PhantomData<(E, K)>,
+    columns: PhantomData<(E, K, A)>,
 }
 
-impl<E, K, V> Expression for LiveFilter<'_, E, K, V> {
+impl<E, K, A, V> Expression for LiveFilter<'_, E, K, A, V> {
     type SqlType = Bool;
 }
 
-impl<E, K, V, QS> AppearsOnTable<QS> for LiveFilter<'_, E, K, V>
+impl<E, K, A, V, QS> AppearsOnTable<QS> for LiveFilter<'_, E, K, A, V>
 where
     E: AppearsOnTable<QS>,
     K: AppearsOnTable<QS>,
+    A: AppearsOnTable<QS>,
 {
 }
 
-impl<E, K, V> ValidGrouping<()> for LiveFilter<'_, E, K, V> {
+impl<E, K, A, V> ValidGrouping<()> for LiveFilter<'_, E, K, A, V> {
     type IsAggregate = is_aggregate::Never;
 }
 
 // Its SQL text depends on the store's limit, so the statement cache keys
 // it by that text.
-impl<E, K, V> QueryId for LiveFilter<'_, E, K, V> {
+impl<E, K, A, V> QueryId for LiveFilter<'_, E, K, A, V> {
     type QueryId = ();
 
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<E, K, V, DB> QueryFragment<DB> for LiveFilter<'_, E, K, V>
+impl<E, K, A, V, DB> QueryFragment<DB> for LiveFilter<'_, E, K, A, V>
 where
     E: Column,
     K: Column,
+    A: Column,
     DB: DieselBackend + HasSqlType<E::SqlType>,
     V: ToSql<E::SqlType, DB>,
 {
@@ -240,6 +297,14 @@ where
         } else {
             (" > ", " AND (")
         };
+        let lifetime_start = |out: &mut AstPass<'_, 'b, DB>| -> QueryResult<()> {
+            out.push_sql("COALESCE(");
+            out.push_identifier(A::NAME)?;
+            out.push_sql(", ");
+            out.push_identifier(K::NAME)?;
+            out.push_sql(")");
+            Ok(())
+        };
         out.push_sql("(");
         out.push_identifier(E::NAME)?;
         out.push_sql(compare);
@@ -247,10 +312,10 @@ where
         if let Some(born_by) = self.born_by {
             out.push_sql(join);
             if !self.ended {
-                out.push_identifier(K::NAME)?;
+                lifetime_start(&mut out)?;
                 out.push_sql(" IS NULL OR ");
             }
-            out.push_identifier(K::NAME)?;
+            lifetime_start(&mut out)?;
             out.push_sql(compare);
             out.push_bind_param::<E::SqlType, V>(born_by)?;
             if !self.ended {

@@ -163,8 +163,9 @@ pub(crate) mod internals {
         }
 
         /// `DELETE` of at most `limit` rows of `table` that expired at or
-        /// before `now`, or were created at or before `born_by` (past the
-        /// store's absolute timeout): one short statement of a cleanup that
+        /// before `now`, or whose lifetime began (at login, else at
+        /// creation) at or before `born_by` (past the store's absolute
+        /// timeout): one short statement of a cleanup that
         /// deletes a large backlog in batches, so that no lock is held for
         /// long.
         fn delete_expired_batch<'a>(

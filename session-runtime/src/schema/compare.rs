@@ -10,6 +10,10 @@ use crate::schema::diff::{SchemaChange, SchemaConflict, SchemaDiff};
 use crate::schema::live_table::{LiveColumn, LiveTable};
 use crate::schema::table_def::{ColumnDef, DataType, Declared};
 
+// The store's own columns: `id`, `data`, `expiry_date` and the two
+// timestamps.
+mod store_columns;
+
 impl SchemaDiff {
     /// Compares the live table (`None`: it does not exist) with the
     /// declared one.
@@ -55,6 +59,7 @@ impl Comparison<'_> {
     fn run(mut self) {
         self.fixed_columns();
         let created_at = self.created_at();
+        let authenticated_at = self.authenticated_at();
         let mut new_columns = Vec::new();
         for column in self.declared.table.columns {
             match self.live.column(column.name) {
@@ -77,31 +82,8 @@ impl Comparison<'_> {
         self.diff.down.reverse();
         down_columns.reverse();
         self.diff.down.extend(down_columns);
+        self.diff.down.extend(authenticated_at);
         self.diff.down.extend(created_at);
-    }
-
-    /// The store's `created_at`: added to a table made before it, with the
-    /// migration's time in every row; returns its down statement then.
-    fn created_at(&mut self) -> Option<String> {
-        let sql_type = self.declared.dialect.expiry_sql();
-        let Some(live) = self.live.column("created_at") else {
-            self.diff.changes.push(SchemaChange::AddColumn {
-                column: "created_at",
-            });
-            self.diff.up.extend(self.ddl.add_created_at());
-            return Some(self.ddl.drop_column("created_at"));
-        };
-        let change = change_to(self.declared.dialect, sql_type, true, live);
-        if !change.is_none() {
-            let fix = self.retype_fix("created_at", change);
-            self.conflict(
-                "created_at",
-                describe(live),
-                format!("{sql_type} NULL"),
-                fix,
-            );
-        }
-        None
     }
 
     fn conflict(&mut self, column: &str, found: String, expected: String, fix: String) {
@@ -111,42 +93,6 @@ impl Comparison<'_> {
             expected,
             fix,
         });
-    }
-
-    /// `id`, `data` and `expiry_date` must be what the store binds to them.
-    fn fixed_columns(&mut self) {
-        let fixed = [
-            ("id", self.declared.dialect.id_sql()),
-            ("data", self.ddl.data_sql()),
-            ("expiry_date", self.declared.dialect.expiry_sql()),
-        ];
-        for (name, sql_type) in fixed {
-            let expected = format!("{sql_type} NOT NULL");
-            let start_over = format!(
-                "`{}` was not made by session-runtime for {}: name another table in \
-                 #[session(table = ...)], or drop this one to start over: DROP TABLE {}",
-                self.diff.table,
-                self.declared.dialect.name(),
-                self.ddl.name
-            );
-            match self.live.column(name) {
-                None => self.conflict(name, "no such column".to_owned(), expected, start_over),
-                Some(live) => {
-                    let change = change_to(self.declared.dialect, sql_type, false, live);
-                    if change.is_none() {
-                        continue;
-                    }
-                    let fix = match self.ddl.alter_column(name, change) {
-                        _ if name == "data" && self.encryption_switch(live) => {
-                            self.encryption_fix()
-                        }
-                        Some(alter) => format!("{start_over}; or convert the column: {alter}"),
-                        None => start_over,
-                    };
-                    self.conflict(name, describe(live), expected, fix);
-                }
-            }
-        }
     }
 
     /// Whether the live `data` column is of the other side of encryption
@@ -340,7 +286,14 @@ impl Comparison<'_> {
     /// Columns of removed fields stay, unless inserts would fail on them.
     fn removed_columns(&mut self) {
         let declared = |name: &str| {
-            ["id", "data", "expiry_date", "created_at"].contains(&name)
+            [
+                "id",
+                "data",
+                "expiry_date",
+                "created_at",
+                "authenticated_at",
+            ]
+            .contains(&name)
                 || self
                     .declared
                     .table

@@ -43,6 +43,7 @@ impl Migration {
                 dialect.expiry_sql()
             ),
             ddl.created_at_definition(),
+            ddl.authenticated_at_definition(),
         ];
         columns.extend(
             table
@@ -259,6 +260,27 @@ impl TableDdl {
             "{} {} NULL",
             self.dialect.quote_identifier("created_at"),
             self.dialect.expiry_sql()
+        )
+    }
+
+    /// The store's `authenticated_at` column: NULL until the app marks a
+    /// login.
+    pub fn authenticated_at_definition(&self) -> String {
+        format!(
+            "{} {} NULL",
+            self.dialect.quote_identifier("authenticated_at"),
+            self.dialect.expiry_sql()
+        )
+    }
+
+    /// Adds `authenticated_at` to a table made before it existed: every
+    /// stored session starts out with no authentication time, so its
+    /// lifetime still counts from its creation.
+    pub fn add_authenticated_at(&self) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            self.name,
+            self.authenticated_at_definition()
         )
     }
 

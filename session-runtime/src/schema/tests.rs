@@ -43,6 +43,7 @@ fn sqlite_creates_the_table_with_its_foreign_key_and_no_expiry_index() {
              \"id\" BLOB NOT NULL PRIMARY KEY,\n    \
              \"expiry_date\" BIGINT NOT NULL,\n    \
              \"created_at\" BIGINT NULL,\n    \
+             \"authenticated_at\" BIGINT NULL,\n    \
              \"user_id\" BIGINT NULL,\n    \
              \"data\" TEXT NOT NULL,\n    \
              CONSTRAINT \"http_sessions_user_id_fkey\" FOREIGN KEY (\"user_id\") \
@@ -175,6 +176,7 @@ mod diff {
                 column("id", "BLOB", false),
                 column("expiry_date", "BIGINT", false),
                 column("created_at", "BIGINT", true),
+                column("authenticated_at", "BIGINT", true),
                 column("data", "TEXT", false),
             ],
             ..LiveTable::default()
@@ -320,6 +322,7 @@ mod encrypted {
                 column("id", dialect.id_sql(), false),
                 column("expiry_date", dialect.expiry_sql(), false),
                 column("created_at", dialect.expiry_sql(), true),
+                column("authenticated_at", dialect.expiry_sql(), true),
                 column("data", data, false),
             ],
             indexes: vec!["http_sessions_expiry_date_idx".to_owned()],

@@ -4,6 +4,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::OffsetDateTime;
 
+use crate::authentication;
 use crate::backend::lifetime_sql::LifetimeLimit;
 use crate::backend::Backend;
 use crate::digest::SessionDigest;
@@ -26,16 +27,18 @@ use crate::telemetry::{not_decoded, refused, undecodable_deleted};
 const CREATE_ATTEMPTS: usize = 16;
 
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
-    /// When a session created at `created` ends, if the store has an
-    /// absolute timeout and the row a creation time.
-    fn deadline(&self, created: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+    /// When a session whose lifetime began at `start` ends, if the store
+    /// has an absolute timeout and the session a start: its authentication
+    /// time, else its creation.
+    fn deadline(&self, start: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
         let lifetime = time::Duration::try_from(self.max_lifetime?).ok()?;
-        created?.checked_add(lifetime)
+        start?.checked_add(lifetime)
     }
 
-    /// `expiry`, but no later than the session's deadline.
-    fn capped(&self, expiry: OffsetDateTime, created: Option<OffsetDateTime>) -> OffsetDateTime {
-        self.deadline(created)
+    /// `expiry`, but no later than the deadline of a session whose
+    /// lifetime began at `start`.
+    fn capped(&self, expiry: OffsetDateTime, start: Option<OffsetDateTime>) -> OffsetDateTime {
+        self.deadline(start)
             .map_or(expiry, |deadline| expiry.min(deadline))
     }
 
@@ -56,7 +59,10 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         let digest = SessionDigest::of_id(*id);
         let refuse = |error| refused::<S, B>("INSERT", Some(&digest), error);
         let created = OffsetDateTime::now_utc();
-        let expiry = self.capped(expiry, Some(created));
+        // `cycle_id` creates the new id with the old map, authentication
+        // time included: the lifetime carries over until the next login.
+        let authenticated = authentication::read(data).map_err(refuse)?;
+        let expiry = self.capped(expiry, authenticated.or(Some(created)));
         let mut row = encode::<S, B>(*id, data, expiry, self.lifetime()).map_err(refuse)?;
         check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
         self.seal_row(&mut row).map_err(refuse)?;
@@ -120,7 +126,8 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             return self.update_whole(&digest, &row).await;
         };
         check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
-        let expiry = self.capped(expiry, loaded.created);
+        let authenticated = authentication::read(data).map_err(refuse)?;
+        let expiry = self.capped(expiry, authenticated.or(loaded.created));
         let mut row = encode_columns::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
         let (plan, written_expiry) =
@@ -193,7 +200,11 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             // than `now`, which the database saw truncated.
             Some(decoded) if decoded.expiry <= now => Ok(None),
             // Past the absolute timeout, however busy it was kept.
-            Some(decoded) if self.deadline(decoded.created).is_some_and(|end| end <= now) => {
+            Some(decoded)
+                if self
+                    .deadline(decoded.authenticated.or(decoded.created))
+                    .is_some_and(|end| end <= now) =>
+            {
                 Ok(None)
             }
             loaded => Ok(loaded),

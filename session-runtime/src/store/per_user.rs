@@ -81,6 +81,8 @@ pub struct ListedRow<S, B: Backend> {
     pub expiry: B::Expiry,
     /// When the session was created, if its writer said.
     pub created: Option<B::Expiry>,
+    /// When the session's user last authenticated, if the app said.
+    pub authenticated: Option<B::Expiry>,
     /// The typed columns.
     pub fields: S,
 }
@@ -98,6 +100,12 @@ pub struct SessionInfo<S> {
     /// then: the "signed in since" of a devices page. `None` for a row
     /// written by a version of the store that did not know the column.
     pub created_at: Option<OffsetDateTime>,
+    /// When the session's user last proved who they are, as the app
+    /// marked it with
+    /// [`mark_authenticated`](crate::TypedSessionExt::mark_authenticated):
+    /// the "last sign-in" of a devices page. It survives id changes;
+    /// `None` for a session nobody marked.
+    pub authenticated_at: Option<OffsetDateTime>,
     /// The session's typed columns.
     pub fields: S,
 }
@@ -142,6 +150,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
                     })?,
                     expiry_date: B::expiry_from_column(row.expiry)?,
                     created_at: row.created.map(B::expiry_from_column).transpose()?,
+                    authenticated_at: row.authenticated.map(B::expiry_from_column).transpose()?,
                     fields: row.fields,
                 })
             })

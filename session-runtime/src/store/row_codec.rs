@@ -5,6 +5,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::authentication;
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::DataBound;
 use crate::backend::lifetime_sql::LifetimeLimit;
@@ -45,6 +46,7 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
     check_exact::<S, B>(data, &fields)?;
     check_lengths::<S, B>(data)?;
     check_precision::<S, B>(data)?;
+    let authenticated = authentication::read(data)?;
     Ok(SessionRow {
         id: *SessionDigest::of_id(id).as_bytes(),
         data: DataJson(String::new()),
@@ -53,6 +55,7 @@ pub(crate) fn encode_columns<S: SessionTable<B>, B: Backend>(
         // What an `INSERT` stores, and what an `UPDATE` gives a row that
         // has no creation time.
         created: Some(B::expiry_to_column(OffsetDateTime::now_utc())),
+        authenticated: authenticated.map(B::expiry_to_column),
         lifetime,
         fields,
     })
@@ -136,16 +139,23 @@ pub(crate) fn check_size<S: SessionTable<B>, B: Backend>(
     Ok(())
 }
 
-/// The bytes the typed values of `data` count towards the limit: each as
-/// `"key":value,` for the key or member that holds it.
+/// The bytes the values of `data` that columns hold count towards the
+/// limit: each as `"key":value,` for the key or member that holds it.
 fn typed_size<S: SessionTable<B>, B: Backend>(data: &SessionData) -> Result<usize, Error> {
-    S::TABLE.columns.iter().try_fold(0, |size, column| {
-        let Some(value) = column.path.get(data) else {
-            return Ok(size);
-        };
-        let name = column.path.members.last().unwrap_or(&column.path.key);
-        Ok(size + json_size(value)? + name.len() + 4)
-    })
+    let authenticated = match data.get(authentication::KEY) {
+        Some(value) => json_size(value)? + authentication::KEY.len() + 4,
+        None => 0,
+    };
+    S::TABLE
+        .columns
+        .iter()
+        .try_fold(authenticated, |size, column| {
+            let Some(value) = column.path.get(data) else {
+                return Ok(size);
+            };
+            let name = column.path.members.last().unwrap_or(&column.path.key);
+            Ok(size + json_size(value)? + name.len() + 4)
+        })
 }
 
 /// The bound a partial save puts on the `data` it stores (see
@@ -335,10 +345,15 @@ pub(crate) fn decode<S: SessionTable<B>, B: Backend>(
     for (path, value) in saved_before_column {
         path.put(&mut data, &value)?;
     }
+    let authenticated = row.authenticated.map(B::expiry_from_column).transpose()?;
+    if let Some(at) = authenticated {
+        data.insert(authentication::KEY.to_owned(), authentication::value_of(at));
+    }
     Ok(Decoded {
         data,
         expiry: B::expiry_from_column(row.expiry)?,
         created: row.created.map(B::expiry_from_column).transpose()?,
+        authenticated,
         settled,
         old_key,
     })
@@ -376,6 +391,8 @@ pub(crate) struct Decoded {
     pub(crate) expiry: OffsetDateTime,
     /// When the session was created, if its writer said.
     pub(crate) created: Option<OffsetDateTime>,
+    /// When the session's user last authenticated, if the app said.
+    pub(crate) authenticated: Option<OffsetDateTime>,
     /// Whether every typed value came from its column. A row saved before
     /// a column existed keeps the value in `data` until a save writes the
     /// whole row.

@@ -58,12 +58,10 @@ pub(crate) fn plan_save<S: SessionTable<B>, B: Backend>(
     };
     let plan = match change {
         DataChange::Whole => SavePlan::Whole,
-        DataChange::Unchanged => {
-            SavePlan::Changes(RowChanges::of_values(keys.columns(columns), None))
-        }
+        DataChange::Unchanged => SavePlan::Changes(RowChanges::of_values(&keys, columns, None)),
         DataChange::Patch(patch) => {
             let data = Some((patch, S::TABLE.data));
-            SavePlan::Changes(RowChanges::of_values(keys.columns(columns), data))
+            SavePlan::Changes(RowChanges::of_values(&keys, columns, data))
         }
     };
     Ok((plan, expiry))

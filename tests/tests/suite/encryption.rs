@@ -91,8 +91,8 @@ async fn dump_sealed(db: &TestDatabase) -> String {
     let (columns, dump) = dump_table(db, "sealed_sessions").await;
     assert_eq!(
         columns.len(),
-        5,
-        "id, expiry_date, created_at, user_id, data"
+        6,
+        "id, expiry_date, created_at, authenticated_at, user_id, data"
     );
     dump
 }

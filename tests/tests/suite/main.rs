@@ -14,6 +14,7 @@
 mod common;
 
 mod any_backend;
+mod authentication;
 mod axum_login;
 mod backends;
 mod bad_input;

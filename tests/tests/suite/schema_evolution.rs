@@ -1079,13 +1079,18 @@ mod earlier_sqlite_layout {
             .await;
         let store = v1::SessionStore::connect(&db.url).expect("pool");
         let diff = store.migrate().await.expect("migrate");
-        // Only the store's own `created_at` is new; the old row gets the
-        // time of the migration.
+        // Only the store's own timestamps are new; the old row gets the
+        // time of the migration as its creation time.
         assert_eq!(
             diff.changes(),
-            [session_runtime::SchemaChange::AddColumn {
-                column: "created_at"
-            }],
+            [
+                session_runtime::SchemaChange::AddColumn {
+                    column: "created_at"
+                },
+                session_runtime::SchemaChange::AddColumn {
+                    column: "authenticated_at"
+                }
+            ],
             "{diff}"
         );
         assert!(store.check_schema().await.unwrap().is_current());

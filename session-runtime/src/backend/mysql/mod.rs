@@ -124,7 +124,12 @@ impl BackendInternals for Mysql {
         super::execute_cleanup_batch::<_, Datetime, _>(
             connection,
             sql,
-            |sql| sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+            |sql| {
+                sql.replace(
+                    "expiry_date <= ?",
+                    "(expiry_date <= ? OR COALESCE(authenticated_at, created_at) <= ?)",
+                )
+            },
             now,
             born_by,
             limit,

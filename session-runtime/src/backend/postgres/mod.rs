@@ -99,7 +99,7 @@ impl BackendInternals for Postgres {
             |sql| {
                 sql.replace(
                     "expiry_date <= $1 LIMIT $2",
-                    "(expiry_date <= $1 OR created_at <= $2) LIMIT $3",
+                    "(expiry_date <= $1 OR COALESCE(authenticated_at, created_at) <= $2) LIMIT $3",
                 )
             },
             now,

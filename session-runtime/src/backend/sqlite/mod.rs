@@ -153,7 +153,12 @@ impl BackendInternals for Sqlite {
         super::execute_cleanup_batch::<_, BigInt, _>(
             connection,
             sql,
-            |sql| sql.replace("expiry_date <= ?", "(expiry_date <= ? OR created_at <= ?)"),
+            |sql| {
+                sql.replace(
+                    "expiry_date <= ?",
+                    "(expiry_date <= ? OR COALESCE(authenticated_at, created_at) <= ?)",
+                )
+            },
             now,
             born_by,
             limit,
