@@ -16,6 +16,7 @@ use crate::encryption::EncryptionKeys;
 use crate::error::Error;
 use crate::session_table::SessionTable;
 use crate::store::loaded_sessions::{LoadedSessions, DEFAULT_BUDGET};
+use crate::store::session_cap::SessionCap;
 use crate::store::touch_after::TouchAfter;
 use crate::store::undecodable::Undecodable;
 
@@ -29,6 +30,7 @@ mod per_session;
 pub(crate) mod per_user;
 pub(crate) mod row_codec;
 mod save_plan;
+mod session_cap;
 pub(crate) mod statement;
 pub(crate) mod touch_after;
 pub(crate) mod tower_sessions_impl;
@@ -83,6 +85,8 @@ pub struct DieselStore<S: SessionTable<B>, B: Backend> {
     max_lifetime: Option<Duration>,
     /// The keys of `data`, for a struct that encrypts it.
     encryption: Option<Arc<EncryptionKeys>>,
+    /// The cap on the sessions per user, if any.
+    session_cap: Option<SessionCap<S, B>>,
     table: PhantomData<fn() -> S>,
 }
 
@@ -101,6 +105,7 @@ impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
             max_session_bytes: self.max_session_bytes,
             max_lifetime: self.max_lifetime,
             encryption: self.encryption.clone(),
+            session_cap: self.session_cap,
             table: PhantomData,
         }
     }
@@ -136,6 +141,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             max_lifetime: None,
             encryption: None,
+            session_cap: None,
             table: PhantomData,
         }
     }

@@ -90,6 +90,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             Ok(false)
         })?;
         if inserted {
+            self.enforce_session_cap(&row.fields).await?;
             Ok(expiry)
         } else {
             Err(Error::backend_message(format!(
@@ -117,12 +118,15 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             let mut row = encode::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
             check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             self.seal_row(&mut row).map_err(refuse)?;
-            return self.update_whole(&digest, &row).await;
+            self.update_whole(&digest, &row).await?;
+            // Whether this save logs in is unknown: it may.
+            return self.enforce_session_cap(&row.fields).await;
         };
         check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
         let expiry = self.capped(expiry, loaded.created);
         let mut row = encode_columns::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
+        let logs_in = self.changes_capped_value(&loaded.values, &values);
         let (plan, written_expiry) =
             plan_save::<S, B>(&loaded, data, &values, expiry, self.touch_after).map_err(refuse)?;
         match plan {
@@ -144,6 +148,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             }
         }
         self.loaded.wrote(id, token, values, written_expiry);
+        if logs_in {
+            self.enforce_session_cap(&row.fields).await?;
+        }
         Ok(())
     }
 
