@@ -342,17 +342,13 @@ pub(crate) fn over_limit_revoked<S: SessionTable<B>, B: Backend>(
     limit: u32,
     revoked: &[SessionDigest],
 ) {
-    let sessions: Vec<String> = revoked
-        .iter()
-        .map(|digest| DigestPrefix(*digest).to_string())
-        .collect();
     tracing::info!(
         target: TARGET,
         table = S::TABLE.name,
         column,
         limit,
         revoked = revoked.len(),
-        sessions = ?sessions,
+        sessions = ?revoked.iter().map(|id| DigestPrefix(*id).to_string()).collect::<Vec<_>>(),
         "sessions over the per-user limit revoked"
     );
 }

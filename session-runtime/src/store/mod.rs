@@ -44,9 +44,10 @@ pub(crate) const DEFAULT_MAX_SESSION_BYTES: usize = 1 << 20;
 /// A tower-sessions store on the Diesel table of a derived session struct.
 ///
 /// `#[derive(SessionStore)]` on `AppSession` names it `AppSessionStore`.
-/// Every operation is at most one SQL statement; the
-/// [guarantees](crate::guide::guarantees) chapter lists each one's, and
-/// what it promises under races and faults.
+/// Every operation is at most one SQL statement (a login on a store with
+/// a [cap on the sessions per user](DieselStore::with_max_sessions_per):
+/// two); the [guarantees](crate::guide::guarantees) chapter lists each
+/// one's, and what it promises under races and faults.
 ///
 /// ```
 /// use session_runtime::SessionStore;
@@ -86,7 +87,7 @@ pub struct DieselStore<S: SessionTable<B>, B: Backend> {
     /// The keys of `data`, for a struct that encrypts it.
     encryption: Option<Arc<EncryptionKeys>>,
     /// The cap on the sessions per user, if any.
-    session_cap: Option<SessionCap<S, B>>,
+    session_cap: Option<Arc<SessionCap<S, B>>>,
     table: PhantomData<fn() -> S>,
 }
 
@@ -105,7 +106,7 @@ impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
             max_session_bytes: self.max_session_bytes,
             max_lifetime: self.max_lifetime,
             encryption: self.encryption.clone(),
-            session_cap: self.session_cap,
+            session_cap: self.session_cap.clone(),
             table: PhantomData,
         }
     }

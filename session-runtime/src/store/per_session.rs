@@ -1,5 +1,6 @@
 //! The operations on one session behind the tower-sessions traits:
-//! create, save, load and delete, each one statement at most.
+//! create, save, load and delete, each one statement at most, and a login
+//! on a store with a cap on the sessions per user a second.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::OffsetDateTime;

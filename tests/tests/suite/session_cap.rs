@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::json;
 use session_runtime::SessionDigest;
 use session_tests::any::{any_sessions, AnySessionStore};
-use session_tests::{stores, AppStore, BackendSchema, TestDatabase};
+use session_tests::{stores, AppStore, BackendSchema, Kind, TestDatabase};
 use time::{Duration, OffsetDateTime};
 use tokio::task::JoinSet;
 use tower_sessions::session::Record;
@@ -245,6 +245,12 @@ async fn the_any_store_caps_on_every_backend<T: BackendSchema>(db: TestDatabase)
         .unwrap()
         .with_max_sessions_per(any_sessions::user_id, 2);
     store.migrate().await.unwrap();
+    let backend = match T::KIND {
+        Kind::Sqlite => "SQLite",
+        Kind::Postgres => "PostgreSQL",
+        Kind::Mysql => "MySQL",
+    };
+    assert_eq!(store.backend_name(), backend);
     let mut logins = Vec::new();
     for _ in 0..3 {
         logins.push(created(&store, json!({"user_id": 1})).await);
