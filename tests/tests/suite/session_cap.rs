@@ -4,6 +4,7 @@
 //! prefix; other users, anonymous sessions and expired rows are left alone.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use serde_json::json;
 use session_runtime::SessionDigest;
@@ -165,6 +166,22 @@ async fn a_save_that_logs_a_session_in_counts<T: BackendSchema>(db: TestDatabase
     );
 }
 
+/// Captures the events of this thread.
+///
+/// tracing caches per callsite whether any subscriber wants it; while one
+/// thread-local subscriber is the only one, a callsite first reached on
+/// another thread (another backend's test) is cached as wanted by none,
+/// and this thread would miss its events. A second subscriber kept for the
+/// whole process makes every callsite ask the thread's own.
+fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+    static SECOND: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(Capture::default()));
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    tracing::callsite::rebuild_interest_cache();
+    (capture, guard)
+}
+
 /// The events of the cap's revocations among `events`.
 fn revoked_events(events: Vec<Captured>) -> Vec<Captured> {
     events
@@ -185,8 +202,7 @@ fn statements(capture: &Capture) -> Vec<String> {
 
 async fn only_logins_send_the_second_statement<T: BackendSchema>(db: TestDatabase) {
     let store = capped::<T>(&db, 3).await;
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let (capture, _guard) = capture();
 
     let mut anonymous = created(&store, json!({"cart": [1]})).await;
     assert_eq!(statements(&capture), ["INSERT"]);
@@ -211,8 +227,7 @@ async fn only_logins_send_the_second_statement<T: BackendSchema>(db: TestDatabas
 
 async fn revocations_are_logged_by_digest_prefix<T: BackendSchema>(db: TestDatabase) {
     let store = capped::<T>(&db, 1).await;
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let (capture, _guard) = capture();
     let first = created(&store, json!({"user_id": 3})).await;
     let second = created(&store, json!({"user_id": 3})).await;
     let events = revoked_events(capture.take());
