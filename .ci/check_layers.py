@@ -23,6 +23,8 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "session-runtime" / "src"
 # Lowest first; `lib.rs` is the crate root, above them all.
 ORDER = [
     "error",
+    "touch_after",
+    "undecodable",
     "backoff",
     "setters",
     "session_data",

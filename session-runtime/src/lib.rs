@@ -51,7 +51,8 @@
 // in this list (`.ci/check_layers.py` checks it), so that none can be
 // understood only together with one that depends on it:
 //
-// - leaves: `error`, `backoff`, `setters`, `session_data`,
+// - leaves: `error`, `touch_after` and `undecodable` (the store's
+//   policies), `backoff`, `setters`, `session_data`,
 //   `authentication`, `digest`, `encryption` (keys and sealing; no
 //   database, no store);
 // - `schema`: the table as data, DDL and diff, with no database;
@@ -65,6 +66,10 @@
 
 // What can go wrong, in kinds a caller can match.
 mod error;
+// When a save that changed nothing still writes the expiry.
+mod touch_after;
+// What a load does with a row that no longer decodes.
+mod undecodable;
 // Jittered waits between attempts, within a deadline.
 mod backoff;
 // The `with_*` methods of the options structs.
@@ -113,12 +118,12 @@ pub use session_table::{SessionFields, SessionTable};
 pub use store::cleanup::{CleanupHandle, CleanupOptions, CleanupStats};
 pub use store::encryption::EncryptedTable;
 pub use store::per_user::{IndexedColumn, LookupColumn, SessionInfo};
-pub use store::touch_after::TouchAfter;
 #[cfg(any(feature = "tower-sessions-015", feature = "tower-sessions-014"))]
 pub use store::tower_sessions_impl::RecordId;
-pub use store::undecodable::Undecodable;
 pub use store::DieselStore;
+pub use touch_after::TouchAfter;
 pub use typed_session::TypedSessionExt;
+pub use undecodable::Undecodable;
 
 #[doc = include_str!("derive.md")]
 pub use session_derive::SessionStore;

@@ -17,6 +17,7 @@
 //! | a loaded row does not decode (`kind = decode`), or the store has no key to open it (`kind = config`); with [`Undecodable::StartOver`](crate::Undecodable::StartOver) a deletion follows | `WARN` | `stored session not read` |
 //! | the connection was lost; the statement runs again | `WARN` | `session connection lost; running the statement again on a new connection` |
 //! | [`Undecodable::StartOver`](crate::Undecodable::StartOver) deleted a row that does not decode | `WARN` | `undecodable session deleted` |
+//! | a login revoked its user's oldest sessions beyond the [cap](crate::DieselStore::with_max_sessions_per) (`column`, `limit`, `revoked`, `sessions`: their digest prefixes) | `INFO` | `sessions over the per-user limit revoked` |
 //! | MySQL's migration lock was refused (Galera); the migration checks the table after each step instead | `WARN` | `migrating without the migration lock` |
 //! | a sweep of the [cleanup task](crate::DieselStore::spawn_cleanup) failed; it retries after `retry_in_ms` | `ERROR` | `expired-session cleanup failed; retrying` |
 //!
@@ -331,6 +332,24 @@ pub(crate) fn undecodable_deleted<S: SessionTable<B>, B: Backend>(session: &Sess
         session = %DigestPrefix(*session),
         kind = "decode",
         "undecodable session deleted"
+    );
+}
+
+/// Logs the sessions a login revoked beyond the per-user cap, by digest
+/// prefix; never the column's value, which is the app's data.
+pub(crate) fn over_limit_revoked<S: SessionTable<B>, B: Backend>(
+    column: &str,
+    limit: u32,
+    revoked: &[SessionDigest],
+) {
+    tracing::info!(
+        target: TARGET,
+        table = S::TABLE.name,
+        column,
+        limit,
+        revoked = revoked.len(),
+        sessions = ?revoked.iter().map(|id| DigestPrefix(*id).to_string()).collect::<Vec<_>>(),
+        "sessions over the per-user limit revoked"
     );
 }
 

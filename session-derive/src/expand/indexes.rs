@@ -88,16 +88,48 @@ pub fn expand(
         parts.future(quote!(::std::vec::Vec<#krate::__private::ListedRow<#ident, #backend>>));
     let count_future = parts.future(quote!(i64));
     let delete_future = parts.future(quote!(usize));
+    let ids_future = parts.future(quote!(::std::vec::Vec<::std::vec::Vec<u8>>));
     let row_struct = parts.struct_from_bindings(ident);
     // Every impl selects every column, so each carries every field's bounds.
     let where_column_values = column_values.where_clause();
+    let table_name = quote!(<#ident as #krate::__private::SessionTable<#backend>>::TABLE.name);
     indexed(container)
         .map(|field| {
             let column = &field.column;
             let value_ty = field.value_ty;
+            let field_ident = field.ident;
+            let position = container
+                .fields
+                .iter()
+                .position(|each| each.ident == field.ident)
+                .expect("a field of the container");
+            let value_in = if field.nullable {
+                quote!(fields.#field_ident.as_ref())
+            } else {
+                quote!(::core::option::Option::Some(&fields.#field_ident))
+            };
             quote! {
                 #[automatically_derived]
                 impl #krate::__private::IndexedColumn<#ident, #backend> for #name::#column #where_column_values {
+                    const POSITION: usize = #position;
+
+                    fn value_in(fields: &#ident) -> ::core::option::Option<&#value_ty> {
+                        #value_in
+                    }
+
+                    fn delete_all_but_newest<'a>(
+                        connection: &'a mut #connection,
+                        value: &'a #value_ty,
+                        keep: i64,
+                        now: &'a #krate::__private::LiveAt<#backend>,
+                    ) -> #ids_future {
+                        #imports
+                        let filter = #table::#column.eq(value).and(now.live(#table::expiry_date, #table::created_at, #table::authenticated_at));
+                        let query = #krate::__private::DeleteAllButNewest::new(
+                            #table_name, filter, #table::id, #table::created_at, keep,
+                        );
+                        #run::load(query, connection)
+                    }
 
                     fn list<'a>(
                         connection: &'a mut #connection,

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::{map, AnyStore, AnyTable};
+use super::{map, AnyIndexedColumn, AnyStore, AnyTable};
 use crate::encryption::EncryptionKeys;
 use crate::store::encryption::EncryptedTable;
-use crate::store::touch_after::TouchAfter;
-use crate::store::undecodable::Undecodable;
 #[cfg(doc)]
 use crate::store::DieselStore;
+use crate::touch_after::TouchAfter;
+use crate::undecodable::Undecodable;
 
 /// `fn builder(self, arg: Type) -> Self` for each `builder(arg: Type)`,
 /// forwarded to the [`DieselStore`] inside.
@@ -35,6 +35,12 @@ impl<S: AnyTable> AnyStore<S> {
         with_undecodable(undecodable: Undecodable),
         with_max_session_bytes(bytes: usize),
         with_load_memo_bytes(bytes: usize),
+    }
+
+    /// See [`DieselStore::with_max_sessions_per`].
+    #[must_use]
+    pub fn with_max_sessions_per<C: AnyIndexedColumn<S>>(self, column: C, limit: u32) -> Self {
+        map!(self, |store| store.with_max_sessions_per(column, limit))
     }
 
     /// See [`DieselStore::with_encryption_keys`].

@@ -34,6 +34,7 @@ pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub(crate) mod sealed_column;
+pub(crate) mod session_cap_sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "postgres", feature = "mysql"))]

@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::session_table::SessionTable;
 use crate::store::loaded_sessions::LoadedSessions;
-use crate::store::touch_after::TouchAfter;
-use crate::store::undecodable::Undecodable;
 use crate::store::DieselStore;
+use crate::touch_after::TouchAfter;
+use crate::undecodable::Undecodable;
 
 impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// Sets how long one statement may go unanswered; see

@@ -16,8 +16,9 @@ use crate::encryption::EncryptionKeys;
 use crate::error::Error;
 use crate::session_table::SessionTable;
 use crate::store::loaded_sessions::{LoadedSessions, DEFAULT_BUDGET};
-use crate::store::touch_after::TouchAfter;
-use crate::store::undecodable::Undecodable;
+use crate::store::session_cap::SessionCap;
+use crate::touch_after::TouchAfter;
+use crate::undecodable::Undecodable;
 
 mod admin;
 mod builders;
@@ -29,10 +30,9 @@ mod per_session;
 pub(crate) mod per_user;
 pub(crate) mod row_codec;
 mod save_plan;
+mod session_cap;
 pub(crate) mod statement;
-pub(crate) mod touch_after;
 pub(crate) mod tower_sessions_impl;
-pub(crate) mod undecodable;
 
 /// The default limit of an encoded session: 1 MiB, which no ordinary
 /// session comes near, and well below what every backend can take in one
@@ -42,9 +42,10 @@ pub(crate) const DEFAULT_MAX_SESSION_BYTES: usize = 1 << 20;
 /// A tower-sessions store on the Diesel table of a derived session struct.
 ///
 /// `#[derive(SessionStore)]` on `AppSession` names it `AppSessionStore`.
-/// Every operation is at most one SQL statement; the
-/// [guarantees](crate::guide::guarantees) chapter lists each one's, and
-/// what it promises under races and faults.
+/// Every operation is at most one SQL statement (a login on a store with
+/// a [cap on the sessions per user](DieselStore::with_max_sessions_per):
+/// two); the [guarantees](crate::guide::guarantees) chapter lists each
+/// one's, and what it promises under races and faults.
 ///
 /// ```
 /// use session_runtime::SessionStore;
@@ -83,6 +84,8 @@ pub struct DieselStore<S: SessionTable<B>, B: Backend> {
     max_lifetime: Option<Duration>,
     /// The keys of `data`, for a struct that encrypts it.
     encryption: Option<Arc<EncryptionKeys>>,
+    /// The cap on the sessions per user, if any.
+    session_cap: Option<Arc<SessionCap<S, B>>>,
     table: PhantomData<fn() -> S>,
 }
 
@@ -101,6 +104,7 @@ impl<S: SessionTable<B>, B: Backend> Clone for DieselStore<S, B> {
             max_session_bytes: self.max_session_bytes,
             max_lifetime: self.max_lifetime,
             encryption: self.encryption.clone(),
+            session_cap: self.session_cap.clone(),
             table: PhantomData,
         }
     }
@@ -136,6 +140,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             max_lifetime: None,
             encryption: None,
+            session_cap: None,
             table: PhantomData,
         }
     }

@@ -1,5 +1,6 @@
 //! The operations on one session behind the tower-sessions traits:
-//! create, save, load and delete, each one statement at most.
+//! create, save, load and delete, each one statement at most, and a login
+//! on a store with a cap on the sessions per user a second.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::OffsetDateTime;
@@ -17,9 +18,9 @@ use crate::store::row_codec::{
 };
 use crate::store::save_plan::{plan_save, SavePlan};
 use crate::store::statement::{run_statement, Unit};
-use crate::store::undecodable::Undecodable;
 use crate::store::DieselStore;
 use crate::telemetry::{not_decoded, refused, undecodable_deleted};
+use crate::undecodable::Undecodable;
 
 /// Inserts tried with fresh ids before `create` gives up. Ids are 128
 /// random bits, so a second attempt is already a once-in-the-universe event;
@@ -96,6 +97,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             Ok(false)
         })?;
         if inserted {
+            self.enforce_session_cap(&row.fields).await?;
             Ok(expiry)
         } else {
             Err(Error::backend_message(format!(
@@ -123,13 +125,16 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             let mut row = encode::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
             check_size::<S, B>(data, Some(&row.data), self.max_session_bytes).map_err(refuse)?;
             self.seal_row(&mut row).map_err(refuse)?;
-            return self.update_whole(&digest, &row).await;
+            self.update_whole(&digest, &row).await?;
+            // Whether this save logs in is unknown: it may.
+            return self.enforce_session_cap(&row.fields).await;
         };
         check_size::<S, B>(data, None, self.max_session_bytes).map_err(refuse)?;
         let authenticated = authentication::read(data).map_err(refuse)?;
         let expiry = self.capped(expiry, authenticated.or(loaded.created));
         let mut row = encode_columns::<S, B>(id, data, expiry, self.lifetime()).map_err(refuse)?;
         let values = self.loaded.hash_values(data);
+        let logs_in = self.changes_capped_value(&loaded.values, &values);
         let (plan, written_expiry) =
             plan_save::<S, B>(&loaded, data, &values, expiry, self.touch_after).map_err(refuse)?;
         match plan {
@@ -151,6 +156,9 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
             }
         }
         self.loaded.wrote(id, token, values, written_expiry);
+        if logs_in {
+            self.enforce_session_cap(&row.fields).await?;
+        }
         Ok(())
     }
 

@@ -32,6 +32,14 @@ pub trait LookupColumn: Copy + Send + Sync + 'static {
 /// `#[derive(SessionStore)]` implements it. Each method is one statement on
 /// the column's index; they are not a stable interface.
 pub trait IndexedColumn<S: SessionTable<B>, B: Backend>: LookupColumn {
+    /// Where the column is among the typed columns, in declaration order.
+    #[doc(hidden)]
+    const POSITION: usize;
+
+    /// The column's value in `fields`; `None` for NULL.
+    #[doc(hidden)]
+    fn value_in(fields: &S) -> Option<&Self::Value>;
+
     /// The live rows with this value, latest expiry first.
     #[doc(hidden)]
     fn list<'a>(
@@ -62,6 +70,16 @@ pub trait IndexedColumn<S: SessionTable<B>, B: Backend>: LookupColumn {
         value: &'a Self::Value,
         keep: &'a [u8; 32],
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// Deletes the live rows with this value but the `keep` newest, and
+    /// returns the ids it deleted: the statement of the session cap.
+    #[doc(hidden)]
+    fn delete_all_but_newest<'a>(
+        connection: &'a mut B::Connection,
+        value: &'a Self::Value,
+        keep: i64,
+        now: &'a LiveAt<B>,
+    ) -> impl Future<Output = QueryResult<Vec<Vec<u8>>>> + Send + 'a;
 
     /// Deletes the row with id `id` if it has this value.
     #[doc(hidden)]

@@ -11,7 +11,7 @@ use crate::schema::table_def::DataType;
 use crate::session_data::SessionData;
 use crate::session_table::SessionTable;
 use crate::store::loaded_sessions::{Loaded, ValueHashes};
-use crate::store::touch_after::TouchAfter;
+use crate::touch_after::TouchAfter;
 
 /// What one save sends.
 #[derive(Debug)]

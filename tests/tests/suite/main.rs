@@ -35,6 +35,7 @@ mod races;
 mod round_trip;
 mod schema_evolution;
 mod security;
+mod session_cap;
 mod stored_size;
 mod strict;
 mod tls;

@@ -140,6 +140,17 @@ impl BackendInternals for Mysql {
         message.starts_with("Table '") && message.ends_with("doesn't exist")
     }
 
+    fn statement_failure_hint(message: &str) -> Option<&'static str> {
+        // MySQL has no `DELETE ... RETURNING`, which the session cap's
+        // statement ends with.
+        (message.starts_with("You have an error in your SQL syntax")
+            && message.contains("RETURNING"))
+        .then_some(
+            "the per-user session cap (`with_max_sessions_per`) needs `DELETE ... RETURNING`, \
+                 which MariaDB has since 10.5 and MySQL lacks",
+        )
+    }
+
     fn write_failure_hint(message: &str) -> Option<&'static str> {
         // The server answers a packet over `max_allowed_packet` by closing
         // the connection while the client still writes.
