@@ -24,6 +24,8 @@ pub struct Home<'a> {
     pub fields: &'a DemoSession,
     /// When this session expires if left idle.
     pub expiry_date: OffsetDateTime,
+    /// When its user logged in, if anyone did.
+    pub authenticated_at: Option<OffsetDateTime>,
     /// How many live sessions the logged-in account has, this one included.
     pub live_sessions: Option<u64>,
 }
@@ -46,6 +48,8 @@ pub struct Device {
     pub current: bool,
     /// When it expires unless used again.
     pub expiry_date: OffsetDateTime,
+    /// When its user logged in: the store's `authenticated_at`.
+    pub authenticated_at: Option<OffsetDateTime>,
     /// Its typed columns.
     pub fields: DemoSession,
 }
@@ -172,13 +176,13 @@ pub fn home(page: &Home<'_>) -> Html<String> {
 <table>
 <tr><th>user_id</th><td>{}</td></tr>
 <tr><th>user_agent</th><td>{}</td></tr>
-<tr><th>logged_in_at</th><td>{}</td></tr>
+<tr><th>logged in at (<code>authenticated_at</code>)</th><td>{}</td></tr>
 <tr><th>expires if idle at</th><td>{}</td></tr>
 </table>
 "#,
         optional(fields.user_id),
         optional(fields.user_agent.as_deref()),
-        optional(fields.logged_in_at.map(timestamp)),
+        optional(page.authenticated_at.map(timestamp)),
         escape(&timestamp(page.expiry_date)),
     );
     body.push_str(&footer(page.backend));
@@ -212,7 +216,7 @@ pub fn my_sessions(page: &MySessions<'_>) -> Html<String> {
             &digest[..12],
             if device.current { " (this one)" } else { "" },
             optional(device.fields.user_agent.as_deref()),
-            optional(device.fields.logged_in_at.map(timestamp)),
+            optional(device.authenticated_at.map(timestamp)),
             escape(&timestamp(device.expiry_date)),
         );
     }

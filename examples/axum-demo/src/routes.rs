@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use session_runtime::{SessionDigest, TypedSessionExt};
-use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::database::{Database, Registration};
@@ -189,6 +188,7 @@ async fn home(State(database): State<Database>, session: Session) -> Result<Html
         user: user.as_ref(),
         fields: &fields,
         expiry_date: session.expiry_date(),
+        authenticated_at: session.authenticated_at().await?,
         live_sessions,
     }))
 }
@@ -234,20 +234,16 @@ async fn login(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
-    // PostgreSQL and MySQL keep microseconds, and the store refuses an
-    // instant it could not keep exactly.
-    let now = OffsetDateTime::now_utc();
-    let logged_in_at = now
-        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .ok();
     // Every field at once, each to its own column.
     session
         .set_typed(DemoSession {
             user_id: Some(user.id),
             user_agent,
-            logged_in_at,
         })
         .await?;
+    // The store's `authenticated_at`: the sessions page shows it, and it
+    // survives later id changes.
+    session.mark_authenticated().await?;
     Ok(Redirect::to("/"))
 }
 
@@ -274,6 +270,7 @@ async fn my_sessions(
             current: info.digest == current,
             digest: info.digest,
             expiry_date: info.expiry_date,
+            authenticated_at: info.authenticated_at,
             fields: info.fields,
         })
         .collect();

@@ -2,7 +2,6 @@
 //! `#[derive(SessionStore)]` makes of [`DemoSession`] on every backend.
 
 use session_runtime::SessionStore;
-use time::OffsetDateTime;
 
 diesel::table! {
     /// The app's accounts. Sessions reference them; deleting an account
@@ -32,8 +31,6 @@ pub struct DemoSession {
     pub user_id: Option<i64>,
     /// The `User-Agent` of the login request.
     pub user_agent: Option<String>,
-    /// When the user logged in.
-    pub logged_in_at: Option<OffsetDateTime>,
 }
 
 // SQLite's 64-bit rowid is the id only when the type is spelled `INTEGER`,
