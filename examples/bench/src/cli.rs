@@ -123,6 +123,8 @@ pub struct Options {
     /// `--pgbouncer`: ours' `pgbouncer` switch on PostgreSQL; no
     /// encryption figure, whose stores take no pool options.
     pub pgbouncer: bool,
+    /// `--no-causal-reads`: ours on MariaDB without `wsrep_sync_wait`.
+    pub causal_reads: bool,
     /// `--direct-postgres-url`: where every PostgreSQL contender but ours
     /// (the peer, both floors) and every seeder connect, when not where
     /// ours do.
@@ -174,6 +176,9 @@ usage: cargo run --release -p example-bench -- [options]
                       (other backends run without it); skips the encryption
                       figure. Point SESSION_TEST_POSTGRES_URL at the pooler
                       to go through it
+  --no-causal-reads   ours on MariaDB without wsrep_sync_wait = 3:
+                      PoolOptions::with_causal_reads(false), to show what
+                      Galera's causal reads cost
   --direct-postgres-url URL
                       where every PostgreSQL contender but ours (the peer,
                       both floors) and the seeders connect, if not at
@@ -203,6 +208,7 @@ impl Options {
             chart: PathBuf::from(DEFAULT_CHART),
             dispatch: false,
             pgbouncer: false,
+            causal_reads: true,
             direct_postgres_url: None,
         };
         let mut no_e2e = false;
@@ -213,6 +219,7 @@ impl Options {
                 "--quick" => options.quick = true,
                 "--no-e2e" => no_e2e = true,
                 "--pgbouncer" => options.pgbouncer = true,
+                "--no-causal-reads" => options.causal_reads = false,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 "--backend" => {
                     let value = args.next().ok_or("--backend needs a value")?;

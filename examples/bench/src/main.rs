@@ -48,6 +48,7 @@ async fn main() -> ExitCode {
         ops: options.ops.clone(),
         dispatch: options.dispatch,
         pgbouncer: options.pgbouncer,
+        causal_reads: options.causal_reads,
         direct_postgres_url: options.direct_postgres_url.clone(),
         ..plan
     };
@@ -74,8 +75,14 @@ async fn main() -> ExitCode {
     } else {
         ""
     };
+    let causal_reads = if options.causal_reads {
+        ""
+    } else {
+        "With `--no-causal-reads`: on MariaDB, ours with `PoolOptions::with_causal_reads(false)` \
+         (no `wsrep_sync_wait`).\n"
+    };
     println!(
-        "## Session store benchmark{}\n\n{contenders}\n{pgbouncer}\
+        "## Session store benchmark{}\n\n{contenders}\n{pgbouncer}{causal_reads}\
          Payloads: small = {} B of JSON, large = {} B ({} B in the peer's MessagePack). \
          Timed runs last up to {} ms, {} per figure, interleaved across the contenders; \
          `delete_expired` deletes {} expired rows among {} live ones. {} cores.\n",

@@ -76,6 +76,9 @@ pub struct Plan {
     pub dispatch: bool,
     /// `--pgbouncer`: on PostgreSQL, ours with its `pgbouncer` switch.
     pub pgbouncer: bool,
+    /// `--no-causal-reads` turns it off: ours on MariaDB without
+    /// `wsrep_sync_wait`.
+    pub causal_reads: bool,
     /// `--direct-postgres-url`: where every PostgreSQL contender but ours
     /// (the peer, both floors) and every seeder connect, when not where
     /// ours do.
@@ -113,6 +116,7 @@ impl Plan {
             ops: Op::ALL.to_vec(),
             dispatch: false,
             pgbouncer: false,
+            causal_reads: true,
             direct_postgres_url: None,
         }
     }
@@ -160,6 +164,7 @@ impl Plan {
             // Generous: 32 tasks share the pool, and SQLite writers queue.
             .with_retry_budget(Duration::from_secs(30))
             .with_pgbouncer(self.pgbouncer && kind == BackendKind::Postgres)
+            .with_causal_reads(self.causal_reads)
     }
 }
 

@@ -27,6 +27,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 /// | [`sqlite_busy_timeout`](Self::sqlite_busy_timeout) | 5 s |
 /// | [`validate_after_idle`](Self::validate_after_idle) | 30 s |
 /// | [`pgbouncer`](Self::pgbouncer) | `false` |
+/// | [`causal_reads`](Self::causal_reads) | `true` |
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +43,7 @@ const CHECKOUT_BACKOFF: (Duration, Duration) =
 /// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
 /// assert_eq!(options.validate_after_idle, None);
 /// assert!(!options.pgbouncer);
+/// assert!(options.causal_reads);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -100,6 +102,18 @@ pub struct PoolOptions {
     /// `connection.transaction(..)`. A store on another backend given it
     /// fails with [`Error::Config`].
     pub pgbouncer: bool,
+    /// MariaDB only: every pooled connection sets `wsrep_sync_wait = 3`,
+    /// so that on a Galera cluster a read, update or delete first waits
+    /// for the node to apply every write the cluster committed before it.
+    /// `true` by default: without it, a session created through one node
+    /// is now and then missing from the next, which behind a load balancer
+    /// logs a user out right after the login. The wait costs one round of
+    /// the cluster's messages per statement; turn it off only where every
+    /// app server talks to the same node. See the
+    /// [clusters](crate::guide::clusters) chapter. A server without Galera
+    /// does not wait either way, and MySQL, which has no such variable, is
+    /// left alone.
+    pub causal_reads: bool,
 }
 
 impl PoolOptions {
@@ -111,6 +125,7 @@ impl PoolOptions {
         with_sqlite_busy_timeout => sqlite_busy_timeout: Duration,
         with_validate_after_idle => validate_after_idle: Option<Duration>,
         with_pgbouncer => pgbouncer: bool,
+        with_causal_reads => causal_reads: bool,
     }
 }
 
@@ -124,6 +139,7 @@ impl Default for PoolOptions {
             sqlite_busy_timeout: Duration::from_secs(5),
             validate_after_idle: Some(Duration::from_secs(30)),
             pgbouncer: false,
+            causal_reads: true,
         }
     }
 }

@@ -97,3 +97,34 @@ async fn the_pool_size_and_the_wait_for_a_connection_hold<T: BackendSchema>(db: 
     drop(held);
     assert_eq!(store.count().await.unwrap(), 0);
 }
+
+#[derive(QueryableByName)]
+struct SyncWait {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    wait: i64,
+}
+
+async fn sync_wait_of(store: &session_tests::mysql::AppSessionStore) -> i64 {
+    let mut connection = store.connection().await.unwrap();
+    diesel::sql_query("SELECT CAST(@@SESSION.wsrep_sync_wait AS SIGNED) AS wait")
+        .get_result::<SyncWait>(&mut *connection)
+        .await
+        .unwrap()
+        .wait
+}
+
+/// Causal reads are on unless turned off; MariaDB knows the variable
+/// with or without Galera.
+#[tokio::test]
+#[cfg_attr(
+    not(session_test_mysql),
+    ignore = "set SESSION_TEST_MYSQL_URL to run against MySQL or MariaDB"
+)]
+async fn causal_reads_are_set_on_every_mariadb_connection_unless_turned_off() {
+    let db = TestDatabase::new(Kind::Mysql).await.unwrap();
+    let (default, _) = session_tests::mysql::stores(&db.url).await;
+    assert_eq!(sync_wait_of(&default).await, 3);
+    let options = PoolOptions::default().with_causal_reads(false);
+    let without = session_tests::mysql::AppSessionStore::connect_with(&db.url, &options).unwrap();
+    assert_eq!(sync_wait_of(&without).await, 0);
+}

@@ -58,17 +58,19 @@ const CAUSAL_READS: &str = "SET SESSION wsrep_sync_wait = 3";
 /// cannot read fails here, before any connection is tried.
 fn setup(
     url: &str,
-    _options: &crate::backend::PoolOptions,
+    options: &crate::backend::PoolOptions,
 ) -> Result<diesel_async::pooled_connection::SetupCallback<AsyncMysqlConnection>, Error> {
     let settings = std::sync::Arc::new(connect::read_url(url).map_err(Error::backend_message)?);
+    let causal_reads = options.causal_reads;
     Ok(Box::new(move |_url| {
         let settings = std::sync::Arc::clone(&settings);
-        Box::pin(async move { establish(&settings).await })
+        Box::pin(async move { establish(&settings, causal_reads).await })
     }))
 }
 
 async fn establish(
     settings: &connect::ConnectSettings,
+    causal_reads: bool,
 ) -> diesel::ConnectionResult<AsyncMysqlConnection> {
     use diesel_async::SimpleAsyncConnection as _;
     let mut connection = connect::open(settings).await?;
@@ -76,6 +78,9 @@ async fn establish(
         .batch_execute(CONNECTION_SETUP)
         .await
         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    if !causal_reads {
+        return Ok(connection);
+    }
     match connection.batch_execute(CAUSAL_READS).await {
         Err(DieselError::DatabaseError(_, info))
             if info.message().starts_with("Unknown system variable") => {}
