@@ -35,6 +35,7 @@ ORDER = [
     "telemetry",
     "store",
     "any_store",
+    "cached_store",
     "guide",
     "__private",
 ]

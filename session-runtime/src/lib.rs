@@ -60,6 +60,7 @@
 // - `telemetry`: the `tracing` events operators see;
 // - `store`: `DieselStore`, which runs the statements;
 // - `any_store`: `AnyStore`, a `DieselStore` of the backend its URL names;
+// - `cached_store`: `CachedStore`, a `DieselStore` with a cache in front;
 // - `__private` and `guide`, which nothing imports.
 
 // What can go wrong, in kinds a caller can match.
@@ -90,6 +91,9 @@ mod store;
 // One struct on whichever backend its URL names.
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod any_store;
+// A store with the sessions it serves cached, and revalidated.
+#[cfg(feature = "cache")]
+mod cached_store;
 // How a derived store behaves, chapter by chapter.
 pub mod guide;
 // What generated code names, and nothing else.
@@ -99,6 +103,9 @@ pub mod __private;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use backend::column_type::ColumnType;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cached_store::{CacheOptions, CacheStats, CachedStore};
 pub use backend::pool::PoolOptions;
 pub use digest::{ParseDigestError, SessionDigest};
 pub use encryption::{DataKey, EncryptionKeys, ParseKeyError};

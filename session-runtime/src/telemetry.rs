@@ -19,6 +19,7 @@
 //! | [`Undecodable::StartOver`](crate::Undecodable::StartOver) deleted a row that does not decode | `WARN` | `undecodable session deleted` |
 //! | MySQL's migration lock was refused (Galera); the migration checks the table after each step instead | `WARN` | `migrating without the migration lock` |
 //! | a sweep of the [cleanup task](crate::DieselStore::spawn_cleanup) failed; it retries after `retry_in_ms` | `ERROR` | `expired-session cleanup failed; retrying` |
+//! | a revalidation statement of a cached store (feature `cache`) failed; its `ids` entries stop being served once `max_staleness` has passed, and the next round retries | `WARN` | `session cache revalidation failed; retrying next round` |
 //!
 //! The fields: `table`; `statement` (`INSERT`, `SELECT`, `UPDATE`,
 //! `DELETE`, `SELECT COUNT(*)`, ...); `elapsed_us`, from the wait for a
@@ -321,6 +322,20 @@ fn server_of(url: &str) -> (&str, &str) {
         return (value("host"), value("dbname"));
     }
     ("", without_query)
+}
+
+/// Logs a failed statement of a cached store's revalidation: the entries
+/// it named are not confirmed this round, and stop being served once
+/// `max_staleness` has passed, unless a later round confirms them.
+pub(crate) fn revalidation_failed<S: SessionTable<B>, B: Backend>(ids: usize, error: &Error) {
+    tracing::warn!(
+        target: TARGET,
+        table = S::TABLE.name,
+        ids,
+        kind = kind(error),
+        error = detail(error),
+        "session cache revalidation failed; retrying next round"
+    );
 }
 
 /// Logs an undecodable session deleted by `Undecodable::StartOver`.
