@@ -103,10 +103,10 @@ pub mod __private;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use backend::column_type::ColumnType;
+pub use backend::pool::PoolOptions;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cached_store::{CacheOptions, CacheStats, CachedStore};
-pub use backend::pool::PoolOptions;
 pub use digest::{ParseDigestError, SessionDigest};
 pub use encryption::{DataKey, EncryptionKeys, ParseKeyError};
 pub use error::{DatabaseError, Error};

@@ -69,6 +69,9 @@ async fn revalidate<S: SessionTable<B>, B: Backend>(
     shared: &Shared,
     batch: usize,
 ) -> Result<u64, Error> {
+    // Evictions by size and age are applied first, so that the round
+    // asks only about what the cache still holds.
+    shared.cache.run_pending_tasks().await;
     let held: Vec<(SessionDigest, Arc<CachedSession>)> = shared
         .cache
         .iter()

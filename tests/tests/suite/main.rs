@@ -17,6 +17,7 @@ mod any_backend;
 mod axum_login;
 mod backends;
 mod bad_input;
+mod cached_store;
 mod cleanup;
 mod conformance;
 mod dropped_connections;
