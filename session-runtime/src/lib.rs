@@ -34,7 +34,7 @@
 //! the [guarantees](guide::guarantees), [writes](guide::writes),
 //! [users and their sessions](guide::users_and_sessions),
 //! [production](guide::production), [clusters](guide::clusters),
-//! [security](guide::security), [bad input](guide::bad_input) and
+//! [caching](guide::caching), [security](guide::security), [bad input](guide::bad_input) and
 //! [cargo features](guide::cargo_features).
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions

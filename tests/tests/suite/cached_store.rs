@@ -303,3 +303,68 @@ async fn every_way_a_session_ends_reaches_the_other_server_within_the_bound<T: B
         "{report:#?}"
     );
 }
+
+/// The database going away while a server serves from its cache: no load
+/// serves a session from memory past the bound, and the revalidation task
+/// keeps going and serves from the cache again once the database is back.
+mod outage {
+    use session_runtime::PoolOptions;
+
+    use super::*;
+    use crate::common::{Mode, Proxy};
+
+    tests_on_servers!(a_database_that_goes_away_is_never_hidden_past_the_bound);
+
+    async fn a_database_that_goes_away_is_never_hidden_past_the_bound<T: BackendSchema>(
+        db: TestDatabase,
+    ) {
+        stores::<T>(&db.url).await;
+        let (template, upstream) = Proxy::route(&db.url).await;
+        let proxy = Proxy::start(upstream).await;
+        let pool = PoolOptions::default()
+            .with_max_size(4)
+            .with_retry_budget(Duration::from_millis(300))
+            .with_statement_timeout(Duration::from_millis(300));
+        let store = AppStore::<T>::connect_with(&proxy.url(&template), &pool).unwrap();
+        let b = CachedStore::new(store, options()).unwrap();
+        let session = created(&b, json!({"user_id": 1})).await;
+        assert!(b.load(&session.id).await.unwrap().is_some());
+
+        proxy.set(Mode::Refuse).await;
+        let gone = Instant::now();
+        let mut served_after_bound = 0;
+        while gone.elapsed() < BOUND + WATCH {
+            let started = Instant::now();
+            let loaded = b.load(&session.id).await;
+            if loaded.is_ok() && started > gone + BOUND {
+                served_after_bound += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            served_after_bound, 0,
+            "served from memory with the database away"
+        );
+        assert!(b.stats().failures > 0, "{:?}", b.stats());
+
+        proxy.set(Mode::Up).await;
+        let back = Instant::now();
+        while b.load(&session.id).await.is_err() {
+            assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "the store never recovered"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let rounds = b.stats().rounds;
+        tokio::time::sleep(BOUND * 2).await;
+        assert!(
+            b.stats().rounds > rounds,
+            "the task stopped: {:?}",
+            b.stats()
+        );
+        let hits = b.stats().hits;
+        assert!(b.load(&session.id).await.unwrap().is_some());
+        assert_eq!(b.stats().hits, hits + 1, "served from the cache again");
+    }
+}
