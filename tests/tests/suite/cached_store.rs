@@ -313,7 +313,37 @@ mod outage {
     use super::*;
     use crate::common::{Mode, Proxy};
 
-    tests_on_servers!(a_database_that_goes_away_is_never_hidden_past_the_bound);
+    tests_on_servers!(
+        a_database_that_goes_away_is_never_hidden_past_the_bound,
+        the_revalidation_task_ends_with_the_last_clone,
+    );
+
+    /// The task holds a clone of the store's pool: once the last clone of
+    /// the cached store is dropped and the task ends, the pool goes, and
+    /// with it every connection.
+    async fn the_revalidation_task_ends_with_the_last_clone<T: BackendSchema>(db: TestDatabase) {
+        stores::<T>(&db.url).await;
+        let (template, upstream) = Proxy::route(&db.url).await;
+        let proxy = Proxy::start(upstream).await;
+        let store = AppStore::<T>::connect(&proxy.url(&template)).unwrap();
+        let cached = CachedStore::new(store, options()).unwrap();
+        let session = created(&cached, json!({"user_id": 1})).await;
+        let clone = cached.clone();
+        drop(cached);
+        assert!(clone.load(&session.id).await.unwrap().is_some());
+        tokio::time::sleep(BOUND).await;
+        assert!(clone.stats().rounds > 0, "{:?}", clone.stats());
+        assert!(proxy.open_connections() > 0);
+        drop(clone);
+        let dropped = Instant::now();
+        while proxy.open_connections() > 0 {
+            assert!(
+                dropped.elapsed() < Duration::from_secs(5),
+                "the task still holds the pool"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 
     async fn a_database_that_goes_away_is_never_hidden_past_the_bound<T: BackendSchema>(
         db: TestDatabase,
