@@ -152,9 +152,10 @@ impl Drop for Shared {
 /// another server) stops being served within
 /// [`max_staleness`](CacheOptions::max_staleness).
 ///
-/// Creates and saves go to the table, then to the cache. Loads of a
-/// session the cache holds, confirmed live within `max_staleness`, read
-/// no row. It implements tower-sessions' `SessionStore` as the store does,
+/// Writes go to the table first: a create caches what it wrote, a save
+/// that changed values evicts the entry (the table merges it with other
+/// requests' changes), a delete evicts it. Loads of a session the cache
+/// holds, confirmed live within `max_staleness`, read no row. It implements tower-sessions' `SessionStore` as the store does,
 /// and the partial writes of the [writes](crate::guide::writes) chapter
 /// hold for cached loads too. The [caching](crate::guide::caching)
 /// chapter has the design and the guarantees. Clones share the cache.

@@ -46,7 +46,13 @@ pub mod production {}
 #[doc = include_str!("clusters.md")]
 pub mod clusters {}
 
-#[doc = include_str!("caching.md")]
+// The chapter names the feature's items, which exist only with it.
+#[cfg_attr(feature = "cache", doc = include_str!("caching.md"))]
+#[cfg_attr(
+    not(feature = "cache"),
+    doc = "Sessions cached in memory on each app server: this chapter is \
+           built with the cargo feature `cache`, which adds `CachedStore`."
+)]
 pub mod caching {}
 
 #[doc = include_str!("tls.md")]
