@@ -45,8 +45,7 @@ pub struct CacheOptions {
     /// the table last showed it live and unchanged. A session revoked,
     /// deleted, expired or saved elsewhere is served by this server for
     /// at most this long after it happened. The cache revalidates what it
-    /// holds every half of it. 1 s by default; zero serves nothing from
-    /// the cache.
+    /// holds every half of it. 1 s by default; zero caches nothing.
     pub max_staleness: Duration,
     /// How long an entry is kept at most, revalidated or not, so that a
     /// save on another server that leaves the expiry as it was (with
@@ -216,8 +215,14 @@ impl<S: SessionTable<B>, B: Backend> CachedStore<S, B> {
                     .to_owned(),
             )
         })?;
+        // Nothing could be served, so nothing is kept.
+        let capacity = if options.max_staleness.is_zero() {
+            0
+        } else {
+            options.max_capacity
+        };
         let cache = Cache::builder()
-            .max_capacity(options.max_capacity)
+            .max_capacity(capacity)
             .weigher(|_, session: &Arc<CachedSession>| session.weight)
             .expire_after(Expiry {
                 max_age: options.max_age,

@@ -22,7 +22,7 @@ use super::entry::CachedSession;
 use super::{Counters, Shared};
 
 /// The shortest wait between two rounds, whatever `max_staleness` says.
-const MIN_PERIOD: Duration = Duration::from_millis(1);
+const MIN_PERIOD: Duration = Duration::from_millis(10);
 
 /// The task: a round every half of `max_staleness`, until the last clone
 /// of the store is dropped or `stop` is cancelled. A failed round is

@@ -72,6 +72,13 @@ async fn a_load_of_a_cached_session_reads_no_row<T: BackendSchema>(db: TestDatab
     // A session that is not there is a miss every time.
     assert_eq!(b.load(&Id::default()).await.unwrap(), None);
     assert_eq!(b.stats().misses, 2);
+    // A bound of zero caches nothing.
+    let uncached = options().with_max_staleness(Duration::ZERO);
+    let c = CachedStore::new(AppStore::<T>::connect(&db.url).unwrap(), uncached).unwrap();
+    for _ in 0..2 {
+        assert_eq!(c.load(&record.id).await.unwrap().unwrap().data, record.data);
+    }
+    assert_eq!((c.stats().hits, c.stats().misses), (0, 2));
 }
 
 async fn writes_go_through_and_a_delete_evicts<T: BackendSchema>(db: TestDatabase) {
