@@ -38,6 +38,7 @@ ORDER = [
     "telemetry",
     "store",
     "any_store",
+    "cached_store",
     "guide",
     "__private",
 ]

@@ -34,7 +34,7 @@
 //! the [guarantees](guide::guarantees), [writes](guide::writes),
 //! [users and their sessions](guide::users_and_sessions),
 //! [production](guide::production), [clusters](guide::clusters),
-//! [security](guide::security), [bad input](guide::bad_input) and
+//! [caching](guide::caching), [security](guide::security), [bad input](guide::bad_input) and
 //! [cargo features](guide::cargo_features).
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions
@@ -62,6 +62,7 @@
 // - `telemetry`: the `tracing` events operators see;
 // - `store`: `DieselStore`, which runs the statements;
 // - `any_store`: `AnyStore`, a `DieselStore` of the backend its URL names;
+// - `cached_store`: `CachedStore`, a `DieselStore` with a cache in front;
 // - `__private` and `guide`, which nothing imports.
 
 // What can go wrong, in kinds a caller can match.
@@ -98,6 +99,9 @@ mod store;
 // One struct on whichever backend its URL names.
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod any_store;
+// A store with the sessions it serves cached, and revalidated.
+#[cfg(feature = "cache")]
+mod cached_store;
 // How a derived store behaves, chapter by chapter.
 pub mod guide;
 // What generated code names, and nothing else.
@@ -108,6 +112,9 @@ pub mod __private;
 pub use any_store::{AnyIndexedColumn, AnyStore, AnyTable};
 pub use backend::column_type::ColumnType;
 pub use backend::pool::PoolOptions;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cached_store::{CacheOptions, CacheStats, CachedStore};
 pub use digest::{ParseDigestError, SessionDigest};
 pub use encryption::{DataKey, EncryptionKeys, ParseKeyError};
 pub use error::{DatabaseError, Error};

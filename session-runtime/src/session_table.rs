@@ -181,6 +181,16 @@ pub trait SessionTable<B: Backend>: SessionFields {
         connection: &'a mut B::Connection,
         now: &'a LiveAt<B>,
     ) -> impl Future<Output = QueryResult<usize>> + Send + 'a;
+
+    /// `SELECT id, expiry_date` of the rows among `ids` (stored ids, the
+    /// digests) live at `now`: what a cached store asks to keep serving
+    /// what it holds.
+    #[doc(hidden)]
+    fn live_expiries<'a>(
+        connection: &'a mut B::Connection,
+        ids: &'a [[u8; 32]],
+        now: &'a LiveAt<B>,
+    ) -> impl Future<Output = QueryResult<Vec<(Vec<u8>, B::Expiry)>>> + Send + 'a;
 }
 
 /// The stub [`SessionFields`] and [`SessionTable`] impls that
@@ -255,6 +265,18 @@ macro_rules! __session_table_fallback {
                 _: &mut <$crate::__private::$backend::Backend as $crate::backend::Backend>::Connection,
                 _: &$crate::__private::LiveAt<$crate::__private::$backend::Backend>,
             ) -> $crate::__private::diesel::result::QueryResult<usize> {
+                ::core::unreachable!("#[derive(SessionStore)] failed to compile")
+            }
+            async fn live_expiries(
+                _: &mut <$crate::__private::$backend::Backend as $crate::backend::Backend>::Connection,
+                _: &[[u8; 32]],
+                _: &$crate::__private::LiveAt<$crate::__private::$backend::Backend>,
+            ) -> $crate::__private::diesel::result::QueryResult<
+                ::std::vec::Vec<(
+                    ::std::vec::Vec<u8>,
+                    <$crate::__private::$backend::Backend as $crate::backend::Backend>::Expiry,
+                )>,
+            > {
                 ::core::unreachable!("#[derive(SessionStore)] failed to compile")
             }
         }

@@ -72,15 +72,19 @@ pub enum EndToEnd {
     /// Not through axum: ours encrypted against ours plain, per operation,
     /// one task at a time (`examples/bench/src/encryption.rs`).
     Encryption,
+    /// The cached store against the peer, alone and behind a moka cache:
+    /// load hits, and the rolling figure (`examples/bench/src/cache.rs`).
+    Cache,
 }
 
 impl EndToEnd {
     /// Every end-to-end figure, in the order they run.
-    pub const ALL: [EndToEnd; 4] = [
+    pub const ALL: [EndToEnd; 5] = [
         EndToEnd::Visits,
         EndToEnd::Rolling,
         EndToEnd::Overlap,
         EndToEnd::Encryption,
+        EndToEnd::Cache,
     ];
 
     /// The figure's name on the command line.
@@ -90,6 +94,7 @@ impl EndToEnd {
             EndToEnd::Rolling => "rolling",
             EndToEnd::Overlap => "overlap",
             EndToEnd::Encryption => "encryption",
+            EndToEnd::Cache => "cache",
         }
     }
 }
@@ -150,7 +155,7 @@ usage: cargo run --release -p example-bench -- [options]
                       commas to run several (default: all three)
   --pool N            the connection pool size of every contender (default 16)
   --no-e2e            skip the end-to-end axum figures (e2e, rolling, overlap)
-                      and the encryption figure
+                      and the encryption and cache figures
   --repeat N          timed runs of every figure, interleaved across the
                       contenders; tables show the median and its spread
                       (default 5, or 1 with --quick)
@@ -163,8 +168,10 @@ usage: cargo run --release -p example-bench -- [options]
   --only NAMES        run only these (comma-separated), for profiling one of
                       them: operations (create, save, load-hit, load-miss,
                       delete, delete-expired, list, revoke), end-to-end
-                      figures (e2e, rolling, overlap) and the cost of
-                      encryption at rest (encryption); naming operations only
+                      figures (e2e, rolling, overlap), the cost of
+                      encryption at rest (encryption) and the cached store
+                      (cache: load hits and rolling expiry against the peer
+                      and the peer behind a moka cache); naming operations only
                       keeps every end-to-end figure, naming figures only
                       times no operation; `dispatch` times ours any (the
                       plain struct with backend = any, through AnyStore)
@@ -174,7 +181,7 @@ usage: cargo run --release -p example-bench -- [options]
   --pgbouncer         ours on PostgreSQL as behind a transaction-mode pooler
                       such as PgBouncer: PoolOptions::with_pgbouncer(true)
                       (other backends run without it); skips the encryption
-                      figure. Point SESSION_TEST_POSTGRES_URL at the pooler
+                      and cache figures. Point SESSION_TEST_POSTGRES_URL at the pooler
                       to go through it
   --no-causal-reads   ours on MariaDB without wsrep_sync_wait = 3:
                       PoolOptions::with_causal_reads(false), to show what
@@ -293,15 +300,17 @@ impl Options {
         } else if no_e2e {
             options.e2e.clear();
         }
-        // The encryption figure's stores take no pool options, so they
-        // would not run as behind a pooler.
+        // The encryption and cache figures' stores are not set up for a
+        // pooler, so they would not run as behind one.
         if options.pgbouncer {
-            if only_figures.contains(&EndToEnd::Encryption) {
+            let apart = [EndToEnd::Encryption, EndToEnd::Cache];
+            if let Some(figure) = only_figures.iter().find(|figure| apart.contains(figure)) {
                 return Err(format!(
-                    "--pgbouncer runs no encryption figure: its stores take no pool options\n\n{USAGE}"
+                    "--pgbouncer runs no {} figure: its stores are not set up for a pooler\n\n{USAGE}",
+                    figure.flag()
                 ));
             }
-            options.e2e.retain(|figure| *figure != EndToEnd::Encryption);
+            options.e2e.retain(|figure| !apart.contains(figure));
         }
         if options.ops.is_empty() && only_figures.is_empty() {
             options.ops = Op::ALL.to_vec();
@@ -358,6 +367,7 @@ mod tests {
             (&[Op::Save][..], &[EndToEnd::Rolling][..])
         );
         assert!(parse(&["--pgbouncer", "--only", "encryption"]).is_err());
+        assert!(parse(&["--pgbouncer", "--only", "cache"]).is_err());
         let direct = "postgres://postgres@127.0.0.1:5432/test";
         let options = parse(&["--pgbouncer", "--direct-postgres-url", direct]).unwrap();
         assert_eq!(options.direct_postgres_url.as_deref(), Some(direct));
@@ -407,6 +417,9 @@ mod tests {
         let options = parse(&["--only", "encryption"]).unwrap();
         assert!(options.ops.is_empty());
         assert_eq!(options.e2e, [EndToEnd::Encryption]);
+        let options = parse(&["--only", "cache"]).unwrap();
+        assert!(options.ops.is_empty());
+        assert_eq!(options.e2e, [EndToEnd::Cache]);
         let options = parse(&["--only", "overlap,rolling"]).unwrap();
         assert!(options.ops.is_empty());
         assert_eq!(options.e2e, [EndToEnd::Rolling, EndToEnd::Overlap]);

@@ -159,8 +159,19 @@ pub async fn measure(
         (names::OURS_PLAIN, app(stores.ours_plain, scenario)),
         (names::OURS_TYPED, app(stores.ours_typed, scenario)),
     ];
+    measure_apps(&apps, plan, scenario).await
+}
+
+/// The figure of `scenario` for each of `apps`, routers of
+/// [`app`] or [`app_014`] on the contenders' stores, timed as
+/// [`measure`] times its own.
+pub async fn measure_apps(
+    apps: &[(&'static str, Router)],
+    plan: &Plan,
+    scenario: Scenario,
+) -> BenchResult<Vec<E2eResult>> {
     let every = scenario.write_every();
-    for (_, app) in &apps {
+    for (_, app) in apps {
         // Warms the pool and the prepared statements up, untimed.
         drive(app.clone(), plan.e2e_clients, plan.e2e_clients * 4, every).await?;
     }

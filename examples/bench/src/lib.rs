@@ -30,6 +30,7 @@
 //! draws an SVG chart of ours/peer; it is not a timed test. Run it with
 //! `cargo run --release -p example-bench` (`-- --help` lists the flags).
 
+pub mod cache;
 pub mod chart;
 pub mod cli;
 pub mod contender;

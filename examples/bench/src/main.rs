@@ -9,7 +9,7 @@ use example_bench::cli::{EndToEnd, Options};
 use example_bench::encryption::{self, CostPlan};
 use example_bench::payload::Payload;
 use example_bench::runner::{self, Plan};
-use example_bench::{chart, peer, report};
+use example_bench::{cache, chart, peer, report};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -159,6 +159,29 @@ async fn main() -> ExitCode {
         }
         if !rows.is_empty() {
             println!("{}", encryption::table(&rows, &cost_plan));
+        }
+    }
+    if options.e2e.contains(&EndToEnd::Cache) {
+        let cache_plan = Plan {
+            rolling_requests: if options.quick {
+                Plan::quick(options.pool).rolling_requests
+            } else {
+                Plan::full(options.pool).rolling_requests
+            },
+            ..plan.clone()
+        };
+        let mut rows = Vec::new();
+        for kind in &options.backends {
+            match cache::measure(*kind, &cache_plan).await {
+                Ok(measured) => rows.extend(measured.into_iter().flatten()),
+                Err(error) => {
+                    failed = true;
+                    println!("> error: {kind} failed in the cache figure: {error}\n");
+                }
+            }
+        }
+        if !rows.is_empty() {
+            println!("{}", cache::table(&rows, &cache_plan));
         }
     }
     if options.dispatch {

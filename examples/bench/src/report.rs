@@ -91,7 +91,7 @@ fn rate(per_second: f64) -> String {
 }
 
 /// A figure's median rate and, when it was repeated, its spread.
-fn rate_cell(figure: Option<&Figure>, repeated: bool) -> String {
+pub(crate) fn rate_cell(figure: Option<&Figure>, repeated: bool) -> String {
     match figure {
         Some(figure) if repeated => format!(
             "{} ±{:.0}%",

@@ -158,7 +158,7 @@ impl Plan {
 
     /// Ours' pool options on `kind`. The `pgbouncer` switch is for
     /// PostgreSQL alone: another backend's store refuses it.
-    fn pool_options(&self, kind: BackendKind) -> PoolOptions {
+    pub(crate) fn pool_options(&self, kind: BackendKind) -> PoolOptions {
         PoolOptions::default()
             .with_max_size(self.pool)
             // Generous: 32 tasks share the pool, and SQLite writers queue.
@@ -835,7 +835,7 @@ where
 /// ours, no ping before each checkout (sqlx's default pings, which would
 /// cost a round trip per operation; the comparison is of the stores, not
 /// of that default).
-fn sqlx_pool_options<D: sqlx::Database>(plan: &Plan) -> sqlx::pool::PoolOptions<D> {
+pub(crate) fn sqlx_pool_options<D: sqlx::Database>(plan: &Plan) -> sqlx::pool::PoolOptions<D> {
     sqlx::pool::PoolOptions::new()
         .max_connections(u32::try_from(plan.pool).unwrap_or(u32::MAX))
         .test_before_acquire(false)

@@ -7,6 +7,7 @@ mod fallback;
 mod fields;
 mod foreign_keys;
 mod indexes;
+mod live_ids;
 mod queries;
 mod query_parts;
 mod table;
@@ -127,6 +128,7 @@ fn implementation(backend: &Backend) -> TokenStream {
     let module = &backend.module;
     let table_def = table_def::expand(container, module);
     let queries = queries::expand(container, &backend.table);
+    let live_ids = live_ids::expand(container, &backend.table);
     let column_values = column_values::expand(container, module);
     let foreign_keys = foreign_keys::expand(container, &backend.table);
     let indexes = indexes::expand(container, &column_values, backend);
@@ -140,6 +142,7 @@ fn implementation(backend: &Backend) -> TokenStream {
             impl #krate::__private::SessionTable<#krate::__private::#module::Backend> for #ident #where_column_values {
                 #table_def
                 #queries
+                #live_ids
             }
             #foreign_keys
             #indexes

@@ -17,6 +17,8 @@
 //!   timestamp precision, your own queries, dropped connections.
 //! - [`clusters`]: several app servers, PostgreSQL failover, Galera,
 //!   distributed SQL.
+//! - [`caching`]: sessions cached in memory per app server, and the bound
+//!   within which every way a session ends reaches every cache.
 //! - [`tls`]: `sslmode` and `ssl-mode`, and which connection errors
 //!   fail at once.
 //! - [`security`]: what the store guarantees and what it leaves to you.
@@ -43,6 +45,15 @@ pub mod production {}
 
 #[doc = include_str!("clusters.md")]
 pub mod clusters {}
+
+// The chapter names the feature's items, which exist only with it.
+#[cfg_attr(feature = "cache", doc = include_str!("caching.md"))]
+#[cfg_attr(
+    not(feature = "cache"),
+    doc = "Sessions cached in memory on each app server: this chapter is \
+           built with the cargo feature `cache`, which adds `CachedStore`."
+)]
+pub mod caching {}
 
 #[doc = include_str!("tls.md")]
 pub mod tls {}

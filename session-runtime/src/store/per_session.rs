@@ -31,7 +31,7 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
     /// When a session whose lifetime began at `start` ends, if the store
     /// has an absolute timeout and the session a start: its authentication
     /// time, else its creation.
-    fn deadline(&self, start: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+    pub(crate) fn deadline(&self, start: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
         let lifetime = time::Duration::try_from(self.max_lifetime?).ok()?;
         start?.checked_add(lifetime)
     }
@@ -231,12 +231,23 @@ impl<S: SessionTable<B>, B: Backend> DieselStore<S, B> {
         // A row sealed with an old key is not remembered either, so that
         // its save writes it whole, sealed with the current key.
         if decoded.settled && !decoded.old_key {
-            let values = self.loaded.hash_values(&decoded.data);
-            let token = token_of(&decoded.data);
-            self.loaded
-                .remember(id, token, values, decoded.expiry, decoded.created);
+            self.remember_load(id, &decoded.data, decoded.expiry, decoded.created);
         }
         Ok(Some((decoded.data, decoded.expiry)))
+    }
+
+    /// Remembers a load of session `id` that returned `data`, so that the
+    /// save of that map writes only what changed.
+    pub(crate) fn remember_load(
+        &self,
+        id: i128,
+        data: &SessionData,
+        expiry: OffsetDateTime,
+        created: Option<OffsetDateTime>,
+    ) {
+        let values = self.loaded.hash_values(data);
+        self.loaded
+            .remember(id, token_of(data), values, expiry, created);
     }
 
     pub(crate) async fn delete_session(&self, id: i128) -> Result<(), Error> {

@@ -287,6 +287,11 @@ impl Proxy {
         (template, upstream)
     }
 
+    /// Connections being forwarded right now.
+    pub fn open_connections(&self) -> usize {
+        *self.open.borrow()
+    }
+
     /// `template` from [`Proxy::route`], pointed at this proxy.
     pub fn url(&self, template: &str) -> String {
         template.replace("{proxy}", &self.addr.to_string())

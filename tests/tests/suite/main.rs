@@ -18,6 +18,7 @@ mod authentication;
 mod axum_login;
 mod backends;
 mod bad_input;
+mod cached_store;
 mod cleanup;
 mod conformance;
 mod dropped_connections;
