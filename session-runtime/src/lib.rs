@@ -32,10 +32,12 @@
 //! [`guide`] covers the rest, one chapter each: the
 //! [schema per backend](guide::schema), [migrations](guide::migrations),
 //! the [guarantees](guide::guarantees), [writes](guide::writes),
-//! [users and their sessions](guide::users_and_sessions),
+//! [users and their sessions](guide::users_and_sessions), the
+//! [cap on sessions per user](guide::session_cap),
 //! [production](guide::production), [clusters](guide::clusters),
-//! [caching](guide::caching), [security](guide::security), [bad input](guide::bad_input) and
-//! [cargo features](guide::cargo_features).
+//! [caching](guide::caching), [security](guide::security), the
+//! [authentication time](guide::authentication),
+//! [bad input](guide::bad_input) and [cargo features](guide::cargo_features).
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions
 

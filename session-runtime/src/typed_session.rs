@@ -62,7 +62,7 @@ pub trait TypedSessionExt {
     /// store's absolute timeout
     /// ([`with_max_lifetime`](crate::DieselStore::with_max_lifetime))
     /// counts from the last login, not from the last id change. See the
-    /// [security](crate::guide::security) chapter.
+    /// [authentication](crate::guide::authentication) chapter.
     ///
     /// [`cycle_id`]: https://docs.rs/tower-sessions/latest/tower_sessions/struct.Session.html#method.cycle_id
     async fn mark_authenticated(&self) -> Result<(), Error>;

@@ -13,6 +13,7 @@
 //!   requests.
 //! - [`users_and_sessions`]: per-user queries, typed access, axum-login,
 //!   caches, links from your tables to sessions.
+//! - [`session_cap`]: at most n sessions per user, under concurrent logins.
 //! - [`production`]: tunables, `tracing`, the cleanup task, strict MySQL,
 //!   timestamp precision, your own queries, dropped connections.
 //! - [`clusters`]: several app servers, PostgreSQL failover, Galera,
@@ -22,6 +23,8 @@
 //! - [`tls`]: `sslmode` and `ssl-mode`, and which connection errors
 //!   fail at once.
 //! - [`security`]: what the store guarantees and what it leaves to you.
+//! - [`authentication`]: the time of the last login, re-authentication
+//!   before sensitive actions, and the absolute timeout that counts from it.
 //! - [`bad_input`]: what each odd value does on each backend.
 //! - [`cargo_features`]: features, and choosing a backend with them.
 
@@ -39,6 +42,9 @@ pub mod writes {}
 
 #[doc = include_str!("users_and_sessions.md")]
 pub mod users_and_sessions {}
+
+#[doc = include_str!("session_cap.md")]
+pub mod session_cap {}
 
 #[doc = include_str!("production.md")]
 pub mod production {}
@@ -60,6 +66,9 @@ pub mod tls {}
 
 #[doc = include_str!("security.md")]
 pub mod security {}
+
+#[doc = include_str!("authentication.md")]
+pub mod authentication {}
 
 #[doc = include_str!("bad_input.md")]
 pub mod bad_input {}
