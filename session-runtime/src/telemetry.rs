@@ -328,6 +328,7 @@ fn server_of(url: &str) -> (&str, &str) {
 /// Logs a failed statement of a cached store's revalidation: the entries
 /// it named are not confirmed this round, and stop being served once
 /// `max_staleness` has passed, unless a later round confirms them.
+#[cfg(feature = "cache")]
 pub(crate) fn revalidation_failed<S: SessionTable<B>, B: Backend>(ids: usize, error: &Error) {
     tracing::warn!(
         target: TARGET,
