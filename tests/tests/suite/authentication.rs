@@ -4,7 +4,7 @@
 //! the absolute timeout everywhere the store applies it. The clock is moved
 //! by writing the columns back, never by sleeping.
 
-use crate::common::{map, record, where_id};
+use crate::common::{hours_ago, map, record, where_id};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::routing::get;
@@ -133,18 +133,6 @@ async fn stored_times(db: &TestDatabase, id: Id) -> StoredTimes {
     let mut rows = db.query::<StoredTimes>(&sql).await;
     assert_eq!(rows.len(), 1, "{sql}");
     rows.remove(0)
-}
-
-/// Moves `column` of the session's row `hours` into the past.
-async fn hours_ago(db: &TestDatabase, id: Id, column: &str, hours: i64) {
-    let set = match db.kind {
-        Kind::Sqlite => format!("{column} = {column} - {hours} * 3600000000"),
-        Kind::Postgres => format!("{column} = {column} - interval '{hours} hours'"),
-        Kind::Mysql => format!("{column} = {column} - INTERVAL {hours} HOUR"),
-    };
-    let at = where_id(db.kind, id);
-    db.execute(&format!("UPDATE http_sessions SET {set} WHERE {at}"))
-        .await;
 }
 
 /// A session map's authentication time, as `mark_authenticated` writes it.

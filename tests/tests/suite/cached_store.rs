@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use session_runtime::{CacheOptions, CachedStore, SessionDigest};
-use session_tests::{stores, AppStore, BackendSchema, Kind, TestDatabase};
+use session_tests::{stores, AppStore, BackendSchema, TestDatabase};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::CachingSessionStore;
 use tower_sessions::{MemoryStore, Session, SessionStore as _};
 
-use crate::common::{record, where_id};
+use crate::common::{hours_ago, record};
 
 tests_on_every_backend!(
     a_load_of_a_cached_session_reads_no_row,
@@ -165,19 +165,6 @@ async fn the_cache_keeps_to_its_capacity<T: BackendSchema>(db: TestDatabase) {
     assert!(stats.entries > 0 && stats.entries < 100, "{stats:?}");
 }
 
-/// Moves the creation of session `id` `hours` into the past, as if that
-/// much time had gone by.
-async fn created_hours_ago(db: &TestDatabase, id: Id, hours: i64) {
-    let at = where_id(db.kind, id);
-    let set = match db.kind {
-        Kind::Sqlite => format!("created_at = created_at - {hours} * 3600000000"),
-        Kind::Postgres => format!("created_at = created_at - interval '{hours} hours'"),
-        Kind::Mysql => format!("created_at = created_at - INTERVAL {hours} HOUR"),
-    };
-    db.execute(&format!("UPDATE http_sessions SET {set} WHERE {at}"))
-        .await;
-}
-
 /// How server `b` served session `id` after a change that was done at
 /// `done`: the loads that started more than [`BOUND`] after it and still
 /// got what `stale` says the change ended, and whether the last load got
@@ -266,7 +253,7 @@ async fn every_way_a_session_ends_reaches_the_other_server_within_the_bound<T: B
                 assert_ne!(request.id(), Some(session.id));
             }
             "user deleted (FK cascade)" => db.execute("DELETE FROM users WHERE id = 3").await,
-            "absolute timeout" => created_hours_ago(&db, session.id, 13).await,
+            "absolute timeout" => hours_ago(&db, session.id, "created_at", 13).await,
             "saved on A" => {
                 let mut loaded = a.load(&session.id).await.unwrap().unwrap();
                 loaded.data.insert("theme".into(), json!("new"));

@@ -175,6 +175,20 @@ pub fn where_id(kind: Kind, id: Id) -> String {
     }
 }
 
+/// Moves `column`, one of the row's timestamps (`created_at`,
+/// `authenticated_at`), of session `id` `hours` into the past: how the
+/// suites move the clock, never by sleeping.
+pub async fn hours_ago(db: &session_tests::TestDatabase, id: Id, column: &str, hours: i64) {
+    let set = match db.kind {
+        Kind::Sqlite => format!("{column} = {column} - {hours} * 3600000000"),
+        Kind::Postgres => format!("{column} = {column} - interval '{hours} hours'"),
+        Kind::Mysql => format!("{column} = {column} - INTERVAL {hours} HOUR"),
+    };
+    let at = where_id(db.kind, id);
+    db.execute(&format!("UPDATE http_sessions SET {set} WHERE {at}"))
+        .await;
+}
+
 /// Proptest cases: `default`, unless `PROPTEST_CASES` asks for more.
 pub fn proptest_cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")

@@ -3,7 +3,7 @@
 //! per-user list says when each session was created. The clock is moved
 //! by writing `created_at` back, never by sleeping.
 
-use crate::common::{record, where_id};
+use crate::common::{hours_ago, record, where_id};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::routing::get;
@@ -29,18 +29,6 @@ tests_on_every_backend!(
 
 const TWELVE_HOURS: StdDuration = StdDuration::from_secs(12 * 3600);
 
-/// Moves the session's creation `hours` into the past.
-async fn created_hours_ago(db: &TestDatabase, id: Id, hours: i64) {
-    let at = where_id(db.kind, id);
-    let set = match db.kind {
-        Kind::Sqlite => format!("created_at = created_at - {hours} * 3600000000"),
-        Kind::Postgres => format!("created_at = created_at - interval '{hours} hours'"),
-        Kind::Mysql => format!("created_at = created_at - INTERVAL {hours} HOUR"),
-    };
-    db.execute(&format!("UPDATE http_sessions SET {set} WHERE {at}"))
-        .await;
-}
-
 async fn a_session_past_the_max_lifetime_is_not_served_however_busy<T: BackendSchema>(
     db: TestDatabase,
 ) {
@@ -50,8 +38,8 @@ async fn a_session_past_the_max_lifetime_is_not_served_however_busy<T: BackendSc
     store.create(&mut old).await.unwrap();
     let mut young = record(json!({"user_id": 1}));
     store.create(&mut young).await.unwrap();
-    created_hours_ago(&db, old.id, 13).await;
-    created_hours_ago(&db, young.id, 11).await;
+    hours_ago(&db, old.id, "created_at", 13).await;
+    hours_ago(&db, young.id, "created_at", 11).await;
     // Its expiry is an hour away: only its age ends it.
     assert_eq!(store.load(&old.id).await.unwrap(), None);
     assert!(store.load(&young.id).await.unwrap().is_some());
@@ -97,7 +85,7 @@ async fn cycle_id_at_login_starts_a_new_lifetime_shown_in_the_list<T: BackendSch
     let store = store.with_max_lifetime(Some(TWELVE_HOURS));
     let mut session = record(json!({"user_id": 2}));
     store.create(&mut session).await.unwrap();
-    created_hours_ago(&db, session.id, 11).await;
+    hours_ago(&db, session.id, "created_at", 11).await;
     let before = store.list_by(T::APP_USER_ID, &2).await.unwrap();
     let [listed] = &before[..] else {
         panic!("{before:?}")
@@ -209,7 +197,7 @@ async fn every_write_caps_the_expiry_at_created_at_plus_the_limit<T: BackendSche
     // A save of a load the store remembers, with a change.
     let mut remembered = record(json!({"user_id": 1}));
     store.create(&mut remembered).await.unwrap();
-    created_hours_ago(&db, remembered.id, 0).await;
+    hours_ago(&db, remembered.id, "created_at", 0).await;
     let mut loaded = store.load(&remembered.id).await.unwrap().unwrap();
     loaded.data.insert("seen".into(), json!(true));
     loaded.expiry_date = a_day_ahead();
@@ -226,7 +214,7 @@ async fn every_write_caps_the_expiry_at_created_at_plus_the_limit<T: BackendSche
     // in front, an evicted memo): the whole row, capped by the database.
     let mut forgotten = record(json!({"user_id": 1}));
     store.create(&mut forgotten).await.unwrap();
-    created_hours_ago(&db, forgotten.id, 0).await;
+    hours_ago(&db, forgotten.id, "created_at", 0).await;
     forgotten.data.insert("seen".into(), json!(true));
     forgotten.expiry_date = a_day_ahead();
     store.save(&forgotten).await.unwrap();
@@ -300,7 +288,7 @@ async fn sessions_past_their_lifetime_are_not_listed_counted_or_kept<T: BackendS
     for _ in 0..2 {
         let mut old = record(json!({"user_id": 1}));
         unlimited.create(&mut old).await.unwrap();
-        created_hours_ago(&db, old.id, 2).await;
+        hours_ago(&db, old.id, "created_at", 2).await;
         expiry_moved_by_hand(&db, old.id, 24).await;
         stale.push(old.id);
     }
