@@ -38,6 +38,12 @@ impl SqlDialect for diesel::sqlite::Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 }
 
+/// When a session's lifetime began, in a hand-written statement: its
+/// authentication time, else its creation. [`LiveAt::live`] renders the
+/// same for the derived statements.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) const LIFETIME_START_SQL: &str = "COALESCE(authenticated_at, created_at)";
+
 /// The store's absolute timeout as its statements write it: the limit in
 /// microseconds, or none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

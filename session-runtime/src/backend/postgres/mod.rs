@@ -15,6 +15,7 @@ use super::{column_types, deadpool_backend, deadpool_internals, Backend, Backend
 use crate::backend::catalog::{read_live_table, CatalogQueries};
 use crate::backend::data_column::DataJson;
 use crate::backend::data_patch::{DataChange, KeyChanges};
+use crate::backend::lifetime_sql::LIFETIME_START_SQL;
 use crate::schema::dialect::Dialect;
 use crate::schema::table_def::ColumnDef;
 use crate::session_data::SessionData;
@@ -99,7 +100,7 @@ impl BackendInternals for Postgres {
             |sql| {
                 sql.replace(
                     "expiry_date <= $1 LIMIT $2",
-                    "(expiry_date <= $1 OR COALESCE(authenticated_at, created_at) <= $2) LIMIT $3",
+                    &format!("(expiry_date <= $1 OR {LIFETIME_START_SQL} <= $2) LIMIT $3"),
                 )
             },
             now,

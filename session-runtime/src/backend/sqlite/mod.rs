@@ -21,6 +21,7 @@ use super::{column_types, deadpool_backend, deadpool_internals, Backend, Backend
 use crate::schema::dialect::Dialect;
 
 use crate::backend::catalog::{read_live_table, CatalogQueries};
+use crate::backend::lifetime_sql::LIFETIME_START_SQL;
 use crate::Error;
 
 /// Embedded SQLite (feature `sqlite`, on by default), through diesel-async's
@@ -156,7 +157,7 @@ impl BackendInternals for Sqlite {
             |sql| {
                 sql.replace(
                     "expiry_date <= ?",
-                    "(expiry_date <= ? OR COALESCE(authenticated_at, created_at) <= ?)",
+                    &format!("(expiry_date <= ? OR {LIFETIME_START_SQL} <= ?)"),
                 )
             },
             now,
