@@ -1,5 +1,5 @@
-//! A fixed number of loads of the large (64 KiB) payload, by ours plain or
-//! by the peer: a driver to profile, whose instruction counts, unlike the
+//! A fixed number of loads of the large (64 KiB) or the small payload, by
+//! ours plain or by the peer: a driver to profile, whose instruction counts, unlike the
 //! benchmark's timed runs, repeat from run to run.
 //!
 //! Under callgrind, the difference between a run of `2N` loads and one of
@@ -7,6 +7,7 @@
 //!
 //! ```sh
 //! valgrind --tool=callgrind target/release/load_cost ours sqlite 200
+//! valgrind --tool=callgrind target/release/load_cost peer sqlite 200 small
 //! ```
 
 use std::time::Instant;
@@ -20,9 +21,9 @@ use example_bench::payload::Payload;
 use example_bench::BenchResult;
 
 const HELP: &str = "\
-load_cost: N loads of the 64 KiB payload on one store
+load_cost: N loads of the 64 KiB payload (or the small one) on one store
 
-  load_cost ours|peer sqlite|postgres|mysql N
+  load_cost ours|peer sqlite|postgres|mysql N [small]
 
 PostgreSQL: SESSION_TEST_POSTGRES_URL; MySQL: SESSION_TEST_MYSQL_URL.";
 
@@ -32,9 +33,15 @@ const PEER_TABLE: &str = "load_cost_peer";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [which, backend, count] = args.as_slice() else {
-        println!("{HELP}");
-        return Ok(());
+    let (which, backend, count, payload) = match args.as_slice() {
+        [which, backend, count] => (which, backend, count, Payload::large()),
+        [which, backend, count, small] if small == "small" => {
+            (which, backend, count, Payload::small())
+        }
+        _ => {
+            println!("{HELP}");
+            return Ok(());
+        }
     };
     let kind = match backend.as_str() {
         "sqlite" => BackendKind::Sqlite,
@@ -46,7 +53,6 @@ async fn main() -> BenchResult<()> {
     let dir = std::env::temp_dir().join(format!("load-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("sessions.db").to_string_lossy().into_owned();
-    let payload = Payload::large();
     let expiry_date = OffsetDateTime::now_utc() + time::Duration::hours(1);
     let started = match which.as_str() {
         "ours" => {
