@@ -37,6 +37,7 @@ pub use serde_json;
 /// whose column type differs between backends.
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
+    pub use crate::backend::sqlite::data_column::DataBytes;
     pub use crate::backend::Sqlite as Backend;
     /// Diesel's backend.
     pub type Db = diesel::sqlite::Sqlite;
