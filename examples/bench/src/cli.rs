@@ -26,6 +26,17 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// The backend a command line names: `sqlite`, `postgres` (`postgresql`,
+    /// `pg`) or `mysql` (`mariadb`).
+    pub fn from_name(name: &str) -> Option<BackendKind> {
+        match name {
+            "sqlite" => Some(BackendKind::Sqlite),
+            "postgres" | "postgresql" | "pg" => Some(BackendKind::Postgres),
+            "mysql" | "mariadb" => Some(BackendKind::Mysql),
+            _ => None,
+        }
+    }
+
     /// Every backend, in the order they run.
     pub const ALL: [BackendKind; 3] = [
         BackendKind::Sqlite,
@@ -231,11 +242,9 @@ impl Options {
                 "--backend" => {
                     let value = args.next().ok_or("--backend needs a value")?;
                     for name in value.split(',') {
-                        let kind = match name.trim() {
-                            "sqlite" => BackendKind::Sqlite,
-                            "postgres" | "postgresql" | "pg" => BackendKind::Postgres,
-                            "mysql" | "mariadb" => BackendKind::Mysql,
-                            other => return Err(format!("unknown backend {other:?}\n\n{USAGE}")),
+                        let name = name.trim();
+                        let Some(kind) = BackendKind::from_name(name) else {
+                            return Err(format!("unknown backend {name:?}\n\n{USAGE}"));
                         };
                         if !options.backends.contains(&kind) {
                             options.backends.push(kind);

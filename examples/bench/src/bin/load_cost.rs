@@ -30,6 +30,24 @@ PostgreSQL: SESSION_TEST_POSTGRES_URL; MySQL: SESSION_TEST_MYSQL_URL.";
 /// The peer's table, apart from the benchmark's.
 const PEER_TABLE: &str = "load_cost_peer";
 
+/// Creates `record` in `store`, loads it `count` times and deletes it:
+/// when the loads started. A macro, as ours and the peer implement two
+/// versions of tower-sessions' `SessionStore`.
+macro_rules! time_loads {
+    ($store:ident, $record:ident, $count:expr) => {{
+        $store.create(&mut $record).await?;
+        let started = Instant::now();
+        for _ in 0..$count {
+            $store
+                .load(&$record.id)
+                .await?
+                .ok_or("the session is gone")?;
+        }
+        $store.delete(&$record.id).await?;
+        started
+    }};
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,12 +61,7 @@ async fn main() -> BenchResult<()> {
             return Ok(());
         }
     };
-    let kind = match backend.as_str() {
-        "sqlite" => BackendKind::Sqlite,
-        "postgres" => BackendKind::Postgres,
-        "mysql" => BackendKind::Mysql,
-        _ => return Err(HELP.into()),
-    };
+    let kind = BackendKind::from_name(backend).ok_or(HELP)?;
     let count: usize = count.parse()?;
     let dir = std::env::temp_dir().join(format!("load-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -78,13 +91,7 @@ async fn main() -> BenchResult<()> {
                     Box::new(store)
                 }
             };
-            store.create(&mut record).await?;
-            let started = Instant::now();
-            for _ in 0..count {
-                store.load(&record.id).await?.ok_or("the session is gone")?;
-            }
-            store.delete(&record.id).await?;
-            started
+            time_loads!(store, record, count)
         }
         "peer" => {
             let mut record = tower_sessions_core_014::session::Record {
@@ -119,13 +126,7 @@ async fn main() -> BenchResult<()> {
                     Box::new(store)
                 }
             };
-            store.create(&mut record).await?;
-            let started = Instant::now();
-            for _ in 0..count {
-                store.load(&record.id).await?.ok_or("the session is gone")?;
-            }
-            store.delete(&record.id).await?;
-            started
+            time_loads!(store, record, count)
         }
         _ => return Err(HELP.into()),
     };

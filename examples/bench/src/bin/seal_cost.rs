@@ -54,12 +54,7 @@ async fn main() -> BenchResult<()> {
         "sealed" => true,
         _ => return Err(HELP.into()),
     };
-    let kind = match backend.as_str() {
-        "sqlite" => BackendKind::Sqlite,
-        "postgres" => BackendKind::Postgres,
-        "mysql" => BackendKind::Mysql,
-        _ => return Err(HELP.into()),
-    };
+    let kind = BackendKind::from_name(backend).ok_or(HELP)?;
     let count: usize = count.parse()?;
     let dir = std::env::temp_dir().join(format!("seal-cost-{}", std::process::id()));
     let store = connect(kind, sealed, &dir).await?;
