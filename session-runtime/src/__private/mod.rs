@@ -37,7 +37,6 @@ pub use serde_json;
 /// whose column type differs between backends.
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
-    pub use crate::backend::sqlite::data_column::DataBytes;
     pub use crate::backend::Sqlite as Backend;
     /// Diesel's backend.
     pub type Db = diesel::sqlite::Sqlite;

@@ -36,7 +36,7 @@ mod postgres;
 pub(crate) mod sealed_column;
 pub(crate) mod session_cap_sql;
 #[cfg(feature = "sqlite")]
-pub(crate) mod sqlite;
+mod sqlite;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod tls;
 

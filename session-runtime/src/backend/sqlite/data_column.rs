@@ -26,26 +26,6 @@ impl FromSql<Json, Sqlite> for DataMap {
     }
 }
 
-/// The `data` column's bytes, copied as the row is read on the
-/// connection's thread, and parsed into a [`DataMap`] by [`parse`](Self::parse)
-/// once back on the task that asked: the session's values are then
-/// allocated, and later freed, by the same threads.
-#[derive(Debug, diesel::deserialize::FromSqlRow)]
-pub struct DataBytes(Vec<u8>);
-
-impl DataBytes {
-    /// The session map the bytes hold.
-    pub fn parse(self) -> deserialize::Result<DataMap> {
-        parse(&self.0)
-    }
-}
-
-impl FromSql<Json, Sqlite> for DataBytes {
-    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        Ok(DataBytes(value.read_blob().to_vec()))
-    }
-}
-
 impl<C: Column> QueryFragment<Sqlite> for SetData<'_, C> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         const FUNCTIONS: PathFunctions = PathFunctions {

@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use time::OffsetDateTime;
 
 mod connection_thread;
-pub(crate) mod data_column;
+mod data_column;
 mod path;
 
 pub use connection_thread::ConnectionThread;
