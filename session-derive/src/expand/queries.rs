@@ -22,6 +22,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
         backend,
         expiry,
         connection,
+        sql_types,
         ..
     } = &parts;
     let count_future = parts.future(quote!(i64));
@@ -57,6 +58,9 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             .select((#table::data, #table::expiry_date, #table::created_at, #table::authenticated_at, #(#table::#columns,)*))
     };
     let on_sqlite = matches!(container.backend, Some((BackendKind::Sqlite, _)));
+    // The id's bind of the `SELECT` and the `DELETE`, sent with their SQL
+    // rendered once (see `RenderedStatement`).
+    let id_bind = quote!(#krate::__private::Bind::<#sql_types::Id, _>::new(&id[..]));
     let delete_query = quote!(#diesel::delete(#table::table.filter(#table::id.eq(&id[..]))));
     let delete_body = if on_sqlite {
         // On the connection's thread, sync Diesel keys the statement by the
@@ -73,7 +77,13 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
     } else {
         quote! {
             #imports
-            #run::execute(#delete_query, connection)
+            static SQL: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
+            let statement = #krate::__private::RenderedStatement::new::<#sql_types::Db>(
+                &SQL,
+                #delete_query,
+                #id_bind,
+            );
+            async move { #run::execute(statement?, connection).await }
         }
     };
     // The load goes through diesel-async on SQLite too: run the same way as
@@ -82,7 +92,12 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
     let select_body = quote! {
         #imports
         use #diesel::result::OptionalExtension as _;
-        let query = #select_query;
+        static SQL: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
+        let statement = #krate::__private::RenderedStatement::new::<#sql_types::Db>(
+            &SQL,
+            #select_query,
+            (#id_bind, #krate::__private::Bind::<#sql_types::Expiry, _>::new(now)),
+        );
         async move {
             let row: ::core::option::Option<(
                 #krate::__private::#data_read,
@@ -90,7 +105,7 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
                 ::core::option::Option<#expiry>,
                 ::core::option::Option<#expiry>,
                 #(#types,)*
-            )> = #run::first(query, connection).await.optional()?;
+            )> = #run::get_result(statement?, connection).await.optional()?;
             ::core::result::Result::Ok(row.map(|(data, expiry, created, authenticated, #(#bindings,)*)| #krate::__private::LoadedRow {
                 data: ::core::convert::From::from(data),
                 expiry,

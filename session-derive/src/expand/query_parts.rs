@@ -26,6 +26,9 @@ pub struct QueryParts<'a> {
     pub expiry: TokenStream,
     /// The connection type of the backend.
     pub connection: TokenStream,
+    /// The backend's module of SQL types in the runtime's `__private`:
+    /// `Db`, `Id`, `Expiry`.
+    pub sql_types: TokenStream,
 }
 
 impl<'a> QueryParts<'a> {
@@ -44,6 +47,7 @@ impl<'a> QueryParts<'a> {
         QueryParts {
             expiry: quote!(<#backend as #backend_trait>::Expiry),
             connection: quote!(<#backend as #backend_trait>::Connection),
+            sql_types: quote!(#krate::__private::#module),
             backend,
             run: quote!(#krate::__private::diesel_async::RunQueryDsl),
             imports: quote! {

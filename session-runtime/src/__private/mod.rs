@@ -16,6 +16,7 @@ pub use crate::backend::data_column::{DataJson, DataMap};
 pub use crate::backend::data_patch::RowChanges;
 pub use crate::backend::internals::BackendInternals;
 pub use crate::backend::lifetime_sql::{LifetimeLimit, LiveAt, LiveFilter, SetExpiry};
+pub use crate::backend::rendered_statement::{Bind, Binds, RenderedStatement};
 pub use crate::backend::sealed_column::{SealedData, StoredData};
 pub use crate::backend::session_cap_sql::DeleteAllButNewest;
 pub use crate::schema::table_def::{

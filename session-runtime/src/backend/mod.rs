@@ -33,6 +33,7 @@ mod mysql;
 pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub(crate) mod rendered_statement;
 pub(crate) mod sealed_column;
 pub(crate) mod session_cap_sql;
 #[cfg(feature = "sqlite")]
