@@ -146,3 +146,53 @@ impl<A: Binds<DB>, C: Binds<DB>, DB: Backend> Binds<DB> for (A, C) {
         self.1.walk(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Binary};
+
+    diesel::table! {
+        sessions (id) {
+            id -> Binary,
+            data -> Text,
+            expiry_date -> BigInt,
+        }
+    }
+
+    /// On backend `$db`, the statement reads as the query it stands for,
+    /// text and binds, when it renders the text and when it reuses it.
+    macro_rules! reads_as_its_query {
+        ($test:ident, $feature:literal, $db:ty) => {
+            #[cfg(feature = $feature)]
+            #[test]
+            fn $test() {
+                static SQL: OnceLock<String> = OnceLock::new();
+                for (id, now) in [([1_u8; 32], 5_i64), ([2_u8; 32], 6_i64)] {
+                    let query = sessions::table
+                        .filter(sessions::id.eq(&id[..]).and(sessions::expiry_date.gt(now)))
+                        .select(sessions::data);
+                    let binds = (
+                        Bind::<Binary, _>::new(&id[..]),
+                        Bind::<BigInt, _>::new(&now),
+                    );
+                    let statement = RenderedStatement::new::<$db>(&SQL, query.clone(), binds)
+                        .expect("the query renders");
+                    assert_eq!(
+                        diesel::debug_query::<$db, _>(&statement).to_string(),
+                        diesel::debug_query::<$db, _>(&query).to_string(),
+                    );
+                }
+            }
+        };
+    }
+
+    reads_as_its_query!(
+        reads_as_its_query_on_sqlite,
+        "sqlite",
+        diesel::sqlite::Sqlite
+    );
+    reads_as_its_query!(reads_as_its_query_on_postgres, "postgres", diesel::pg::Pg);
+    reads_as_its_query!(reads_as_its_query_on_mysql, "mysql", diesel::mysql::Mysql);
+}
