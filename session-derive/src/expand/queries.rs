@@ -58,8 +58,14 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             .select((#table::data, #table::expiry_date, #table::created_at, #table::authenticated_at, #(#table::#columns,)*))
     };
     let on_sqlite = matches!(container.backend, Some((BackendKind::Sqlite, _)));
-    // The id's bind of the `SELECT` and the `DELETE`, sent with their SQL
-    // rendered once (see `RenderedStatement`).
+    // `statement`: `query` with its SQL rendered once, and `binds`, which
+    // must be the query's own, in order (see `RenderedStatement`).
+    let rendered = |query: &TokenStream, binds: TokenStream| {
+        quote! {
+            static SQL: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
+            let statement = #krate::__private::RenderedStatement::new::<#sql_types::Db>(&SQL, #query, #binds);
+        }
+    };
     let id_bind = quote!(#krate::__private::Bind::<#sql_types::Id, _>::new(&id[..]));
     let delete_query = quote!(#diesel::delete(#table::table.filter(#table::id.eq(&id[..]))));
     let delete_body = if on_sqlite {
@@ -75,29 +81,24 @@ pub fn expand(container: &Container, table: &TokenStream) -> TokenStream {
             })
         }
     } else {
+        let statement = rendered(&delete_query, id_bind.clone());
         quote! {
             #imports
-            static SQL: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
-            let statement = #krate::__private::RenderedStatement::new::<#sql_types::Db>(
-                &SQL,
-                #delete_query,
-                #id_bind,
-            );
+            #statement
             async move { #run::execute(statement?, connection).await }
         }
     };
     // The load goes through diesel-async on SQLite too: run the same way as
     // the delete, 64 KiB loads at 8 and 32 tasks fell to 0.55-0.70 of the
     // peer (see the bench README's "What a load costs").
+    let select_statement = rendered(
+        &select_query,
+        quote!((#id_bind, #krate::__private::Bind::<#sql_types::Expiry, _>::new(now))),
+    );
     let select_body = quote! {
         #imports
         use #diesel::result::OptionalExtension as _;
-        static SQL: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
-        let statement = #krate::__private::RenderedStatement::new::<#sql_types::Db>(
-            &SQL,
-            #select_query,
-            (#id_bind, #krate::__private::Bind::<#sql_types::Expiry, _>::new(now)),
-        );
+        #select_statement
         async move {
             let row: ::core::option::Option<(
                 #krate::__private::#data_read,
