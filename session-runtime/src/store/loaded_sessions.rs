@@ -98,7 +98,11 @@ type Queued = (LoadKey, u64);
 
 #[derive(Debug, Default)]
 struct Memo {
-    entries: HashMap<LoadKey, Loaded>,
+    /// Hashed with foldhash, not std's SipHash: no client picks a key (an
+    /// id is only remembered once its row is found, and a token is the
+    /// hash of a map's random keys), and SipHash cost each load about
+    /// 600 instructions here.
+    entries: HashMap<LoadKey, Loaded, foldhash::fast::RandomState>,
     /// Loads whose request has not saved, oldest first.
     pending: VecDeque<Queued>,
     /// Loads whose request saved, by their last save, oldest first:
