@@ -98,10 +98,8 @@ type Queued = (LoadKey, u64);
 
 #[derive(Debug, Default)]
 struct Memo {
-    /// Hashed with foldhash, not std's SipHash: no client picks a key (an
-    /// id is only remembered once its row is found, and a token is the
-    /// hash of a map's random keys), and SipHash cost each load about
-    /// 600 instructions here.
+    /// foldhash, not SipHash (600 instructions a load): no client picks a
+    /// key, as ids are of rows found and tokens hashes of random keys.
     entries: HashMap<LoadKey, Loaded, foldhash::fast::RandomState>,
     /// Loads whose request has not saved, oldest first.
     pending: VecDeque<Queued>,
@@ -239,8 +237,7 @@ impl LoadedSessions {
         }
     }
 
-    /// Each top-level key of `data` with the hash of its value, sorted by
-    /// key.
+    /// Each top-level key of `data`, sorted, with the hash of its value.
     pub(crate) fn hash_values(&self, data: &SessionData) -> ValueHashes {
         // Sized to the keys: `collect` from a map's iterator would start at
         // four slots, and a memo entry keeps its list for its lifetime.
