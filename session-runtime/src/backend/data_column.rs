@@ -173,6 +173,9 @@ impl<'de> Visitor<'de> for SizedMap {
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<SessionData, A::Error> {
         let mut data = SessionData::with_capacity(KEYS_AT_FIRST);
+        // Key, then value, not `next_entry`: with `next_entry`, LLVM stops
+        // inlining serde_json's reading of each `Value`, and a 64 KiB load
+        // costs 2 % more (`load_cost` under callgrind).
         while let Some(key) = members.next_key::<String>()? {
             data.insert(key, members.next_value()?);
         }
