@@ -155,7 +155,7 @@ pub(crate) fn parse(bytes: &[u8]) -> deserialize::Result<DataMap> {
 /// whole session from the start. serde reads a `HashMap` into an empty
 /// table, as JSON does not say how many members follow, and each time the
 /// table grows it hashes every key again with the map's SipHash: about
-/// 2 K of a small load's 45-59 K instructions. A later duplicate key
+/// 1 K of a small load's 45-59 K instructions. A later duplicate key
 /// replaces an earlier one, as in serde's own reading.
 struct SizedMap;
 
